@@ -1,0 +1,38 @@
+"""The dbt project as Dagster sees it, and the manifest it is loaded from.
+
+The manifest is prepared at load time: `dbt parse` runs when `target/manifest.json`
+is missing or older than any file of the dbt project, so `dagster dev`, `dagster
+asset materialize` and the tests always load the models as they are on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from laundry_analytics.database import ensure_database
+from laundry_analytics.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+_SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".md", ".csv"}
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for path in project_dir.rglob("*"):
+        if path.suffix in _SOURCE_SUFFIXES and not {"target", "logs", "dbt_packages"} & set(
+            path.relative_to(project_dir).parts
+        ):
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def prepare_manifest() -> Path:
+    """Make sure `manifest.json` reflects the dbt project on disk; return its path."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(dbt_project.project_dir):
+        ensure_database()  # profiles.yml reads the connection from PG* variables
+        dbt_project.preparer.prepare(dbt_project)
+    return manifest

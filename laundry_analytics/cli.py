@@ -1,0 +1,266 @@
+"""`laundry-analytics`: the project's one command line.
+
+Every subcommand validates its input before touching anything and exits with
+code 2 and a message that says what to fix when the input is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from laundry_analytics import database, ops_schema
+from laundry_analytics import settings as settings_module
+from laundry_analytics.settings import PROJECT_ROOT
+
+DEFAULT_DEMO_ORDERS = 50_000
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 0.5")
+    return value
+
+
+def prepare_dagster_home() -> str:
+    """Create the Dagster home folder (SQLite storage, no telemetry) and export it."""
+    home = settings_module.load().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return str(home)
+
+
+# --- subcommands ---------------------------------------------------------------
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    cfg = settings_module.load()
+    info = database.ensure_database()
+    with database.connect(info) as conn:
+        ops_schema.create_ops_schema(conn, cfg.ops_schema)
+    _say(f"schema {cfg.ops_schema!r} is ready in database {info.dbname!r} ({info.host}:{info.port})")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from laundry_analytics.generate import generate
+
+    cfg = settings_module.load()
+    info = database.ensure_database()
+    with database.connect(info) as conn:
+        ops_schema.create_ops_schema(conn, cfg.ops_schema)
+        summary = generate(
+            conn, schema=cfg.ops_schema, orders=args.orders, seed=args.seed,
+            start=args.start, end=args.end, messy_fraction=args.messy_fraction,
+            progress=lambda message: _say(f"    {message}"),
+        )
+    rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
+    _say(f"    loaded in {summary.seconds:.1f}s: {rows}")
+    defects = sum(len(ids) for ids in summary.defects.values())
+    if defects:
+        _say(f"    injected {defects:,} defective rows ({len(summary.defects)} kinds)")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    if args.start and args.end and args.start > args.end:
+        _fail(f"--start {args.start} is after --end {args.end}")
+    _generate(args)
+    return 0
+
+
+def materialize_all() -> None:
+    """Materialize every asset through Dagster, recorded in the persistent instance
+    so the runs, materializations and check results show in the UI."""
+    prepare_dagster_home()
+    from dagster import DagsterInstance
+
+    from dagster_project.definitions import defs
+
+    job = defs.get_job_def("all_assets_job")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
+        if not result.success:
+            _fail(f"the Dagster run {result.run_id} failed; open the UI (laundry-analytics ui) to see why", code=1)
+        materialized = {
+            event.asset_key.to_user_string()
+            for event in result.get_asset_materialization_events()
+        }
+        _say(f"    Dagster run {result.run_id}: {len(materialized)} assets materialized")
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    database.ensure_database()
+    materialize_all()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    _say("[1/3] starting the warehouse")
+    info = database.ensure_database()
+    _say(f"    {'embedded PostgreSQL' if settings_module.load().pg_dsn is None else 'PostgreSQL'} "
+         f"at {info.host} (database {info.dbname})")
+    _say(f"[2/3] generating {args.orders:,} demo orders (seed {args.seed})")
+    _generate(args)
+    _say("[3/3] materializing every asset through Dagster (dbt models, tests as checks)")
+    materialize_all()
+    _say(f"done in {time.monotonic() - started:.0f}s")
+    _print_where_things_are(info)
+    return 0
+
+
+def _print_where_things_are(info: database.ConnectionInfo) -> None:
+    cfg = settings_module.load()
+    _say("")
+    _say("Where things are:")
+    _say(f"  warehouse      {info.psql_command()}   (marts in schema {cfg.analytics_schema!r})")
+    _say(f"  Dagster home   {cfg.dagster_home}")
+    _say(f"  outbox         {cfg.outbox}")
+    _say("Open the Dagster UI:  laundry-analytics ui   then browse http://127.0.0.1:3000")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    _print_where_things_are(database.ensure_database())
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    database.ensure_database()  # this process holds the embedded server while the UI runs
+    prepare_dagster_home()
+    from dagster_project.project import prepare_manifest
+
+    prepare_manifest()
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    cmd = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
+    _say(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
+    try:
+        return subprocess.call(cmd, cwd=PROJECT_ROOT)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    from laundry_analytics.dbt_runner import run_dbt
+
+    return run_dbt(args.dbt_args, check=False).returncode
+
+
+# --- parser --------------------------------------------------------------------
+
+
+class _Fail(Exception):
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(message: str, code: int = 2) -> None:
+    raise _Fail(message, code)
+
+
+def _add_generation_options(parser: argparse.ArgumentParser, default_orders: int) -> None:
+    parser.add_argument("--orders", type=_positive_int, default=default_orders,
+                        help=f"number of orders (default {default_orders:,})")
+    parser.add_argument("--seed", type=int, default=42, help="random seed; same seed, same data (default 42)")
+    parser.add_argument("--start", type=_iso_date, help="first order date, YYYY-MM-DD (default: end - 365 days)")
+    parser.add_argument("--end", type=_iso_date, help="last order date, YYYY-MM-DD (default: today)")
+    parser.add_argument("--messy-fraction", type=_fraction, default=0.0,
+                        help="share of rows given realistic defects, 0-0.5 (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="laundry-analytics",
+        description="LaundryConnect analytics: demo data, dbt marts through Dagster, cache and reports.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="the main job: database, demo data, every asset through Dagster",
+                       description="Start the warehouse (embedded if none configured), create the ops schema, "
+                       "generate demo data and materialize every asset through Dagster.")
+    _add_generation_options(p, DEFAULT_DEMO_ORDERS)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("init-db", help="create the ops schema (idempotent)",
+                       description="Create the operational schema and tables; running it again changes nothing.")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("generate", help="replace the ops data with a generated marketplace",
+                       description="Generate a deterministic, realistic dataset and load it into the ops schema "
+                       "with COPY (existing ops rows are replaced).")
+    _add_generation_options(p, 10_000)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("materialize", help="materialize every asset through Dagster",
+                       description="Run the all_assets_job in the persistent Dagster instance.")
+    p.set_defaults(func=cmd_materialize)
+
+    p = sub.add_parser("ui", help="open the Dagster UI (dagster dev)",
+                       description="Run `dagster dev` on workspace.yaml with this project's settings.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_positive_int, default=3000)
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("info", help="print where the warehouse, Dagster home and outbox are",
+                       description="Print connection and folder locations.")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("dbt", help="run dbt on the project with the warehouse exported",
+                       description="Pass the remaining arguments to dbt, e.g. `laundry-analytics dbt build`.")
+    p.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_dbt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except _Fail as failure:
+        print(f"laundry-analytics {args.command}: error: {failure}", file=sys.stderr)
+        return failure.code
+    except ValueError as error:  # validation inside the library: the input is wrong
+        print(f"laundry-analytics {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

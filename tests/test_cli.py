@@ -1,0 +1,32 @@
+"""Invalid command-line input is refused with a clear message and exit code 2."""
+
+import pytest
+
+from laundry_analytics.cli import main
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "--orders", "0"], "must be at least 1"),
+        (["generate", "--orders", "many"], "is not a whole number"),
+        (["generate", "--messy-fraction", "0.9"], "between 0 and 0.5"),
+        (["generate", "--start", "2026-13-01"], "YYYY-MM-DD"),
+        (["generate", "--start", "2026-03-01", "--end", "2026-02-01"], "is after --end"),
+        (["no-such-command"], "invalid choice"),
+    ],
+)
+def test_invalid_input_exits_2_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_subcommand_has_help(capsys):
+    for command in ["demo", "init-db", "generate", "materialize", "ui", "info"]:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: laundry-analytics " + command in capsys.readouterr().out
