@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from laundry_analytics.database import ensure_database
+from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -33,6 +33,7 @@ def prepare_manifest() -> Path:
     """Make sure `manifest.json` reflects the dbt project on disk; return its path."""
     manifest = dbt_project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(dbt_project.project_dir):
-        ensure_database()  # profiles.yml reads the connection from PG* variables
-        dbt_project.preparer.prepare(dbt_project)
+        # Not dbt_project.preparer: it looks for `dbt` on PATH, and a venv's bin
+        # folder need not be there.
+        run_dbt(["parse", "--quiet"], capture=True)
     return manifest

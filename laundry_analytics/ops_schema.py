@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -24,7 +24,7 @@ OPS_TABLES = (
 
 def ddl(schema: str) -> str:
     """The DDL text for `schema`, with the name quoted as an identifier."""
-    text = resources.files("laundry_analytics").joinpath("sql/ops_schema.sql").read_text()
+    text = (Path(__file__).parent / "sql" / "ops_schema.sql").read_text()
     return text.replace("{schema}", sql.Identifier(schema).as_string(None))
 
 

@@ -1,7 +1,5 @@
 """Every dbt model is a Dagster asset; every dbt test is an asset check."""
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 

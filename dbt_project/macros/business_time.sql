@@ -1,0 +1,51 @@
+{#- METRICS.md conventions: the one definition of local time and of durations. -#}
+
+{%- macro business_timezone() -%}
+    '{{ var("business_timezone", env_var("LAUNDRY_BUSINESS_TIMEZONE", "UTC")) }}'
+{%- endmacro -%}
+
+{#- The local timestamp (no zone) of a timestamptz in the business time zone. -#}
+{%- macro local_timestamp(ts) -%}
+    ({{ ts }} at time zone {{ business_timezone() }})
+{%- endmacro -%}
+
+{%- macro local_date(ts) -%}
+    ({{ local_timestamp(ts) }})::date
+{%- endmacro -%}
+
+{%- macro local_hour(ts) -%}
+    extract(hour from {{ local_timestamp(ts) }})::int
+{%- endmacro -%}
+
+{#- Day of week 0 = Monday … 6 = Sunday (ISO day minus one). -#}
+{%- macro local_day_of_week(ts) -%}
+    (extract(isodow from {{ local_timestamp(ts) }})::int - 1)
+{%- endmacro -%}
+
+{#- Today's local date, or var as_of_date when given (YYYY-MM-DD). -#}
+{%- macro as_of_date() -%}
+    {%- if var("as_of_date") -%}
+        date '{{ var("as_of_date") }}'
+    {%- else -%}
+        {{ local_date("now()") }}
+    {%- endif -%}
+{%- endmacro -%}
+
+{#- Exact minutes from start to end; NULL when either is missing or end < start
+    (a negative duration is a source defect, reported, never averaged). -#}
+{%- macro minutes_between(start_ts, end_ts) -%}
+    case
+        when {{ start_ts }} is not null and {{ end_ts }} is not null and {{ end_ts }} >= {{ start_ts }}
+            then extract(epoch from ({{ end_ts }} - {{ start_ts }})) / 60
+    end
+{%- endmacro -%}
+
+{#- A percentage 0-100, numeric(5,2), half away from zero; NULL on a zero denominator. -#}
+{%- macro rate(numerator, denominator) -%}
+    round(100.0 * ({{ numerator }}) / nullif({{ denominator }}, 0), 2)::numeric(5, 2)
+{%- endmacro -%}
+
+{#- An average rounded to 2 decimals (NULL when there is nothing to average). -#}
+{%- macro avg2(expression) -%}
+    round(avg({{ expression }}), 2)
+{%- endmacro -%}

@@ -1,0 +1,86 @@
+-- Every defective source row and why: one row per (table, record, rule).
+-- is_excluded tells whether the row is kept out of every metric or kept with a flag.
+{%- set flagged_staging = [
+    ('users', 'stg_ops__users', 'user_id'),
+    ('partners', 'stg_ops__partners', 'partner_id'),
+    ('orders', 'stg_ops__orders', 'order_id'),
+    ('order_items', 'stg_ops__order_items', 'order_item_id'),
+    ('payments', 'stg_ops__payments', 'payment_id'),
+    ('refunds', 'stg_ops__refunds', 'refund_id'),
+    ('order_issues', 'stg_ops__order_issues', 'order_issue_id'),
+] %}
+
+with
+{% for table_name, model, key in flagged_staging %}
+{{ table_name }}_flags as (
+    select
+        '{{ table_name }}'::text as table_name,
+        {{ key }}::text as record_id,
+        unnest(string_to_array(dq_reason, ', ')) as rule,
+        is_excluded
+    from {{ ref(model) }}
+    where dq_reason is not null
+),
+{% endfor %}
+
+orders as (
+    select * from {{ ref('stg_ops__orders') }}
+),
+
+order_items as (
+    select * from {{ ref('int_order_items') }}
+),
+
+amount_mismatches as (
+    select 'orders'::text as table_name, orders.order_id::text as record_id, 'amount_mismatch' as rule, false as is_excluded
+    from orders
+    left join order_items on order_items.order_id = orders.order_id
+    where orders.total_amount <> coalesce(order_items.items_total, 0)
+),
+
+{#- Orphans: a child row whose parent is missing (a replica without foreign keys).
+    Children of missing orders are excluded (they join to nothing); an order with a
+    missing customer or partner is kept and flagged. -#}
+{%- set orphan_checks = [
+    ('orders', 'stg_ops__orders', 'order_id', 'customer_id', 'stg_ops__users', 'user_id', false),
+    ('orders', 'stg_ops__orders', 'order_id', 'partner_id', 'stg_ops__partners', 'partner_id', false),
+    ('order_items', 'stg_ops__order_items', 'order_item_id', 'order_id', 'stg_ops__orders', 'order_id', true),
+    ('payments', 'stg_ops__payments', 'payment_id', 'order_id', 'stg_ops__orders', 'order_id', true),
+    ('refunds', 'stg_ops__refunds', 'refund_id', 'order_id', 'stg_ops__orders', 'order_id', true),
+    ('reviews', 'stg_ops__reviews', 'review_id', 'order_id', 'stg_ops__orders', 'order_id', true),
+    ('order_issues', 'stg_ops__order_issues', 'order_issue_id', 'order_id', 'stg_ops__orders', 'order_id', true),
+] %}
+{% for table_name, child, key, fk, parent, parent_key, excluded in orphan_checks %}
+orphans_{{ loop.index }} as (
+    select
+        '{{ table_name }}'::text as table_name,
+        child.{{ key }}::text as record_id,
+        'orphan_{{ fk }}' as rule,
+        {{ excluded }} as is_excluded
+    from {{ ref(child) }} as child
+    where child.{{ fk }} is not null
+      and not exists (select 1 from {{ ref(parent) }} as parent where parent.{{ parent_key }} = child.{{ fk }})
+),
+{% endfor %}
+
+all_issues as (
+    {% for table_name, model, key in flagged_staging %}
+    select * from {{ table_name }}_flags union all
+    {% endfor %}
+    {% for check in orphan_checks %}
+    select * from orphans_{{ loop.index }} union all
+    {% endfor %}
+    select * from amount_mismatches
+),
+
+final as (
+    select
+        table_name,
+        record_id,
+        rule,
+        is_excluded,
+        {{ dbt.current_timestamp() }} as detected_at
+    from all_issues
+)
+
+select * from final

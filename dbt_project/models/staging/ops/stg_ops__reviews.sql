@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('ops', 'reviews') }}
+),
+
+final as (
+    select
+        id as review_id,
+        order_id,
+        customer_id,
+        partner_id,
+        rating,
+        comment,
+        created_at,
+        cast(null as text) as dq_reason,
+        false as is_excluded
+    from source
+)
+
+select * from final

@@ -1,0 +1,14 @@
+with source as (
+    select * from {{ source('ops', 'service_categories') }}
+),
+
+final as (
+    select
+        id as service_category_id,
+        trim(name) as service_category_name,
+        cast(null as text) as dq_reason,
+        false as is_excluded
+    from source
+)
+
+select * from final
