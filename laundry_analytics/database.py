@@ -119,13 +119,17 @@ def _create_database_if_missing(params: dict) -> None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(params["dbname"])))
 
 
+def environment_for(info: ConnectionInfo) -> dict[str, str]:
+    """The environment variables that make `info` the connection of a process."""
+    return {
+        "PGHOST": info.host, "PGPORT": str(info.port), "PGUSER": info.user,
+        "PGPASSWORD": info.password, "PGDATABASE": info.dbname, "LAUNDRY_PG_DSN": info.conninfo,
+    }
+
+
 def export_to_environment(info: ConnectionInfo) -> None:
     """Make `info` the connection of this process and of every child it starts."""
-    os.environ.update(
-        PGHOST=info.host, PGPORT=str(info.port), PGUSER=info.user,
-        PGPASSWORD=info.password, PGDATABASE=info.dbname,
-        LAUNDRY_PG_DSN=info.conninfo,
-    )
+    os.environ.update(environment_for(info))
 
 
 def ensure_database() -> ConnectionInfo:

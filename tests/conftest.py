@@ -17,9 +17,6 @@ from psycopg import sql
 
 from laundry_analytics import database, ops_schema, settings
 
-PG_ENV = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "LAUNDRY_PG_DSN")
-
-
 @pytest.fixture(scope="session")
 def server() -> database.ConnectionInfo:
     """The PostgreSQL server the tests run against."""
@@ -30,9 +27,7 @@ def _admin(server: database.ConnectionInfo) -> psycopg.Connection:
     return psycopg.connect(server.with_database("postgres").conninfo, autocommit=True)
 
 
-@pytest.fixture
-def make_database(server, monkeypatch) -> Iterator[Callable[[], database.ConnectionInfo]]:
-    """Factory: a new empty database, exported to this process's environment."""
+def _database_factory(server, monkeypatch):
     created: list[str] = []
 
     def make() -> database.ConnectionInfo:
@@ -41,16 +36,36 @@ def make_database(server, monkeypatch) -> Iterator[Callable[[], database.Connect
             admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
         created.append(name)
         info = server.with_database(name)
-        for key in PG_ENV:
-            monkeypatch.delenv(key, raising=False)
-        monkeypatch.setenv("LAUNDRY_PG_DSN", info.conninfo)
-        database.export_to_environment(info)
+        for key, value in database.environment_for(info).items():
+            monkeypatch.setenv(key, value)
         return info
 
+    def drop_all() -> None:
+        with _admin(server) as admin:
+            for name in created:
+                admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+    return make, drop_all
+
+
+@pytest.fixture
+def make_database(server, monkeypatch) -> Iterator[Callable[[], database.ConnectionInfo]]:
+    """Factory: a new empty database, exported to this process's environment."""
+    make, drop_all = _database_factory(server, monkeypatch)
     yield make
-    with _admin(server) as admin:
-        for name in created:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    drop_all()
+
+
+@pytest.fixture(scope="module")
+def module_warehouse(server) -> Iterator[database.ConnectionInfo]:
+    """Like `warehouse`, shared by the tests of one module (one dataset, one dbt build)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        make, drop_all = _database_factory(server, monkeypatch)
+        info = make()
+        with psycopg.connect(info.conninfo) as conn:
+            ops_schema.create_ops_schema(conn, settings.load().ops_schema)
+        yield info
+        drop_all()
 
 
 @pytest.fixture
