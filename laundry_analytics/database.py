@@ -37,6 +37,10 @@ wal_compression = on
 random_page_cost = 1.1
 max_parallel_workers_per_gather = 2
 jit = off
+# No replicas of a local warehouse: COPY into a table truncated in the same
+# transaction then skips the WAL (bulk loads of generated data).
+wal_level = minimal
+max_wal_senders = 0
 """
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -39,3 +41,40 @@ def truncate_ops_schema(conn: psycopg.Connection, schema: str) -> None:
     tables = sql.SQL(", ").join(sql.Identifier(schema, t) for t in OPS_TABLES)
     with conn.transaction():
         conn.execute(sql.SQL("truncate {} cascade").format(tables))
+
+
+@contextmanager
+def bulk_load(conn: psycopg.Connection, schema: str) -> Iterator[None]:
+    """Inside the caller's transaction: drop the foreign keys and secondary indexes
+    of the ops tables, let the caller COPY, then recreate them. Checking a foreign
+    key or maintaining an index once per table is much faster than once per row,
+    and the recreated foreign keys still validate every loaded row."""
+    foreign_keys = conn.execute(
+        """
+        select c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+        from pg_constraint c join pg_namespace n on n.oid = c.connamespace
+        where n.nspname = %s and c.contype = 'f'
+        """,
+        (schema,),
+    ).fetchall()
+    indexes = conn.execute(
+        """
+        select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        from pg_index i join pg_class t on t.oid = i.indrelid join pg_namespace n on n.oid = t.relnamespace
+        where n.nspname = %s and not i.indisunique and not i.indisprimary
+        """,
+        (schema,),
+    ).fetchall()
+    for table, name, _ in foreign_keys:
+        conn.execute(sql.SQL("alter table {} drop constraint {}").format(sql.SQL(table), sql.Identifier(name)))
+    for index, _ in indexes:
+        conn.execute(sql.SQL("drop index {}").format(sql.SQL(index)))
+    yield
+    for _, definition in indexes:
+        conn.execute(definition)
+    for table, name, definition in foreign_keys:
+        conn.execute(
+            sql.SQL("alter table {} add constraint {} {}").format(
+                sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+            )
+        )
