@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dagster import Definitions, define_asset_job
 
-from dagster_project.assets.dbt_models import laundry_dbt_models
+from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.resources import build_resources
 
-#: Everything, in dependency order: what `laundry-analytics demo` runs.
-all_assets_job = define_asset_job("all_assets_job", selection="*")
 
-defs = Definitions(
-    assets=[laundry_dbt_models],
-    jobs=[all_assets_job],
-    resources=build_resources(),
-)
+def build_definitions() -> Definitions:
+    """Assemble the code location for the warehouse configured in the environment."""
+    resources = build_resources()  # resolves the warehouse first: the manifest depends on it
+    return Definitions(
+        assets=[build_dbt_assets()],
+        # Everything, in dependency order: what `laundry-analytics demo` runs.
+        jobs=[define_asset_job("all_assets_job", selection="*")],
+        resources=resources,
+    )
+
+
+defs = build_definitions()

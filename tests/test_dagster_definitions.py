@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from dagster_project.definitions import defs
+from dagster_project.definitions import build_definitions, defs
 
 DBT_MARTS = {AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "data_quality_issues"])}
 
@@ -49,7 +49,8 @@ def _insert_one_paid_order(conninfo: str) -> None:
 
 def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehouse):
     _insert_one_paid_order(warehouse.conninfo)
-    result = defs.get_job_def("all_assets_job").execute_in_process(instance=DagsterInstance.ephemeral())
+    definitions = build_definitions()  # for this test's database
+    result = definitions.get_job_def("all_assets_job").execute_in_process(instance=DagsterInstance.ephemeral())
     assert result.success
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert DBT_MARTS <= materialized
@@ -57,6 +58,10 @@ def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehou
     assert checks and all(check.passed for check in checks)
     with psycopg.connect(warehouse.conninfo) as conn:
         assert conn.execute("select captured_amount::text from analytics.fct_orders").fetchall() == [("12.50",)]
+    fct = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(["analytics", "fct_orders"]))
+    metadata = fct.materialization.metadata
+    assert metadata["dagster/row_count"].value == 1
+    assert "captured_amount" in {column.name for column in metadata["dagster/column_schema"].value.columns}
 
 
 def test_dagster_cli_materializes_a_selection(warehouse, tmp_path):
