@@ -24,11 +24,19 @@ def dbt_executable() -> str:
 
 
 def run_dbt(args: list[str], *, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess:
-    """Run `dbt <args>` in the project; raises CalledProcessError on failure if `check`."""
+    """Run `dbt <args>` in the project. With `check`, a failure raises
+    DbtCommandError carrying the end of dbt's output (when captured)."""
     ensure_database()
     cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    return subprocess.run(
-        cmd, check=check, text=True, env=os.environ.copy(),
+    completed = subprocess.run(
+        cmd, text=True, env=os.environ.copy(),
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
     )
+    if check and completed.returncode != 0:
+        raise DbtCommandError(f"dbt {' '.join(args)} failed:\n{(completed.stdout or '')[-4000:]}")
+    return completed
+
+
+class DbtCommandError(RuntimeError):
+    """A dbt command exited with an error."""

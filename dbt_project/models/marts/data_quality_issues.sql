@@ -1,23 +1,27 @@
+{{ config(materialized='view') }}
 -- Every defective source row and why: one row per (table, record, rule).
 -- is_excluded tells whether the row is kept out of every metric or kept with a flag.
+-- A view: always current, and no build ever rescans history to refresh it.
+{#- (table, staging model, key, when the row last changed in the source) -#}
 {%- set flagged_staging = [
-    ('users', 'stg_ops__users', 'user_id'),
-    ('partners', 'stg_ops__partners', 'partner_id'),
-    ('orders', 'stg_ops__orders', 'order_id'),
-    ('order_items', 'stg_ops__order_items', 'order_item_id'),
-    ('payments', 'stg_ops__payments', 'payment_id'),
-    ('refunds', 'stg_ops__refunds', 'refund_id'),
-    ('order_issues', 'stg_ops__order_issues', 'order_issue_id'),
+    ('users', 'stg_ops__users', 'user_id', 'date_joined'),
+    ('partners', 'stg_ops__partners', 'partner_id', 'created_at'),
+    ('orders', 'stg_ops__orders', 'order_id', 'updated_at'),
+    ('order_items', 'stg_ops__order_items', 'order_item_id', 'null::timestamptz'),
+    ('payments', 'stg_ops__payments', 'payment_id', 'updated_at'),
+    ('refunds', 'stg_ops__refunds', 'refund_id', 'updated_at'),
+    ('order_issues', 'stg_ops__order_issues', 'order_issue_id', 'created_at'),
 ] %}
 
 with
-{% for table_name, model, key in flagged_staging %}
+{% for table_name, model, key, changed_at in flagged_staging %}
 {{ table_name }}_flags as (
     select
         '{{ table_name }}'::text as table_name,
         {{ key }}::text as record_id,
         unnest(string_to_array(dq_reason, ', ')) as rule,
-        is_excluded
+        is_excluded,
+        {{ changed_at }} as detected_at
     from {{ ref(model) }}
     where dq_reason is not null
 ),
@@ -27,15 +31,12 @@ orders as (
     select * from {{ ref('stg_ops__orders') }}
 ),
 
-order_items as (
-    select * from {{ ref('int_order_items') }}
-),
-
 amount_mismatches as (
-    select 'orders'::text as table_name, orders.order_id::text as record_id, 'amount_mismatch' as rule, false as is_excluded
-    from orders
-    left join order_items on order_items.order_id = orders.order_id
-    where orders.total_amount <> coalesce(order_items.items_total, 0)
+    select
+        'orders'::text as table_name, order_id::text as record_id, 'amount_mismatch' as rule,
+        false as is_excluded, last_changed_at as detected_at
+    from {{ ref('fct_orders') }}
+    where total_amount <> items_total
 ),
 
 {#- Orphans: a child row whose parent is missing (a replica without foreign keys).
@@ -56,7 +57,8 @@ orphans_{{ loop.index }} as (
         '{{ table_name }}'::text as table_name,
         child.{{ key }}::text as record_id,
         'orphan_{{ fk }}' as rule,
-        {{ excluded }} as is_excluded
+        {{ excluded }} as is_excluded,
+        null::timestamptz as detected_at
     from {{ ref(child) }} as child
     where child.{{ fk }} is not null
       and not exists (select 1 from {{ ref(parent) }} as parent where parent.{{ parent_key }} = child.{{ fk }})
@@ -64,7 +66,7 @@ orphans_{{ loop.index }} as (
 {% endfor %}
 
 all_issues as (
-    {% for table_name, model, key in flagged_staging %}
+    {% for table_name, model, key, changed_at in flagged_staging %}
     select * from {{ table_name }}_flags union all
     {% endfor %}
     {% for check in orphan_checks %}
@@ -79,7 +81,7 @@ final as (
         record_id,
         rule,
         is_excluded,
-        {{ dbt.current_timestamp() }} as detected_at
+        detected_at
     from all_issues
 )
 

@@ -1,22 +1,105 @@
--- One row per order: the base of every order, revenue and partner metric.
-with orders as (
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['order_id'], 'unique': true},
+            {'columns': ['order_date']},
+            {'columns': ['customer_id']},
+            {'columns': ['partner_id', 'order_date']},
+            {'columns': ['refreshed_at']},
+        ],
+    )
+}}
+
+-- One row per order: the base of every order, revenue, partner and customer metric.
+-- Incremental: recomputes the orders whose row, payments, refunds, review or issues
+-- changed since the last run (source timestamps after the watermark).
+
+{%- set only_changed = 'and order_id in (select order_id from changed_orders)' if is_incremental() else '' %}
+
+with
+
+{% if is_incremental() %}
+changed_orders as (
+    select order_id from {{ ref('stg_ops__orders') }} where updated_at > {{ watermark('last_changed_at') }}
+    union
+    select order_id from {{ ref('stg_ops__payments') }} where updated_at > {{ watermark('last_changed_at') }}
+    union
+    select order_id from {{ ref('stg_ops__refunds') }} where updated_at > {{ watermark('last_changed_at') }}
+    union
+    select order_id from {{ ref('stg_ops__reviews') }} where created_at > {{ watermark('last_changed_at') }}
+    union
+    select order_id from {{ ref('stg_ops__order_issues') }} where created_at > {{ watermark('last_changed_at') }}
+),
+{% endif %}
+
+orders as (
     select * from {{ ref('stg_ops__orders') }}
+    where true {{ only_changed }}
 ),
 
 items as (
-    select * from {{ ref('int_order_items') }}
+    select
+        order_id,
+        sum(quantity) as items_quantity,
+        sum(line_total) as items_total
+    from {{ ref('stg_ops__order_items') }}
+    where not is_excluded {{ only_changed }}
+    group by order_id
 ),
 
 payments as (
-    select * from {{ ref('int_order_payments') }}
+    -- Captured payments (status completed), in total and by method. A captured
+    -- payment of unknown method counts in the total but in no method column.
+    select
+        order_id,
+        count(*) filter (where status = 'completed') as captured_payment_count,
+        sum(amount) filter (where status = 'completed') as captured_amount,
+        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        sum(amount) filter (where status = 'completed' and method = '{{ method }}') as captured_{{ method }}_amount,
+        {%- endfor %}
+        max(updated_at) as last_changed_at
+    from {{ ref('stg_ops__payments') }}
+    where not is_excluded {{ only_changed }}
+    group by order_id
 ),
 
 refunds as (
-    select * from {{ ref('int_order_refunds') }}
+    select
+        order_id,
+        count(*) filter (where status = 'completed') as refund_count,
+        sum(amount) filter (where status = 'completed') as refunded_amount,
+        max(updated_at) as last_changed_at
+    from {{ ref('stg_ops__refunds') }}
+    where not is_excluded {{ only_changed }}
+    group by order_id
 ),
 
-feedback as (
-    select * from {{ ref('int_order_feedback') }}
+reviews as (
+    select
+        order_id,
+        -- ops.reviews.order_id is unique; on a replica without that key, average.
+        avg(rating) as rating,
+        count(*) as rating_count,
+        max(created_at) as last_changed_at
+    from {{ ref('stg_ops__reviews') }}
+    where not is_excluded {{ only_changed }}
+    group by order_id
+),
+
+issues as (
+    select
+        order_id,
+        count(*) as issues_reported,
+        count(*) filter (where issue_type = 'damaged') as items_damaged,
+        count(*) filter (where issue_type = 'lost') as items_lost,
+        max(created_at) as last_changed_at
+    from {{ ref('stg_ops__order_issues') }}
+    where not is_excluded {{ only_changed }}
+    group by order_id
 ),
 
 final as (
@@ -43,12 +126,12 @@ final as (
         orders.accepted_at is not null as is_accepted,
         orders.total_amount,
         coalesce(items.items_quantity, 0)::int as items_quantity,
+        coalesce(items.items_total, 0)::numeric(12, 2) as items_total,
         coalesce(payments.captured_payment_count, 0)::int as captured_payment_count,
         coalesce(payments.captured_amount, 0)::numeric(12, 2) as captured_amount,
-        coalesce(payments.captured_cash_amount, 0)::numeric(12, 2) as captured_cash_amount,
-        coalesce(payments.captured_card_amount, 0)::numeric(12, 2) as captured_card_amount,
-        coalesce(payments.captured_wallet_amount, 0)::numeric(12, 2) as captured_wallet_amount,
-        coalesce(payments.captured_online_amount, 0)::numeric(12, 2) as captured_online_amount,
+        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        coalesce(payments.captured_{{ method }}_amount, 0)::numeric(12, 2) as captured_{{ method }}_amount,
+        {%- endfor %}
         coalesce(refunds.refund_count, 0)::int as refund_count,
         coalesce(refunds.refunded_amount, 0)::numeric(12, 2) as refunded_amount,
         (coalesce(payments.captured_amount, 0) - coalesce(refunds.refunded_amount, 0))::numeric(12, 2) as net_amount,
@@ -58,20 +141,23 @@ final as (
         {{ minutes_between('orders.ready_at', 'orders.delivered_at') }} as delivery_minutes,
         {{ minutes_between('orders.created_at', 'orders.delivered_at') }} as total_minutes,
         coalesce(orders.dq_reason like '%negative_duration%', false) as has_negative_duration,
-        feedback.rating,
-        coalesce(feedback.rating_count, 0)::int as rating_count,
-        coalesce(feedback.issues_reported, 0)::int as issues_reported,
-        coalesce(feedback.items_damaged, 0)::int as items_damaged,
-        coalesce(feedback.items_lost, 0)::int as items_lost,
+        reviews.rating,
+        coalesce(reviews.rating_count, 0)::int as rating_count,
+        coalesce(issues.issues_reported, 0)::int as issues_reported,
+        coalesce(issues.items_damaged, 0)::int as items_damaged,
+        coalesce(issues.items_lost, 0)::int as items_lost,
         orders.dq_reason,
         greatest(
-            orders.updated_at, payments.payments_updated_at, refunds.refunds_updated_at, feedback.feedback_updated_at
-        ) as last_changed_at
+            orders.updated_at, payments.last_changed_at, refunds.last_changed_at,
+            reviews.last_changed_at, issues.last_changed_at
+        ) as last_changed_at,
+        '{{ run_started_at }}'::timestamptz as refreshed_at
     from orders
     left join items on items.order_id = orders.order_id
     left join payments on payments.order_id = orders.order_id
     left join refunds on refunds.order_id = orders.order_id
-    left join feedback on feedback.order_id = orders.order_id
+    left join reviews on reviews.order_id = orders.order_id
+    left join issues on issues.order_id = orders.order_id
 )
 
 select * from final

@@ -1,0 +1,24 @@
+{#- Incremental refresh helpers. The rule (METRICS.md): an incremental run gives
+    exactly the rows a full refresh gives, however late a change arrives. -#}
+
+{#- The latest value of `column` in this model's table, minus var
+    `late_arrival_minutes` (rows committed a little after a run with earlier
+    timestamps are still caught), or -infinity on a full build. -#}
+{%- macro watermark(column) -%}
+    (select coalesce(max({{ column }}), '-infinity'::timestamptz) - interval '{{ var("late_arrival_minutes") }} minutes'
+     from {{ this }})
+{%- endmacro -%}
+
+{#- delete+insert by unique_key, where the batch may hold "tombstone" rows: every
+    key present in the batch is replaced, but only rows matching the model's
+    `insert_where` config are inserted. Lets a model empty a key that no longer
+    has rows (a date whose only order lost its partner). -#}
+{% macro get_incremental_replace_keys_sql(arg_dict) %}
+    {%- set target = arg_dict["target_relation"] -%}
+    {%- set batch = arg_dict["temp_relation"] -%}
+    {%- set key = arg_dict["unique_key"] -%}
+    {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+    delete from {{ target }} where {{ key }} in (select {{ key }} from {{ batch }});
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ batch }} where {{ config.get("insert_where", "true") }};
+{% endmacro %}

@@ -1,0 +1,128 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='customer_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['customer_id'], 'unique': true}],
+    )
+}}
+
+-- Per customer: everything about their orders that does not move with as_of_date.
+-- Incremental: recomputes the customers of fct_orders rows refreshed since this
+-- model's last run. (orders.customer_id is taken as immutable.)
+
+with
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+{% if is_incremental() %}
+changed_customers as (
+    select distinct customer_id
+    from orders
+    where refreshed_at > (select coalesce(max(refreshed_at), '-infinity') from {{ this }})
+),
+{% endif %}
+
+customer_orders as (
+    select * from orders
+    {% if is_incremental() %}
+    where customer_id in (select customer_id from changed_customers)
+    {% endif %}
+),
+
+items as (
+    select * from {{ ref('stg_ops__order_items') }} where not is_excluded
+),
+
+services as (
+    select * from {{ ref('stg_ops__services') }}
+),
+
+categories as (
+    select * from {{ ref('stg_ops__service_categories') }}
+),
+
+payments as (
+    select * from {{ ref('stg_ops__payments') }} where not is_excluded
+),
+
+totals as (
+    select
+        customer_id,
+        count(*) as total_orders,
+        count(*) filter (where is_completed) as completed_orders,
+        count(*) filter (where is_cancelled) as cancelled_orders,
+        sum(captured_amount) as total_spent,
+        sum(refunded_amount) as total_refunded,
+        count(*) filter (where captured_payment_count > 0) as paid_orders,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        {{ avg2('rating') }} as average_rating_given
+    from customer_orders
+    group by customer_id
+),
+
+category_quantities as (
+    select
+        customer_orders.customer_id,
+        categories.service_category_name,
+        sum(items.quantity) as quantity
+    from customer_orders
+    inner join items on items.order_id = customer_orders.order_id
+    inner join services on services.service_id = items.service_id
+    inner join categories on categories.service_category_id = services.service_category_id
+    where not customer_orders.is_cancelled
+    group by customer_orders.customer_id, categories.service_category_name
+),
+
+favorite_categories as (
+    select distinct on (customer_id)
+        customer_id,
+        service_category_name as favorite_service_category
+    from category_quantities
+    order by customer_id, quantity desc, service_category_name asc
+),
+
+method_counts as (
+    select
+        customer_orders.customer_id,
+        payments.method,
+        count(*) as captured_payments
+    from customer_orders
+    inner join payments on payments.order_id = customer_orders.order_id
+    where payments.status = 'completed' and payments.method <> 'unknown'
+    group by customer_orders.customer_id, payments.method
+),
+
+preferred_methods as (
+    select distinct on (customer_id)
+        customer_id,
+        method as preferred_payment_method
+    from method_counts
+    order by customer_id, captured_payments desc, method asc
+),
+
+final as (
+    select
+        totals.customer_id,
+        totals.total_orders::int as total_orders,
+        totals.completed_orders::int as completed_orders,
+        totals.cancelled_orders::int as cancelled_orders,
+        totals.total_spent::numeric(12, 2) as total_spent,
+        totals.total_refunded::numeric(12, 2) as total_refunded,
+        totals.paid_orders::int as paid_orders,
+        totals.first_order_date,
+        totals.last_order_date,
+        totals.average_rating_given,
+        favorite_categories.favorite_service_category,
+        preferred_methods.preferred_payment_method,
+        '{{ run_started_at }}'::timestamptz as refreshed_at
+    from totals
+    left join favorite_categories on favorite_categories.customer_id = totals.customer_id
+    left join preferred_methods on preferred_methods.customer_id = totals.customer_id
+)
+
+select * from final
