@@ -1,0 +1,107 @@
+"""Benchmark: full build of the marts vs an incremental run after one new day of
+orders plus 1,000 late changes to old orders (issue: incremental <= 10% of full,
+and not growing with history).
+
+    python benchmarks/bench_marts.py --orders 1000000
+
+Uses a database of its own (`laundry_bench`) on the configured server (embedded
+by default). Writes benchmarks/results/marts-<orders>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import psycopg
+
+from benchmarks.bench_generate import RESULTS, bench_database
+from laundry_analytics import ops_schema
+from laundry_analytics.dbt_runner import run_dbt
+from laundry_analytics.generate import generate
+
+NEW_DAY_OF_ORDERS = """
+with picked as (
+    select * from ops.orders order by random() limit %(new_orders)s
+), new_orders as (
+    insert into ops.orders (id, order_number, customer_id, partner_id, status, total_amount, created_at, updated_at)
+    select gen_random_uuid(), 'LC-NEW-' || row_number() over () || '-' || floor(random() * 1e9)::text,
+           customer_id, partner_id, 'pending', 12.00, clock_timestamp(), clock_timestamp()
+    from picked
+    returning id
+), new_items as (
+    insert into ops.order_items
+    select gen_random_uuid(), id, (select id from ops.services limit 1), 2, 6.00, 12.00 from new_orders
+    returning order_id
+)
+insert into ops.payments
+select gen_random_uuid(), order_id, 12.00, 'card', 'completed', clock_timestamp(), clock_timestamp(), clock_timestamp()
+from new_items
+"""
+
+LATE_CHANGES = [
+    # 400 late captures, 200 refunds, 200 status changes, 100 reviews, 100 issues on old orders.
+    """insert into ops.payments
+       select gen_random_uuid(), id, 10.00, 'cash', 'completed', clock_timestamp(), clock_timestamp(), clock_timestamp()
+       from ops.orders tablesample system (1) where created_at < now() - interval '30 days' limit 400""",
+    """insert into ops.refunds
+       select gen_random_uuid(), order_id, id, round(amount / 2, 2), 'completed', 'late', clock_timestamp(), clock_timestamp()
+       from ops.payments tablesample system (1) where status = 'completed' limit 200""",
+    """update ops.orders set status = 'cancelled', cancelled_at = clock_timestamp(), updated_at = clock_timestamp()
+       where id in (select id from ops.orders tablesample system (1) limit 200)""",
+    """insert into ops.reviews
+       select gen_random_uuid(), o.id, o.customer_id, o.partner_id, 3, 'late', clock_timestamp()
+       from ops.orders o tablesample system (1)
+       where o.partner_id is not null and not exists (select 1 from ops.reviews r where r.order_id = o.id) limit 100""",
+    """insert into ops.order_issues
+       select gen_random_uuid(), id, 'delay', 'late', clock_timestamp() from ops.orders tablesample system (1) limit 100""",
+]
+
+MODELS = ["--select", "+daily_revenue_summaries", "+partner_performance_metrics", "+customer_analytics"]
+
+
+def timed(label: str, args: list[str]) -> float:
+    started = time.monotonic()
+    run_dbt(args, capture=True)
+    seconds = time.monotonic() - started
+    print(f"{label:42s} {seconds:8.1f}s", flush=True)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    info = bench_database()
+    with psycopg.connect(info.conninfo) as conn:
+        ops_schema.create_ops_schema(conn, "ops")
+        generated = generate(conn, orders=args.orders, seed=args.seed)
+    print(f"{'generate + load':42s} {generated.seconds:8.1f}s", flush=True)
+    with psycopg.connect(info.conninfo, autocommit=True) as conn:
+        conn.execute("vacuum analyze")
+
+    result = {"orders": args.orders, "generate_seconds": round(generated.seconds, 1)}
+    result["full_run_seconds"] = timed("full build (dbt run --full-refresh)", ["run", "--full-refresh", *MODELS])
+    result["tests_seconds"] = timed("dbt tests on everything", ["test"])
+    with psycopg.connect(info.conninfo, autocommit=True) as conn:
+        new_orders = max(1, args.orders // 365)
+        conn.execute(NEW_DAY_OF_ORDERS, {"new_orders": new_orders})
+        for statement in LATE_CHANGES:
+            conn.execute(statement)
+    result["new_orders"] = new_orders
+    result["late_changes"] = 1000
+    result["incremental_run_seconds"] = timed("incremental run (one day + 1,000 changes)", ["run", *MODELS])
+    result["incremental_share_of_full"] = round(result["incremental_run_seconds"] / result["full_run_seconds"], 3)
+    result["peak_rss_mb_python"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result["peak_rss_mb_dbt"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"marts-{args.orders}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
