@@ -22,3 +22,10 @@
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ batch }} where {{ config.get("insert_where", "true") }};
 {% endmacro %}
+
+{#- True for fct_orders rows recomputed after this (downstream) model's last run:
+    the orders whose dates or customers this model must rebuild. Both sides are dbt
+    run_started_at values, so the comparison never mixes clocks. -#}
+{%- macro refreshed_since_last_run(refreshed_at='refreshed_at') -%}
+    {{ refreshed_at }} > (select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }})
+{%- endmacro -%}

@@ -22,7 +22,7 @@ orders as (
 changed_customers as (
     select distinct customer_id
     from orders
-    where refreshed_at > (select coalesce(max(refreshed_at), '-infinity') from {{ this }})
+    where {{ refreshed_since_last_run() }}
 ),
 {% endif %}
 

@@ -32,7 +32,7 @@ calendar as (
 refreshed_orders as (
     select customer_id, order_date
     from orders
-    where refreshed_at > (select coalesce(max(refreshed_at), '-infinity') from {{ this }})
+    where {{ refreshed_since_last_run() }}
 ),
 
 customers_first_dates as (

@@ -35,7 +35,7 @@ partners as (
 dates_to_build as (
     select distinct order_date as date
     from orders
-    where refreshed_at > (select coalesce(max(refreshed_at), '-infinity') from {{ this }})
+    where {{ refreshed_since_last_run() }}
 ),
 {% endif %}
 
