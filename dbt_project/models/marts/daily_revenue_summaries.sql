@@ -63,10 +63,8 @@ orders_to_sum as (
 ),
 
 first_order_dates as (
-    select customer_id, min(order_date) as first_order_date
-    from orders
-    where customer_id in (select customer_id from orders_to_sum)
-    group by customer_id
+    -- Every customer's first order date, kept up to date by the customer summary.
+    select customer_id, first_order_date from {{ ref('int_customer_order_summary') }}
 ),
 
 per_date as (

@@ -10,6 +10,7 @@
             {'columns': ['customer_id']},
             {'columns': ['partner_id', 'order_date']},
             {'columns': ['refreshed_at']},
+            {'columns': ['last_changed_at']},
         ],
     )
 }}
@@ -17,8 +18,6 @@
 -- One row per order: the base of every order, revenue, partner and customer metric.
 -- Incremental: recomputes the orders whose row, payments, refunds, review or issues
 -- changed since the last run (source timestamps after the watermark).
-
-{%- set only_changed = 'and order_id in (select order_id from changed_orders)' if is_incremental() else '' %}
 
 with
 
@@ -37,8 +36,7 @@ changed_orders as (
 {% endif %}
 
 orders as (
-    select * from {{ ref('stg_ops__orders') }}
-    where true {{ only_changed }}
+    select * from {{ rows_of_orders(ref('stg_ops__orders'), 'changed_orders') }} as orders
 ),
 
 items as (
@@ -46,8 +44,8 @@ items as (
         order_id,
         sum(quantity) as items_quantity,
         sum(line_total) as items_total
-    from {{ ref('stg_ops__order_items') }}
-    where not is_excluded {{ only_changed }}
+    from {{ rows_of_orders(ref('stg_ops__order_items'), 'changed_orders') }} as order_items
+    where not is_excluded
     group by order_id
 ),
 
@@ -62,8 +60,8 @@ payments as (
         sum(amount) filter (where status = 'completed' and method = '{{ method }}') as captured_{{ method }}_amount,
         {%- endfor %}
         max(updated_at) as last_changed_at
-    from {{ ref('stg_ops__payments') }}
-    where not is_excluded {{ only_changed }}
+    from {{ rows_of_orders(ref('stg_ops__payments'), 'changed_orders') }} as payments
+    where not is_excluded
     group by order_id
 ),
 
@@ -73,8 +71,8 @@ refunds as (
         count(*) filter (where status = 'completed') as refund_count,
         sum(amount) filter (where status = 'completed') as refunded_amount,
         max(updated_at) as last_changed_at
-    from {{ ref('stg_ops__refunds') }}
-    where not is_excluded {{ only_changed }}
+    from {{ rows_of_orders(ref('stg_ops__refunds'), 'changed_orders') }} as refunds
+    where not is_excluded
     group by order_id
 ),
 
@@ -85,8 +83,8 @@ reviews as (
         avg(rating) as rating,
         count(*) as rating_count,
         max(created_at) as last_changed_at
-    from {{ ref('stg_ops__reviews') }}
-    where not is_excluded {{ only_changed }}
+    from {{ rows_of_orders(ref('stg_ops__reviews'), 'changed_orders') }} as reviews
+    where not is_excluded
     group by order_id
 ),
 
@@ -97,8 +95,8 @@ issues as (
         count(*) filter (where issue_type = 'damaged') as items_damaged,
         count(*) filter (where issue_type = 'lost') as items_lost,
         max(created_at) as last_changed_at
-    from {{ ref('stg_ops__order_issues') }}
-    where not is_excluded {{ only_changed }}
+    from {{ rows_of_orders(ref('stg_ops__order_issues'), 'changed_orders') }} as order_issues
+    where not is_excluded
     group by order_id
 ),
 

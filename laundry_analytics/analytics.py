@@ -1,0 +1,521 @@
+"""The analytics query API: the original system's five dashboard endpoints
+(dashboard, revenue, orders, partners, customers) as functions over the marts.
+
+    from laundry_analytics import analytics
+    analytics.revenue(date(2026, 1, 1), date(2026, 1, 31), partner_id=None)
+
+Every payload is computed from the marts (`fct_orders`, `fct_order_items`,
+`partner_performance_metrics`, `customer_analytics`, `dim_partners`,
+`dim_customers`), never from `ops`: each metric keeps its one definition in dbt,
+and this module only adds it up over a date range. `analytics_cache` is filled by
+calling these same functions (laundry_analytics.cache).
+
+Conventions of every payload (JSON Schemas in laundry_analytics/schemas/):
+- the range is `start`..`end`, both inclusive, on order dates (local dates in the
+  business time zone); the default is the last 30 days up to today;
+- money is exact to the cent; rates are percentages with 2 decimals, rounded half
+  away from zero, and null when their denominator is 0 (METRICS.md);
+- averages are over the orders where the value is known, 2 decimals, null if none;
+- customer figures are as of the `as_of_date` of the last customer_analytics
+  build (segments, lifetime value, churn risk move with it, not with the range).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from laundry_analytics import database
+from laundry_analytics import settings as settings_module
+
+PAYLOAD_TYPES = ("dashboard", "revenue", "orders", "partners", "customers")
+DEFAULT_RANGE_DAYS = 30
+PAYMENT_METHODS = ("cash", "card", "wallet", "online")
+ORDER_STATUSES = ("pending", "accepted", "rejected", "picked_up", "processing", "ready",
+                  "out_for_delivery", "completed", "cancelled", "unknown")
+SEGMENTS = ("churned", "vip", "regular", "new", "occasional")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DURATIONS = ("acceptance", "pickup", "processing", "delivery", "total")
+TOP_N = 10
+MIN_ORDERS_TO_RANK_PARTNER = 5
+"""A partner needs this many orders in the range to be ranked top or low performer."""
+
+_CENT = Decimal("0.01")
+
+
+# --- the range --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A validated range of order dates (inclusive), optionally one partner's."""
+
+    start: dt.date
+    end: dt.date
+    partner_id: uuid.UUID | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def dates(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=n) for n in range(self.days)]
+
+    def params(self) -> dict:
+        """Query parameters %(start)s, %(end)s, %(partner_id)s."""
+        return {"start": self.start, "end": self.end, "partner_id": self.partner_id}
+
+    def describe(self) -> dict:
+        return {"start": self.start, "end": self.end, "days": self.days,
+                "partner_id": str(self.partner_id) if self.partner_id else None}
+
+
+def today() -> dt.date:
+    """Today's local date in the business time zone."""
+    return dt.datetime.now(ZoneInfo(settings_module.load().business_timezone)).date()
+
+
+def make_window(start: dt.date | str | None = None, end: dt.date | str | None = None,
+                partner_id: uuid.UUID | str | None = None, *, conn: psycopg.Connection | None = None) -> Window:
+    """Validate a range the way every entry point does: dates (ISO text allowed),
+    end not before start, at most LAUNDRY_QUERY_MAX_DAYS days, a partner that
+    exists. Defaults: end today, start so that the range is the last 30 days.
+    Raises ValueError with a message that says what to fix."""
+    end = _parse_date(end, "end") if end is not None else today()
+    start = _parse_date(start, "start") if start is not None else end - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}: give an end on or after the start")
+    max_days = settings_module.load().query_max_days
+    if (end - start).days + 1 > max_days:
+        raise ValueError(f"the range {start}..{end} is {(end - start).days + 1} days; at most {max_days} "
+                         "are allowed (LAUNDRY_QUERY_MAX_DAYS): ask for a shorter range")
+    if partner_id is not None:
+        partner_id = _parse_partner(partner_id)
+        with _connection(conn) as c:
+            found = c.execute(_sql("select 1 from {a}.dim_partners where partner_id = %s"), (partner_id,)).fetchone()
+        if not found:
+            raise ValueError(f"no partner {partner_id} in dim_partners: check the id (laundry-analytics query partners "
+                             "lists partners by name)")
+    return Window(start, end, partner_id)
+
+
+def _parse_date(value: dt.date | str, name: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+def _parse_partner(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(f"partner {value!r} is not a partner id (a UUID)") from None
+
+
+# --- the five payloads ------------------------------------------------------------
+
+
+def revenue(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """Revenue: totals, by payment method, by service category, daily trend, top services."""
+    with _connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        days = _orders_by_day(c, w)
+        total = days.pop(None)
+        categories, services = _item_sales(c, w, paid_only=True)
+    return {
+        "type": "revenue",
+        "period": w.describe(),
+        "totals": {
+            "total_revenue": total["total_revenue"],
+            "refund_amount": total["refund_amount"],
+            "net_revenue": total["total_revenue"] - total["refund_amount"],
+            "refund_count": total["refund_count"],
+            "total_orders": total["total_orders"],
+            "paid_orders": total["paid_orders"],
+            "average_order_value": _ratio(total["total_revenue"], total["paid_orders"]),
+        },
+        "by_payment_method": [
+            {"method": method, "revenue": total[f"{method}_revenue"],
+             "share": rate(total[f"{method}_revenue"], total["total_revenue"])}
+            for method in PAYMENT_METHODS
+        ],
+        "by_service_category": categories,
+        "daily_trend": [
+            {"date": day, "total_orders": row["total_orders"], "total_revenue": row["total_revenue"],
+             "refund_amount": row["refund_amount"], "net_revenue": row["total_revenue"] - row["refund_amount"]}
+            for day, row in _every_day(w, days, _EMPTY_DAY)
+        ],
+        "top_services": services[:TOP_N],
+    }
+
+
+def orders(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """Orders: by status, service category, local hour and day of week; average
+    durations; completion and cancellation rates."""
+    with _connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        rows = c.execute(_sql("""
+            select grouping(status) as by_status, grouping(order_hour) as by_hour,
+                   grouping(order_day_of_week) as by_dow,
+                   status, order_hour, order_day_of_week,
+                   count(*)::int as total_orders,
+                   count(*) filter (where is_completed)::int as completed_orders,
+                   count(*) filter (where is_cancelled)::int as cancelled_orders,
+                   count(*) filter (where is_open)::int as pending_orders,
+                   {averages}
+            from {a}.fct_orders
+            where {filter}
+            group by grouping sets ((), (status), (order_hour), (order_day_of_week))
+        """, filter=_order_filter(w), averages=_DURATION_AVERAGES), w.params()).fetchall()
+        categories, _ = _item_sales(c, w, paid_only=False)
+    total = next((r for r in rows if r["by_status"] and r["by_hour"] and r["by_dow"]),
+                 {"total_orders": 0, "completed_orders": 0, "cancelled_orders": 0, "pending_orders": 0,
+                  **{f"avg_{name}_minutes": None for name in DURATIONS}})
+    by_status = {r["status"]: r["total_orders"] for r in rows if not r["by_status"]}
+    by_hour = {r["order_hour"]: r["total_orders"] for r in rows if not r["by_hour"]}
+    by_dow = {r["order_day_of_week"]: r["total_orders"] for r in rows if not r["by_dow"]}
+    return {
+        "type": "orders",
+        "period": w.describe(),
+        "totals": {key: total[key] for key in ("total_orders", "completed_orders", "cancelled_orders", "pending_orders")},
+        "by_status": [{"status": s, "orders": by_status.get(s, 0)} for s in ORDER_STATUSES],
+        "by_service_category": [{key: row[key] for key in ("category", "orders", "quantity")} for row in categories],
+        "by_hour": [{"hour": hour, "orders": by_hour.get(hour, 0)} for hour in range(24)],
+        "by_day_of_week": [{"day_of_week": n, "day": DAY_NAMES[n], "orders": by_dow.get(n, 0)} for n in range(7)],
+        "average_minutes": {name: total[f"avg_{name}_minutes"] for name in DURATIONS},
+        "completion_rate": rate(total["completed_orders"], total["total_orders"]),
+        "cancellation_rate": rate(total["cancelled_orders"], total["total_orders"]),
+    }
+
+
+def partners(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None,
+             min_orders: int = MIN_ORDERS_TO_RANK_PARTNER) -> dict:
+    """Partners: counts, average acceptance and completion rates (the mean of each
+    partner's rate over the range), average durations, top and low performers by
+    completion rate then revenue (partners with at least `min_orders` orders), trend."""
+    with _connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        counts = c.execute(_sql("""
+            select count(*) as total, count(*) filter (where is_active) as active,
+                   count(*) filter (where not is_active) as inactive
+            from {a}.dim_partners where {filter}
+        """, filter=_partner_filter(w, "partner_id")), w.params()).fetchone()
+        ranked = _partner_totals(c, w)
+        trend = {row["date"]: row for row in c.execute(_sql("""
+            select date, sum(orders_received)::int as orders_received, sum(revenue) as revenue,
+                   count(*)::int as partners_with_orders
+            from {a}.partner_performance_metrics
+            where date between %(start)s and %(end)s and {filter}
+            group by date
+        """, filter=_partner_filter(w, "partner_id")), w.params())}
+        durations = c.execute(_sql("""
+            select {averages} from {a}.fct_orders where {filter} and partner_id is not null
+        """, filter=_order_filter(w), averages=_DURATION_AVERAGES), w.params()).fetchone()
+    rankable = [p for p in ranked if p["orders_received"] >= min_orders]
+    return {
+        "type": "partners",
+        "period": w.describe(),
+        "partner_counts": counts,
+        "totals": {
+            "partners_with_orders": len(ranked),
+            "orders_received": sum(p["orders_received"] for p in ranked),
+            "revenue": sum((p["revenue"] for p in ranked), Decimal("0.00")),
+        },
+        "average_acceptance_rate": _mean(p["acceptance_rate"] for p in ranked),
+        "average_completion_rate": _mean(p["completion_rate"] for p in ranked),
+        "average_minutes": {name: durations[f"avg_{name}_minutes"] for name in DURATIONS},
+        "top_performers": sorted(rankable, key=lambda p: (-(p["completion_rate"] or 0), -p["revenue"]))[:TOP_N],
+        "low_performers": sorted(rankable, key=lambda p: (p["completion_rate"] or 0, p["revenue"]))[:TOP_N],
+        "trend": [
+            {"date": day, "orders_received": row["orders_received"], "revenue": row["revenue"],
+             "partners_with_orders": row["partners_with_orders"]}
+            for day, row in _every_day(w, trend, {"orders_received": 0, "revenue": Decimal("0.00"),
+                                                  "partners_with_orders": 0})
+        ],
+    }
+
+
+def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """Customers acquired by the end of the range (with the partner: who ordered
+    from it): totals, segments, lifetime value, at-risk count, top customers by
+    lifetime value (PII masked), acquisition trend, churn rate."""
+    with _connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        population = _customer_population(w)
+        totals = c.execute(_sql("""
+            select count(*) as total_customers,
+                   count(*) filter (where first_order_date between %(start)s and %(end)s) as new_customers,
+                   count(*) filter (where is_at_churn_risk) as at_risk_customers,
+                   coalesce(sum(lifetime_value), 0) as total_lifetime_value,
+                   round(avg(lifetime_value), 2) as average_lifetime_value
+            from {a}.customer_analytics as c where {population}
+        """, population=population), w.params()).fetchone()
+        active = c.execute(_sql("select count(distinct customer_id) as n from {a}.fct_orders where {filter}",
+                                filter=_order_filter(w)), w.params()).fetchone()["n"]
+        segments = _segment_counts(c, w)
+        top = c.execute(_sql("""
+            select d.masked_name as customer, d.masked_email as email, c.lifetime_value, c.total_orders,
+                   c.customer_segment as segment
+            from {a}.customer_analytics as c
+            left join {a}.dim_customers as d on d.user_id = c.user_id
+            where {population}
+            order by c.lifetime_value desc, c.user_id
+            limit %(top)s
+        """, population=population), {**w.params(), "top": TOP_N}).fetchall()
+        acquisition = {row["date"]: row for row in c.execute(_sql("""
+            select first_order_date as date, count(*)::int as new_customers
+            from {a}.customer_analytics as c
+            where {population} and first_order_date between %(start)s and %(end)s
+            group by first_order_date
+        """, population=population), w.params())}
+    return {
+        "type": "customers",
+        "period": w.describe(),
+        "totals": {**totals, "active_customers": active},
+        "segments": segments,
+        "churn_rate": rate(segments["churned"], totals["total_customers"]),
+        "top_customers": top,
+        "acquisition_trend": [{"date": day, "new_customers": row["new_customers"]}
+                              for day, row in _every_day(w, acquisition, {"new_customers": 0})],
+    }
+
+
+def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """Dashboard: today's (= end's) revenue, orders and customers with growth vs the
+    previous day; the range's orders by status; top partners; customer segments;
+    active partners."""
+    with _connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        days = {row.pop("order_date"): row for row in c.execute(_sql("""
+            select order_date, count(*)::int as orders, coalesce(sum(captured_amount), 0) as revenue,
+                   count(distinct customer_id)::int as customers
+            from {a}.fct_orders
+            where order_date between %(end)s - 1 and %(end)s {and_partner}
+            group by order_date
+        """, and_partner=_and_partner(w)), w.params())}
+        zero = {"orders": 0, "revenue": Decimal("0.00"), "customers": 0}
+        today_row = days.get(w.end, zero)
+        yesterday = days.get(w.end - dt.timedelta(days=1), zero)
+        statuses = {row["status"]: row["orders"] for row in c.execute(_sql(
+            "select status, count(*)::int as orders from {a}.fct_orders where {filter} group by status",
+            filter=_order_filter(w)), w.params())}
+        active = c.execute(_sql("""
+            select count(*) filter (where is_active) as active_partners from {a}.dim_partners where {filter}
+        """, filter=_partner_filter(w, "partner_id")), w.params()).fetchone()["active_partners"]
+        ranked = _partner_totals(c, w)
+        segments = _segment_counts(c, w)
+    return {
+        "type": "dashboard",
+        "period": w.describe(),
+        "today": {"date": w.end, **today_row},
+        "previous_day": {"date": w.end - dt.timedelta(days=1), **yesterday},
+        "growth_percent": {key: _growth(today_row[key], yesterday[key]) for key in ("revenue", "orders", "customers")},
+        "recent_orders": {
+            "total_orders": sum(statuses.values()),
+            "by_status": [{"status": s, "orders": statuses.get(s, 0)} for s in ORDER_STATUSES],
+        },
+        "top_partners": sorted(ranked, key=lambda p: (-p["revenue"], p["partner_id"]))[:5],
+        "customer_segments": segments,
+        "active_partners": active,
+        "partners_with_orders": len(ranked),
+    }
+
+
+PAYLOADS: dict[str, Callable[..., dict]] = {
+    "dashboard": dashboard, "revenue": revenue, "orders": orders, "partners": partners, "customers": customers,
+}
+
+
+def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """The payload of one type (see PAYLOAD_TYPES) for a range."""
+    if payload_type not in PAYLOADS:
+        raise ValueError(f"unknown payload {payload_type!r}: choose one of {', '.join(PAYLOAD_TYPES)}")
+    return PAYLOADS[payload_type](start, end, partner_id, conn=conn)
+
+
+# --- arithmetic, as METRICS.md defines it -------------------------------------------
+
+
+def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
+    """A percentage with 2 decimals, half away from zero; None on a zero
+    denominator (the same rule as the dbt macro `rate`)."""
+    if not denominator:
+        return None
+    return (Decimal(100) * Decimal(numerator) / Decimal(denominator)).quantize(_CENT, ROUND_HALF_UP)
+
+
+def _ratio(numerator: Decimal, denominator: int) -> Decimal | None:
+    return (Decimal(numerator) / denominator).quantize(_CENT, ROUND_HALF_UP) if denominator else None
+
+
+def _growth(current: int | Decimal, previous: int | Decimal) -> Decimal | None:
+    return rate(Decimal(current) - Decimal(previous), previous)
+
+
+def _mean(values) -> Decimal | None:
+    known = [Decimal(v) for v in values if v is not None]
+    return (sum(known) / len(known)).quantize(_CENT, ROUND_HALF_UP) if known else None
+
+
+def to_jsonable(value):
+    """Dates as ISO text, UUIDs as text, exact decimals as JSON numbers."""
+    if isinstance(value, dict):
+        return {key: to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        # float's shortest repr of a 2-decimal amount below 2**53 / 100 is its exact text
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, dt.date | uuid.UUID):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+# --- shared pieces --------------------------------------------------------------------
+
+_EMPTY_DAY = {"total_orders": 0, "total_revenue": Decimal("0.00"), "refund_amount": Decimal("0.00")}
+
+_DURATION_AVERAGES = sql.SQL(", ").join(
+    sql.SQL("round(avg({column}), 2) as {alias}").format(
+        column=sql.Identifier(f"{name}_minutes"), alias=sql.Identifier(f"avg_{name}_minutes"))
+    for name in DURATIONS
+)
+
+
+def _sql(query: str, **parts: sql.Composable) -> sql.Composed:
+    """A query over the analytics schema: {a} is the schema, other {names} are parts."""
+    return sql.SQL(query).format(a=sql.Identifier(settings_module.load().analytics_schema), **parts)
+
+
+def _and_partner(w: Window, *column: str) -> sql.Composable:
+    # Only when asked: no "(%s is null or ...)" that would keep plans off the indexes.
+    column = column or ("partner_id",)
+    return sql.SQL("and {} = %(partner_id)s").format(sql.Identifier(*column)) if w.partner_id else sql.SQL("")
+
+
+def _order_filter(w: Window) -> sql.Composable:
+    return sql.SQL("order_date between %(start)s and %(end)s {}").format(_and_partner(w))
+
+
+def _partner_filter(w: Window, column: str) -> sql.Composable:
+    return sql.SQL("true {}").format(_and_partner(w, column))
+
+
+def _customer_population(w: Window) -> sql.Composable:
+    """Customers acquired by the end of the range; with a partner, those who had
+    ordered from it by then. The table is aliased `c`."""
+    base = sql.SQL("c.first_order_date <= %(end)s")
+    if not w.partner_id:
+        return base
+    return _sql("""{base} and exists (
+        select 1 from {a}.fct_orders as f
+        where f.customer_id = c.user_id and f.partner_id = %(partner_id)s and f.order_date <= %(end)s)""", base=base)
+
+
+def _orders_by_day(c: psycopg.Connection, w: Window) -> dict:
+    """Order and money totals per order date, and for the whole range under key None."""
+    rows = c.execute(_sql("""
+        select case when grouping(order_date) = 0 then order_date end as order_date,
+               count(*)::int as total_orders,
+               count(*) filter (where captured_payment_count > 0)::int as paid_orders,
+               coalesce(sum(captured_amount), 0) as total_revenue,
+               {methods},
+               coalesce(sum(refunded_amount), 0) as refund_amount,
+               coalesce(sum(refund_count), 0)::int as refund_count
+        from {a}.fct_orders
+        where {filter}
+        group by grouping sets ((order_date), ())
+    """, filter=_order_filter(w), methods=sql.SQL(", ").join(
+        sql.SQL("coalesce(sum({}), 0) as {}").format(
+            sql.Identifier(f"captured_{m}_amount"), sql.Identifier(f"{m}_revenue")) for m in PAYMENT_METHODS)),
+        w.params()).fetchall()
+    return {row["order_date"]: row for row in rows}
+
+
+def _item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[list[dict], list[dict]]:
+    """Item sales (line totals) by service category and by service, largest first,
+    over the range's orders (with `paid_only`, the orders with a captured payment)."""
+    rows = c.execute(_sql("""
+        select service_category_name as category, service_name as service,
+               grouping(service_name) as per_category,
+               coalesce(sum(line_total), 0) as item_sales,
+               coalesce(sum(quantity), 0)::int as quantity,
+               count(distinct order_id)::int as orders
+        from {a}.fct_order_items
+        where {filter} {paid}
+        group by grouping sets ((service_category_name), (service_category_name, service_name))
+        order by item_sales desc, category, service
+    """, filter=_order_filter(w), paid=sql.SQL("and is_paid" if paid_only else "")), w.params()).fetchall()
+    categories = [{key: r[key] for key in ("category", "item_sales", "quantity", "orders")}
+                  for r in rows if r["per_category"]]
+    services = [{key: r[key] for key in ("service", "category", "item_sales", "quantity", "orders")}
+                for r in rows if not r["per_category"]]
+    return categories, services
+
+
+def _partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
+    """Each partner with orders in the range: its sums over the range and the rates
+    of those sums (METRICS.md definitions applied to the range)."""
+    rows = c.execute(_sql("""
+        select m.partner_id, p.business_name, p.city,
+               sum(m.orders_received)::int as orders_received,
+               sum(m.orders_accepted)::int as orders_accepted,
+               sum(m.orders_completed)::int as orders_completed,
+               sum(m.orders_rejected)::int as orders_rejected,
+               sum(m.revenue) as revenue,
+               round(sum(m.average_rating * m.rating_count) / nullif(sum(m.rating_count), 0), 2) as average_rating,
+               sum(m.rating_count)::int as rating_count
+        from {a}.partner_performance_metrics as m
+        left join {a}.dim_partners as p on p.partner_id = m.partner_id
+        where m.date between %(start)s and %(end)s {and_partner}
+        group by m.partner_id, p.business_name, p.city
+    """, and_partner=_and_partner(w, "m", "partner_id")), w.params()).fetchall()
+    for row in rows:
+        row["partner_id"] = str(row["partner_id"])
+        row["acceptance_rate"] = rate(row["orders_accepted"], row["orders_received"])
+        row["completion_rate"] = rate(row["orders_completed"], row["orders_accepted"])
+        row["rejection_rate"] = rate(row["orders_rejected"], row["orders_received"])
+    return rows
+
+
+def _segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:
+    counts = dict.fromkeys(SEGMENTS, 0)
+    for row in c.execute(_sql("""
+        select customer_segment, count(*)::int as n from {a}.customer_analytics as c
+        where {population} group by customer_segment
+    """, population=_customer_population(w)), w.params()):
+        counts[row["customer_segment"]] = row["n"]
+    return counts
+
+
+def _every_day(w: Window, rows: dict, empty: dict) -> Iterator[tuple[dt.date, dict]]:
+    """Every date of the range with its row, or `empty` (trends have no holes)."""
+    for day in w.dates():
+        yield day, rows.get(day, empty)
+
+
+def _connection(conn: psycopg.Connection | None):
+    return database.borrowed(conn, row_factory=dict_row)
+
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+
+
+def json_schema(payload_type: str) -> dict:
+    """The JSON Schema (draft 2020-12) that documents the payload of a type."""
+    return json.loads((SCHEMAS_DIR / f"{payload_type}.schema.json").read_text())

@@ -1,0 +1,134 @@
+"""`analytics_cache`: the dashboard payloads, precomputed for their default window.
+
+One row per cache key (`<type>:default`, the last 30 days up to today), written
+by calling the query API (laundry_analytics.analytics), so a cached payload and
+one computed on demand are the same code. Refreshing a type replaces its rows in
+one transaction: readers see the old payload or the new one, never a gap.
+`cleanup()` deletes expired rows; `get()` tells fresh from stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from laundry_analytics import analytics, database
+from laundry_analytics import settings as settings_module
+
+TTL: dict[str, dt.timedelta] = {
+    "dashboard": dt.timedelta(minutes=5),
+    "revenue": dt.timedelta(minutes=10),
+    "orders": dt.timedelta(minutes=10),
+    "partners": dt.timedelta(minutes=10),
+    "customers": dt.timedelta(minutes=15),
+}
+"""How long a cached payload stays fresh, per cache type (the original system's TTLs)."""
+
+CACHE_TYPES = tuple(TTL)
+
+_DDL = """
+create table if not exists {table} (
+    cache_key text primary key,
+    cache_type text not null check (cache_type in ({types})),
+    data jsonb not null,
+    created_at timestamptz not null default now(),
+    expires_at timestamptz not null,
+    check (expires_at > created_at)
+);
+create index if not exists analytics_cache_expires_at_idx on {table} (expires_at);
+create index if not exists analytics_cache_type_idx on {table} (cache_type);
+"""
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    cache_key: str
+    cache_type: str
+    data: dict
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    is_fresh: bool
+    """False once expires_at has passed: the payload may be out of date."""
+
+
+def default_key(cache_type: str) -> str:
+    return f"{cache_type}:default"
+
+
+def _table() -> sql.Composed:
+    return sql.SQL("{}.analytics_cache").format(sql.Identifier(settings_module.load().analytics_schema))
+
+
+def ensure_table(conn: psycopg.Connection) -> None:
+    """Create analytics.analytics_cache if missing, readable by the analyst role."""
+    cfg = settings_module.load()
+    types = sql.SQL(", ").join(sql.Literal(t) for t in CACHE_TYPES)
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(cfg.analytics_schema)))
+    conn.execute(sql.SQL(_DDL).format(table=_table(), types=types))
+    if conn.execute("select 1 from pg_roles where rolname = %s", (cfg.analyst_role,)).fetchone():
+        conn.execute(sql.SQL("grant select on {} to {}").format(_table(), sql.Identifier(cfg.analyst_role)))
+    conn.commit()
+
+
+def _check_type(cache_type: str) -> None:
+    if cache_type not in TTL:
+        raise ValueError(f"unknown cache type {cache_type!r}: choose one of {', '.join(CACHE_TYPES)}")
+
+
+def refresh(cache_type: str, *, as_of: dt.date | None = None, conn: psycopg.Connection | None = None) -> CacheEntry:
+    """Recompute the default payload of `cache_type` and replace that type's rows
+    atomically. Returns the new entry."""
+    _check_type(cache_type)
+    with database.borrowed(conn) as c:
+        ensure_table(c)
+        data = analytics.to_jsonable(analytics.payload(cache_type, end=as_of, conn=c))
+        with c.transaction():
+            c.execute(sql.SQL("delete from {} where cache_type = %s and cache_key <> %s").format(_table()),
+                      (cache_type, default_key(cache_type)))
+            row = c.execute(sql.SQL("""
+                insert into {} (cache_key, cache_type, data, created_at, expires_at)
+                values (%s, %s, %s, now(), now() + %s)
+                on conflict (cache_key) do update
+                    set data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at
+                returning cache_key, cache_type, data, created_at, expires_at, true
+            """).format(_table()), (default_key(cache_type), cache_type, Jsonb(data), TTL[cache_type])).fetchone()
+        c.commit()
+    return CacheEntry(*row)
+
+
+def get(cache_type: str, *, conn: psycopg.Connection | None = None) -> CacheEntry | None:
+    """The cached default payload of `cache_type`, fresh or stale; None if absent."""
+    _check_type(cache_type)
+    with database.borrowed(conn) as c:
+        try:
+            row = c.execute(sql.SQL("""
+                select cache_key, cache_type, data, created_at, expires_at, expires_at > now()
+                from {} where cache_key = %s
+            """).format(_table()), (default_key(cache_type),)).fetchone()
+        except psycopg.errors.UndefinedTable:
+            c.rollback()
+            return None
+    return CacheEntry(*row) if row else None
+
+
+def cleanup(*, conn: psycopg.Connection | None = None) -> int:
+    """Delete expired rows; returns how many."""
+    with database.borrowed(conn) as c:
+        ensure_table(c)
+        deleted = c.execute(sql.SQL("delete from {} where expires_at <= now()").format(_table())).rowcount
+        c.commit()
+    return deleted
+
+
+def dumps(entry: CacheEntry) -> str:
+    """The entry as the JSON a dashboard reads: the payload plus its freshness."""
+    return json.dumps({
+        "cache_key": entry.cache_key, "cache_type": entry.cache_type,
+        "created_at": entry.created_at.isoformat(), "expires_at": entry.expires_at.isoformat(),
+        "is_fresh": entry.is_fresh, "data": entry.data,
+    }, indent=2)
