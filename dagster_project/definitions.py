@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from dagster import Definitions, define_asset_job
 
+from dagster_project.assets.cache import build_cache_assets
 from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.resources import build_resources
+from dagster_project.schedules import build_schedules, cache_cleanup_job, cache_refresh_jobs
 
 
 def build_definitions() -> Definitions:
     """Assemble the code location for the warehouse configured in the environment."""
     resources = build_resources()  # resolves the warehouse first: the manifest depends on it
+    dbt_assets = build_dbt_assets()
+    refresh_jobs = cache_refresh_jobs()
     return Definitions(
-        assets=[build_dbt_assets()],
-        # Everything, in dependency order: what `laundry-analytics demo` runs.
-        jobs=[define_asset_job("all_assets_job", selection="*")],
+        assets=[dbt_assets, *build_cache_assets(dbt_assets)],
+        jobs=[
+            # Everything, in dependency order: what `laundry-analytics demo` runs.
+            define_asset_job("all_assets_job", selection="*"),
+            *refresh_jobs,
+            cache_cleanup_job,
+        ],
+        schedules=build_schedules(refresh_jobs),
         resources=resources,
     )
 

@@ -50,7 +50,7 @@ def _insert_one_paid_order(conninfo: str) -> None:
 def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehouse):
     _insert_one_paid_order(warehouse.conninfo)
     definitions = build_definitions()  # for this test's database
-    result = definitions.get_job_def("all_assets_job").execute_in_process(instance=DagsterInstance.ephemeral())
+    result = definitions.resolve_job_def("all_assets_job").execute_in_process(instance=DagsterInstance.ephemeral())
     assert result.success
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert DBT_MARTS <= materialized
@@ -58,6 +58,10 @@ def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehou
     assert checks and all(check.passed for check in checks)
     with psycopg.connect(warehouse.conninfo) as conn:
         assert conn.execute("select captured_amount::text from analytics.fct_orders").fetchall() == [("12.50",)]
+        # The cache assets ran after the marts, through the query API.
+        assert {AssetKey(["analytics_cache", t]) for t in ("dashboard", "customers")} <= materialized
+        cached = dict(conn.execute("select cache_type, data -> 'period' ->> 'days' from analytics.analytics_cache"))
+        assert cached == dict.fromkeys(["dashboard", "revenue", "orders", "partners", "customers"], "30")
     fct = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(["analytics", "fct_orders"]))
     metadata = fct.materialization.metadata
     assert metadata["dagster/row_count"].value == 1

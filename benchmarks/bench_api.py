@@ -1,0 +1,99 @@
+"""Benchmark: the query API and the cache on the marts built by bench_marts.py.
+
+    python benchmarks/bench_marts.py --orders 1000000   (first: data and marts)
+    python benchmarks/bench_api.py                       (from the repository root)
+
+Measures p50/p99 latency of reading the dashboard payload from analytics_cache,
+of computing each payload for a 30-day and a 365-day range through the API, and
+of computing the same figures straight from the ops tables the way the original
+system did (per-request aggregation over raw orders and payments). Writes
+benchmarks/results/api.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+
+import psycopg
+
+from bench_generate import RESULTS, bench_database  # beside this script
+from laundry_analytics import analytics, cache
+
+# The original system's way: every request aggregates the raw tables (here the
+# revenue payload's totals, methods and daily trend, and the orders payload's
+# status / hour / weekday counts), converting to local time per row.
+RAW_REVENUE = """
+with o as (
+    select id, (created_at at time zone 'UTC')::date as order_date
+    from ops.orders where (created_at at time zone 'UTC')::date between %(start)s and %(end)s
+), p as (
+    select o.order_date, pay.method, sum(pay.amount) as amount, count(distinct o.id) as paid_orders
+    from o join ops.payments pay on pay.order_id = o.id and pay.status = 'completed'
+    group by grouping sets ((o.order_date), (pay.method), ())
+), r as (
+    select coalesce(sum(ref.amount), 0) as refunds from o join ops.refunds ref on ref.order_id = o.id and ref.status = 'completed'
+)
+select (select count(*) from o), (select refunds from r), count(*) from p
+"""
+RAW_ORDERS = """
+select status, extract(hour from created_at at time zone 'UTC') as hour,
+       extract(isodow from created_at at time zone 'UTC') as dow, count(*),
+       avg(extract(epoch from accepted_at - created_at) / 60)
+from ops.orders where (created_at at time zone 'UTC')::date between %(start)s and %(end)s
+group by grouping sets ((), (status), (2), (3))
+"""
+
+
+def percentiles(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+            "runs": len(ordered)}
+
+
+def measure(call, runs: int) -> dict:
+    call()  # warm
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    info = bench_database()
+    with psycopg.connect(info.conninfo, autocommit=True) as conn:
+        end = conn.execute("select max(order_date) from analytics.fct_orders").fetchone()[0]
+        orders = conn.execute("select count(*) from analytics.fct_orders").fetchone()[0]
+        for cache_type in cache.CACHE_TYPES:
+            cache.refresh(cache_type, as_of=end, conn=conn)
+        result = {"orders": orders, "end": str(end),
+                  "cache_get_dashboard": measure(lambda: cache.get("dashboard", conn=conn), args.runs * 10)}
+        print("cache get dashboard", result["cache_get_dashboard"], flush=True)
+        for days in (30, 365):
+            start = end - dt.timedelta(days=days - 1)
+            for payload_type in analytics.PAYLOAD_TYPES:
+                label = f"api_{payload_type}_{days}d"
+                result[label] = measure(lambda: analytics.payload(payload_type, start, end, conn=conn), args.runs)
+                print(label, result[label], flush=True)
+            for name, query in (("revenue", RAW_REVENUE), ("orders", RAW_ORDERS)):
+                label = f"raw_ops_{name}_{days}d"
+                params = {"start": start, "end": end}
+                result[label] = measure(lambda: conn.execute(query, params).fetchall(), max(5, args.runs // 3))
+                result[f"raw_over_api_{name}_{days}d"] = round(
+                    result[label]["p50_ms"] / result[f"api_{name}_{days}d"]["p50_ms"], 1)
+                print(label, result[label], "ratio", result[f"raw_over_api_{name}_{days}d"], flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "api.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

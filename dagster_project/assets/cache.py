@@ -1,0 +1,50 @@
+"""analytics_cache: one asset per cache type, downstream of the marts its payload
+reads, refreshed through the query API (laundry_analytics.cache)."""
+
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster_dbt import get_asset_key_for_model
+
+from laundry_analytics import cache
+
+#: The marts each payload reads (laundry_analytics.analytics), as asset dependencies.
+PAYLOAD_MARTS: dict[str, list[str]] = {
+    "dashboard": ["fct_orders", "partner_performance_metrics", "customer_analytics", "dim_partners"],
+    "revenue": ["fct_orders", "fct_order_items"],
+    "orders": ["fct_orders", "fct_order_items"],
+    "partners": ["fct_orders", "partner_performance_metrics", "dim_partners"],
+    "customers": ["fct_orders", "customer_analytics", "dim_customers"],
+}
+
+
+def cache_asset_key(cache_type: str) -> list[str]:
+    return ["analytics_cache", cache_type]
+
+
+def build_cache_assets(dbt_assets: AssetsDefinition) -> list[AssetsDefinition]:
+    return [_cache_asset(cache_type, dbt_assets) for cache_type in cache.CACHE_TYPES]
+
+
+def _cache_asset(cache_type: str, dbt_assets: AssetsDefinition) -> AssetsDefinition:
+    ttl_minutes = int(cache.TTL[cache_type].total_seconds() // 60)
+
+    @asset(
+        key=cache_asset_key(cache_type),
+        deps=[get_asset_key_for_model([dbt_assets], model) for model in PAYLOAD_MARTS[cache_type]],
+        group_name="cache",
+        description=f"The {cache_type} payload for its default window (last 30 days up to today) in "
+                    f"analytics.analytics_cache, fresh for {ttl_minutes} minutes. Computed by "
+                    f"laundry_analytics.analytics.{cache_type}(); the row is replaced atomically.",
+        kinds={"postgres", "python"},
+    )
+    def refresh_cache(context: AssetExecutionContext) -> MaterializeResult:
+        entry = cache.refresh(cache_type)
+        period = entry.data["period"]
+        context.log.info(f"{entry.cache_key} refreshed for {period['start']}..{period['end']}")
+        return MaterializeResult(metadata={
+            "cache_key": entry.cache_key,
+            "period": f"{period['start']}..{period['end']}",
+            "expires_at": MetadataValue.timestamp(entry.expires_at),
+            "ttl_minutes": ttl_minutes,
+        })
+
+    return refresh_cache

@@ -1,0 +1,81 @@
+"""Schedules: the cache refreshes at their TTL cadence and the hourly cleanup.
+
+Every schedule gives its run a run key (the scheduled time), so a daemon restart
+that re-evaluates a tick never launches the same run twice. Schedules start
+stopped: a data engineer turns them on in the UI (or `dagster schedule start`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    JobDefinition,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    job,
+    op,
+    schedule,
+)
+
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from dagster_project.assets.cache import cache_asset_key
+from laundry_analytics import cache
+from laundry_analytics import settings as settings_module
+
+
+@op(description="Delete analytics_cache rows whose expires_at has passed.")
+def delete_expired_cache_rows(context) -> int:
+    deleted = cache.cleanup()
+    context.log.info(f"{deleted} expired cache rows deleted")
+    return deleted
+
+
+@job(description="Hourly removal of expired analytics_cache rows.")
+def cache_cleanup_job() -> None:
+    delete_expired_cache_rows()
+
+
+def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
+    """One job per TTL cadence, refreshing the cache types with that TTL."""
+    by_minutes: dict[int, list[str]] = defaultdict(list)
+    for cache_type, ttl in cache.TTL.items():
+        by_minutes[int(ttl.total_seconds() // 60)].append(cache_type)
+    return [
+        define_asset_job(
+            f"cache_refresh_every_{minutes}_min",
+            selection=AssetSelection.assets(*(cache_asset_key(t) for t in types)),
+            description=f"Refresh the {', '.join(types)} cache every {minutes} minutes (their TTL).",
+            tags={"laundry/cadence_minutes": str(minutes)},
+        )
+        for minutes, types in sorted(by_minutes.items())
+    ]
+
+
+def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAssetJobDefinition) -> ScheduleDefinition:
+    @schedule(
+        name=name,
+        cron_schedule=cron,
+        job=target,
+        execution_timezone=settings_module.load().business_timezone,
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    def _schedule(context: ScheduleEvaluationContext) -> RunRequest:
+        return RunRequest(run_key=f"{name}:{context.scheduled_execution_time.isoformat()}")
+
+    return _schedule
+
+
+def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition]) -> list[ScheduleDefinition]:
+    schedules = [
+        _keyed_schedule(f"{refresh_job.name}_schedule", f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *",
+                        refresh_job)
+        for refresh_job in refresh_jobs
+    ]
+    schedules.append(_keyed_schedule("cache_cleanup_hourly", "0 * * * *", cache_cleanup_job))
+    return schedules

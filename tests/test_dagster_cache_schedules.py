@@ -1,0 +1,57 @@
+"""The cache's Dagster side: assets downstream of the marts, TTL-cadence schedules
+with run keys, and the hourly cleanup job, all evaluated or executed for real."""
+
+import datetime as dt
+
+import psycopg
+import pytest
+from dagster import AssetKey, DagsterInstance, build_schedule_context
+
+from dagster_project.definitions import build_definitions
+from laundry_analytics.dbt_runner import run_dbt
+from laundry_analytics.generate import generate
+
+
+@pytest.fixture(scope="module")
+def definitions(module_warehouse):
+    with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
+        generate(conn, orders=500, seed=3)
+    run_dbt(["run"], capture=True)
+    return build_definitions()
+
+
+def test_cache_assets_depend_on_the_marts_their_payload_reads(definitions):
+    graph = definitions.resolve_asset_graph()
+    assert graph.get(AssetKey(["analytics_cache", "customers"])).parent_keys == {
+        AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "customer_analytics"]),
+        AssetKey(["analytics", "dim_customers"])}
+
+
+@pytest.mark.parametrize(("schedule_name", "cron", "cache_types"), [
+    ("cache_refresh_every_5_min_schedule", "*/5 * * * *", {"dashboard"}),
+    ("cache_refresh_every_10_min_schedule", "*/10 * * * *", {"revenue", "orders", "partners"}),
+    ("cache_refresh_every_15_min_schedule", "*/15 * * * *", {"customers"}),
+])
+def test_each_ttl_schedule_refreshes_its_cache_types_with_a_run_key(definitions, schedule_name, cron, cache_types):
+    schedule = definitions.get_schedule_def(schedule_name)
+    assert schedule.cron_schedule == cron and schedule.execution_timezone == "UTC"
+    tick = dt.datetime(2026, 6, 30, 12, 15, tzinfo=dt.timezone.utc)
+    with DagsterInstance.ephemeral() as instance:
+        requests = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+        assert [r.run_key for r in requests] == [f"{schedule_name}:{tick.isoformat()}"]
+        job = definitions.resolve_job_def(schedule.job_name)
+        result = job.execute_in_process(instance=instance)
+    assert result.success
+    assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == cache_types
+
+
+def test_the_hourly_cleanup_job_deletes_only_expired_rows(definitions, module_warehouse):
+    definitions.resolve_job_def("cache_refresh_every_10_min").execute_in_process(instance=DagsterInstance.ephemeral())
+    with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
+        conn.execute("update analytics.analytics_cache set created_at = now() - interval '1 hour', "
+                     "expires_at = now() - interval '1 second' where cache_type = 'orders'")
+        assert definitions.get_schedule_def("cache_cleanup_hourly").cron_schedule == "0 * * * *"
+        result = definitions.resolve_job_def("cache_cleanup_job").execute_in_process(instance=DagsterInstance.ephemeral())
+        assert result.success and result.output_for_node("delete_expired_cache_rows") == 1
+        assert {t for (t,) in conn.execute("select cache_type from analytics.analytics_cache")} >= {"revenue", "partners"}
+        assert conn.execute("select count(*) from analytics.analytics_cache where cache_type = 'orders'").fetchone() == (0,)
