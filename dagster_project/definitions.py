@@ -8,6 +8,7 @@ from dagster_project.assets.cache import build_cache_assets
 from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.resources import build_resources
 from dagster_project.schedules import build_schedules, cache_cleanup_job, cache_refresh_jobs
+from dagster_project.sensors.reports import report_schedules_sensor, send_report_job
 
 
 def build_definitions() -> Definitions:
@@ -22,7 +23,9 @@ def build_definitions() -> Definitions:
             define_asset_job("all_assets_job", selection="*"),
             *refresh_jobs,
             cache_cleanup_job,
+            send_report_job,
         ],
+        sensors=[report_schedules_sensor],
         schedules=build_schedules(refresh_jobs),
         resources=resources,
     )

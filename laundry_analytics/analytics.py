@@ -215,7 +215,7 @@ def partners(start=None, end=None, partner_id=None, *, conn: psycopg.Connection 
                    count(*) filter (where not is_active) as inactive
             from {a}.dim_partners where {filter}
         """, filter=_partner_filter(w, "partner_id")), w.params()).fetchone()
-        ranked = _partner_totals(c, w)
+        ranked = partner_totals(c, w)
         trend = {row["date"]: row for row in c.execute(_sql("""
             select date, sum(orders_received)::int as orders_received, sum(revenue) as revenue,
                    count(*)::int as partners_with_orders
@@ -268,15 +268,7 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
         active = c.execute(_sql("select count(distinct customer_id) as n from {a}.fct_orders where {filter}",
                                 filter=_order_filter(w)), w.params()).fetchone()["n"]
         segments = _segment_counts(c, w)
-        top = c.execute(_sql("""
-            select d.masked_name as customer, d.masked_email as email, c.lifetime_value, c.total_orders,
-                   c.customer_segment as segment
-            from {a}.customer_analytics as c
-            left join {a}.dim_customers as d on d.user_id = c.user_id
-            where {population}
-            order by c.lifetime_value desc, c.user_id
-            limit %(top)s
-        """, population=population), {**w.params(), "top": TOP_N}).fetchall()
+        top = top_customers(c, w)
         acquisition = {row["date"]: row for row in c.execute(_sql("""
             select first_order_date as date, count(*)::int as new_customers
             from {a}.customer_analytics as c
@@ -317,7 +309,7 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
         active = c.execute(_sql("""
             select count(*) filter (where is_active) as active_partners from {a}.dim_partners where {filter}
         """, filter=_partner_filter(w, "partner_id")), w.params()).fetchone()["active_partners"]
-        ranked = _partner_totals(c, w)
+        ranked = partner_totals(c, w)
         segments = _segment_counts(c, w)
     return {
         "type": "dashboard",
@@ -468,7 +460,7 @@ def _item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[l
     return categories, services
 
 
-def _partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
+def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
     """Each partner with orders in the range: its sums over the range and the rates
     of those sums (METRICS.md definitions applied to the range)."""
     rows = c.execute(_sql("""
@@ -491,6 +483,24 @@ def _partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
         row["completion_rate"] = rate(row["orders_completed"], row["orders_accepted"])
         row["rejection_rate"] = rate(row["orders_rejected"], row["orders_received"])
     return rows
+
+
+def top_customers(c: psycopg.Connection, w: Window, *, unmasked: bool = False) -> list[dict]:
+    """The customers of the population (see customers()) with the largest lifetime
+    value. Name and email are masked (dim_customers) unless `unmasked`, which reads
+    the restricted contacts model (only for report schedules allowed to show PII)."""
+    contacts = (_sql("left join {r}.customer_contacts as d on d.user_id = c.user_id",
+                     r=sql.Identifier(settings_module.load().restricted_schema)) if unmasked else
+                _sql("left join {a}.dim_customers as d on d.user_id = c.user_id"))
+    names = sql.SQL("d.full_name as customer, d.email" if unmasked else "d.masked_name as customer, d.masked_email as email")
+    return c.execute(_sql("""
+        select {names}, c.lifetime_value, c.total_orders, c.customer_segment as segment
+        from {a}.customer_analytics as c
+        {contacts}
+        where {population}
+        order by c.lifetime_value desc, c.user_id
+        limit %(top)s
+    """, names=names, contacts=contacts, population=_customer_population(w)), {**w.params(), "top": TOP_N}).fetchall()
 
 
 def _segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from laundry_analytics import database, ops_schema
 from laundry_analytics import settings as settings_module
@@ -134,17 +135,47 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    _say("[1/3] starting the warehouse")
+    _say("[1/4] starting the warehouse")
     info = database.ensure_database()
     _say(f"    {'embedded PostgreSQL' if settings_module.load().pg_dsn is None else 'PostgreSQL'} "
          f"at {info.host} (database {info.dbname})")
-    _say(f"[2/3] generating {args.orders:,} demo orders (seed {args.seed})")
+    _say(f"[2/4] generating {args.orders:,} demo orders (seed {args.seed})")
     _generate(args)
-    _say("[3/3] materializing every asset through Dagster (dbt models, tests as checks, dashboard cache)")
+    _say("[3/4] materializing every asset through Dagster (dbt models, tests as checks, dashboard cache)")
     materialize_all()
+    _say("[4/4] sending the demo report schedule's latest period (to the outbox unless SMTP is configured)")
+    _send_demo_report()
     _say(f"done in {time.monotonic() - started:.0f}s")
     _print_where_things_are(info)
     return 0
+
+
+DEMO_SCHEDULE = {
+    "name": "Demo daily revenue", "description": "Created by `laundry-analytics demo`",
+    "report_type": "revenue", "frequency": "daily", "time_of_day": "07:00", "format": "pdf",
+    "recipients": "finance@laundryconnect.example", "created_by": "demo",
+}
+
+
+def _send_demo_report() -> None:
+    """Create the demo schedule once and deliver its latest period through the
+    same exactly-once path the sensor uses (a second demo run sends nothing new)."""
+    from reports import runner, schedules
+
+    with database.connect() as conn:
+        schedules.ensure_tables(conn)
+        try:
+            row = schedules.find(conn, DEMO_SCHEDULE["name"])
+        except schedules.ScheduleError:
+            spec = schedules.validate({**DEMO_SCHEDULE, "timezone": settings_module.load().business_timezone})
+            row = schedules.add(conn, spec)
+        spec = schedules.spec_of(row)
+        tick = runner.latest_tick(spec, dt.datetime.now(dt.timezone.utc))
+        outcome = runner.deliver(conn, str(row["schedule_id"]), tick)
+    if outcome.file is not None:
+        _say(f"    {outcome.file.file_name}: {len(outcome.file.content):,} bytes, sent to {', '.join(outcome.sent)}")
+    else:
+        _say(f"    {outcome.period.label()} was delivered already ({', '.join(outcome.already_done)})")
 
 
 def _print_where_things_are(info: database.ConnectionInfo) -> None:
@@ -248,6 +279,62 @@ def _cell(value) -> str:
     return str(value)
 
 
+def cmd_reports(args: argparse.Namespace) -> int:
+    """`reports ACTION`: manage report schedules (validated before anything is stored)."""
+    from reports import runner, schedules
+
+    with database.connect() as conn:
+        schedules.ensure_tables(conn)
+        if args.action == "add":
+            spec = schedules.validate({
+                "name": args.name, "description": args.description, "report_type": args.type,
+                "frequency": args.frequency, "day_of_week": args.day_of_week, "day_of_month": args.day_of_month,
+                "time_of_day": args.time, "timezone": args.timezone or settings_module.load().business_timezone,
+                "recipients": args.recipients,
+                "format": args.format, "filters": args.filters, "catch_up": args.catch_up,
+                "catch_up_cap": args.catch_up_cap, "send_if_empty": args.send_if_empty,
+                "allow_pii": args.allow_pii, "created_by": args.created_by,
+            }, conn=conn)
+            row = schedules.add(conn, spec)
+            _say(f"added {row['name']!r} ({row['schedule_id']}); first run {row['next_run_at']:%Y-%m-%d %H:%M %Z}")
+        elif args.action == "list":
+            for row in schedules.list_all(conn):
+                state = "active" if row["is_active"] else "paused"
+                _say(f"{row['schedule_id']}  {row['name']:<32} {row['report_type']:<9} {row['frequency']:<9} "
+                     f"{row['format']:<5} {state:<6} next {row['next_run_at']:%Y-%m-%d %H:%M %Z}")
+        elif args.action == "show":
+            row = schedules.find(conn, args.schedule)
+            for key, value in row.items():
+                _say(f"{key:<14} {value}")
+        elif args.action in ("pause", "resume"):
+            row = schedules.set_active(conn, args.schedule, args.action == "resume")
+            _say(f"{row['name']!r} is {'active' if row['is_active'] else 'paused'}; next run "
+                 f"{row['next_run_at']:%Y-%m-%d %H:%M %Z}")
+        elif args.action == "delete":
+            row = schedules.delete(conn, args.schedule)
+            _say(f"deleted {row['name']!r} and its delivery history")
+        elif args.action == "preview":
+            row = schedules.find(conn, args.schedule)
+            spec = schedules.spec_of(row)
+            tick = runner.latest_tick(spec, dt.datetime.now(dt.timezone.utc))
+            dataset, file = runner.render_report(spec, spec.cadence.period_of(tick), conn=conn)
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / file.file_name).write_bytes(file.content)
+            _say(f"{args.out / file.file_name}: {len(file.content):,} bytes, {file.rows:,} rows, "
+                 f"period {dataset.period.label()} (nothing sent)")
+        elif args.action == "send-now":
+            outcome = runner.send_now(conn, args.schedule, args.to)
+            if outcome.failed:
+                _fail(f"sending to {args.to} failed: {outcome.failed[next(iter(outcome.failed))]}", code=1)
+            _say(f"sent {outcome.file.file_name} ({outcome.period.label()}) to {args.to}")
+        elif args.action == "deliveries":
+            for row in schedules.deliveries(conn, args.schedule, args.limit):
+                _say(f"{row['claimed_at']:%Y-%m-%d %H:%M} {row['name']:<28} {row['period_start']}..{row['period_end']} "
+                     f"{row['recipient']:<30} {row['status']:<14} attempts {row['attempts']} "
+                     f"{row['error_class'] or ''} {row['error'] or ''}".rstrip())
+    return 0
+
+
 def cmd_dbt(args: argparse.Namespace) -> int:
     from laundry_analytics.dbt_runner import run_dbt
 
@@ -341,6 +428,43 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_cache_refresh)
     q = cache_sub.add_parser("cleanup", help="delete expired cache rows")
     q.set_defaults(func=cmd_cache_cleanup)
+
+    p = sub.add_parser("reports", help="scheduled email reports: add, list, show, pause, resume, delete, "
+                       "preview, send-now, deliveries",
+                       description="Manage report schedules. Every input is validated before anything is stored.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("add", help="add a schedule")
+    q.add_argument("--name", required=True)
+    q.add_argument("--description", default="")
+    q.add_argument("--type", required=True, help="revenue, orders, partners or customers")
+    q.add_argument("--frequency", required=True, help="daily, weekly, monthly or quarterly")
+    q.add_argument("--day-of-week", help="weekly: 0-6 (0 = Monday) or a day name")
+    q.add_argument("--day-of-month", help="monthly/quarterly: 1-31 (clamped to the month's end) or 'last'")
+    q.add_argument("--time", default="08:00", help="local time of day HH:MM (default 08:00)")
+    q.add_argument("--timezone", default=None, help="IANA zone (default LAUNDRY_BUSINESS_TIMEZONE)")
+    q.add_argument("--recipients", required=True, help="comma-separated email addresses")
+    q.add_argument("--format", default="pdf", help="pdf, excel or csv (default pdf)")
+    q.add_argument("--filters", help='JSON object, keys: window_days, partner_id, city, service_category')
+    q.add_argument("--catch-up", default="latest", help="after downtime: skip, latest (default) or all")
+    q.add_argument("--catch-up-cap", default=3, help="catch-up all: at most this many missed periods (default 3)")
+    q.add_argument("--send-if-empty", action="store_true", help="send even when the period had no orders")
+    q.add_argument("--allow-pii", action="store_true", help="show customer names and emails unmasked")
+    q.add_argument("--created-by", default=os.environ.get("USER", "cli"))
+    for action, text in (("show", "print a schedule"), ("pause", "stop sending"), ("resume", "send again from the "
+                         "next tick"), ("delete", "delete a schedule and its history"),
+                         ("preview", "render the latest period's file without sending"),
+                         ("send-now", "send the latest period's report to one address only")):
+        q = actions.add_parser(action, help=text)
+        q.add_argument("schedule", help="schedule name or id")
+        if action == "preview":
+            q.add_argument("--out", type=Path, default=Path("report-preview"), help="folder (default ./report-preview)")
+        if action == "send-now":
+            q.add_argument("--to", required=True, help="the one address to send to")
+    actions.add_parser("list", help="list schedules")
+    q = actions.add_parser("deliveries", help="the delivery ledger, newest first")
+    q.add_argument("schedule", nargs="?", help="only this schedule (name or id)")
+    q.add_argument("--limit", type=_positive_int, default=50)
+    p.set_defaults(func=cmd_reports)
 
     p = sub.add_parser("dbt", help="run dbt on the project with the warehouse exported",
                        description="Pass the remaining arguments to dbt, e.g. `laundry-analytics dbt build`.")

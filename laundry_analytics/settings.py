@@ -40,12 +40,36 @@ class Settings:
     """LAUNDRY_ANALYTICS_SCHEMA: schema of the marts analysts query."""
     business_timezone: str
     """LAUNDRY_BUSINESS_TIMEZONE: IANA zone that defines local dates and hours."""
+    restricted_schema: str
+    """LAUNDRY_RESTRICTED_SCHEMA: models with raw PII, never granted to analysts."""
     analyst_role: str
     """LAUNDRY_ANALYST_ROLE: read-only role for analysts."""
     dbt_threads: int
     """LAUNDRY_DBT_THREADS: parallel dbt model builds."""
     query_max_days: int
     """LAUNDRY_QUERY_MAX_DAYS: longest date range the query API and CLI accept."""
+    smtp_host: str | None
+    """LAUNDRY_SMTP_HOST: SMTP server; unset means emails are written to the outbox."""
+    smtp_port: int
+    """LAUNDRY_SMTP_PORT: default 587 with STARTTLS, 465 with SSL, else 25."""
+    smtp_security: str
+    """LAUNDRY_SMTP_SECURITY: none, starttls or ssl."""
+    smtp_user: str | None
+    """LAUNDRY_SMTP_USER / LAUNDRY_SMTP_PASSWORD: SMTP login, if the server wants one."""
+    smtp_password: str | None
+    smtp_sender: str
+    """LAUNDRY_SMTP_SENDER: the From address of reports and alerts."""
+    smtp_attempts: int
+    """LAUNDRY_SMTP_ATTEMPTS: tries per recipient on transient SMTP errors."""
+    smtp_backoff_seconds: float
+    """LAUNDRY_SMTP_BACKOFF_SECONDS: first retry delay, doubled on each further try."""
+    report_max_bytes: int
+    """LAUNDRY_REPORT_MAX_BYTES: attachment budget; larger files are zipped, then kept in the outbox."""
+    recipient_domains: tuple[str, ...]
+    """LAUNDRY_RECIPIENT_DOMAINS: comma-separated allowlist of recipient domains; empty allows any."""
+    report_data_wait_minutes: int
+    """LAUNDRY_REPORT_DATA_WAIT_MINUTES: how long a due report waits for its marts before it
+    is sent with a "data incomplete" notice."""
 
     @property
     def pgdata(self) -> Path:
@@ -64,6 +88,10 @@ class Settings:
         return not self.pg_dsn and not os.environ.get("PGHOST")
 
 
+def _default_smtp_port() -> int:
+    return {"ssl": 465, "starttls": 587}.get(os.environ.get("LAUNDRY_SMTP_SECURITY", "none").lower(), 25)
+
+
 def load() -> Settings:
     """Read the settings from the current environment."""
     return Settings(
@@ -73,7 +101,20 @@ def load() -> Settings:
         ops_schema=os.environ.get("LAUNDRY_OPS_SCHEMA", "ops"),
         analytics_schema=os.environ.get("LAUNDRY_ANALYTICS_SCHEMA", "analytics"),
         business_timezone=os.environ.get("LAUNDRY_BUSINESS_TIMEZONE", "UTC"),
+        restricted_schema=os.environ.get("LAUNDRY_RESTRICTED_SCHEMA", "restricted"),
         analyst_role=os.environ.get("LAUNDRY_ANALYST_ROLE", "analyst"),
         dbt_threads=int(os.environ.get("LAUNDRY_DBT_THREADS", "2")),
         query_max_days=int(os.environ.get("LAUNDRY_QUERY_MAX_DAYS", "731")),
+        smtp_host=os.environ.get("LAUNDRY_SMTP_HOST") or None,
+        smtp_port=int(os.environ.get("LAUNDRY_SMTP_PORT") or _default_smtp_port()),
+        smtp_security=os.environ.get("LAUNDRY_SMTP_SECURITY", "none").lower(),
+        smtp_user=os.environ.get("LAUNDRY_SMTP_USER") or None,
+        smtp_password=os.environ.get("LAUNDRY_SMTP_PASSWORD") or None,
+        smtp_sender=os.environ.get("LAUNDRY_SMTP_SENDER", "LaundryConnect Reports <reports@laundryconnect.example>"),
+        smtp_attempts=int(os.environ.get("LAUNDRY_SMTP_ATTEMPTS", "4")),
+        smtp_backoff_seconds=float(os.environ.get("LAUNDRY_SMTP_BACKOFF_SECONDS", "2")),
+        report_max_bytes=int(os.environ.get("LAUNDRY_REPORT_MAX_BYTES", str(10 * 1024 * 1024))),
+        recipient_domains=tuple(d.strip().lower() for d in os.environ.get("LAUNDRY_RECIPIENT_DOMAINS", "").split(",")
+                                if d.strip()),
+        report_data_wait_minutes=int(os.environ.get("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")),
     )

@@ -1,0 +1,319 @@
+"""Render a ReportDataset as PDF (fpdf2 + matplotlib), Excel (openpyxl, native
+charts) or CSV (one table per file, zipped). All three show the same numbers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from reports.datasets import Chart, Kpi, ReportDataset, Table
+
+MIME_TYPES = {  # by file extension
+    "pdf": ("application", "pdf"),
+    "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "zip": ("application", "zip"),
+}
+EXTENSIONS = {"pdf": "pdf", "excel": "xlsx", "csv": "zip"}
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    file_name: str
+    content: bytes
+    format: str
+    rows: int
+
+    @property
+    def mime_type(self) -> tuple[str, str]:
+        return MIME_TYPES[self.file_name.rsplit(".", 1)[-1]]
+
+
+def file_stem(dataset: ReportDataset, name: str | None = None) -> str:
+    """e.g. `weekly-revenue_2026-W27`: the schedule (or report type) and the period."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (name or dataset.report_type).lower()).strip("-") or dataset.report_type
+    return f"{slug}_{dataset.period.label()}"
+
+
+def render(dataset: ReportDataset, fmt: str, name: str | None = None) -> RenderedFile:
+    renderer = {"pdf": render_pdf, "excel": render_xlsx, "csv": render_csv}[fmt]
+    return RenderedFile(f"{file_stem(dataset, name)}.{EXTENSIONS[fmt]}", renderer(dataset), fmt, dataset.rows)
+
+
+# --- formatting shared by the formats ------------------------------------------------
+
+
+def format_value(value, kind: str) -> str:
+    """A value as text: money and rates with 2 decimals and thousands separators."""
+    if value is None:
+        return "–"
+    if kind in ("money", "rate", "minutes", "number"):
+        return f"{Decimal(value):,.2f}"
+    if kind == "int":
+        return f"{int(value):,}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def format_change(kpi: Kpi) -> str:
+    change = kpi.change_percent
+    if change is None:
+        return "no comparison" if kpi.previous in (None, 0) else "–"
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    return f"{arrow} {abs(change):,.2f}% vs previous period ({format_value(kpi.previous, kpi.kind)})"
+
+
+def period_text(dataset: ReportDataset) -> str:
+    p = dataset.period
+    span = p.start.isoformat() if p.days == 1 else f"{p.start.isoformat()} to {p.end.isoformat()}"
+    return f"{p.label()} ({span}, order dates)"
+
+
+def filters_text(dataset: ReportDataset) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(dataset.filters.items())) or "none"
+
+
+def footer_text(dataset: ReportDataset) -> str:
+    refreshed = dataset.data_refreshed_at.strftime("%Y-%m-%d %H:%M UTC") if dataset.data_refreshed_at else "unknown"
+    return f"LaundryConnect · {dataset.title} · {period_text(dataset)} · data as of {refreshed}"
+
+
+# --- PDF -----------------------------------------------------------------------------
+
+
+def _font_path() -> str:
+    import matplotlib
+
+    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+
+
+def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
+    """A chart as PNG bytes (matplotlib, Agg), sized for an A4 page width."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    table = dataset.table(chart.table)
+    xi = [c.name for c in table.columns].index(chart.x)
+    yi = [c.name for c in table.columns].index(chart.y)
+    rows = table.rows[:10] if chart.kind == "bar" and len(table.rows) > 24 else table.rows
+    xs = [str(r[xi]) if r[xi] is not None else "–" for r in rows]
+    ys = [float(r[yi] or 0) for r in rows]
+    fig, ax = plt.subplots(figsize=(7.5, 2.8), dpi=150)
+    if chart.kind == "line":
+        ax.plot(range(len(ys)), ys, color="#1f6feb", linewidth=1.6)
+        step = max(1, len(xs) // 8)
+        ax.set_xticks(range(0, len(xs), step), [xs[i] for i in range(0, len(xs), step)], rotation=30, ha="right",
+                      fontsize=7)
+    else:
+        ax.bar(range(len(ys)), ys, color="#1f6feb")
+        ax.set_xticks(range(len(xs)), [x[:18] for x in xs], rotation=30, ha="right", fontsize=7)
+    ax.set_title(chart.title, fontsize=10)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def render_pdf(dataset: ReportDataset) -> bytes:
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    footer = footer_text(dataset)
+
+    class ReportPDF(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", size=7)
+            self.set_text_color(110)
+            self.cell(0, 5, f"{footer} · page {self.page_no()}/{{nb}}", align="C")
+
+    pdf = ReportPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_title(f"{dataset.title} {dataset.period.label()}")
+    pdf.set_creator("LaundryConnect Analytics")
+    pdf.add_font("DejaVu", "", _font_path())
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=18)
+    pdf.cell(0, 10, dataset.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=10)
+    pdf.cell(0, 6, f"Period: {period_text(dataset)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Compared with: {dataset.previous.label()}   Filters: {filters_text(dataset)}",
+             new_x="LMARGIN", new_y="NEXT")
+    for notice in dataset.notices:
+        pdf.set_text_color(170, 30, 30)
+        pdf.multi_cell(0, 6, f"Notice: {notice}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+    pdf.ln(2)
+    _pdf_kpis(pdf, dataset.kpis)
+    for chart in dataset.charts:
+        png = chart_png(dataset, chart)
+        if pdf.will_page_break(72):
+            pdf.add_page()
+        pdf.image(io.BytesIO(png), w=pdf.epw)
+        pdf.ln(2)
+    for table in dataset.tables:
+        _pdf_table(pdf, table, FontFace)
+    return bytes(pdf.output())
+
+
+def _pdf_kpis(pdf, kpis: list[Kpi]) -> None:
+    per_row = 3
+    width = (pdf.epw - 4 * (per_row - 1)) / per_row
+    for start in range(0, len(kpis), per_row):
+        y = pdf.get_y()
+        for i, kpi in enumerate(kpis[start:start + per_row]):
+            x = pdf.l_margin + i * (width + 4)
+            pdf.set_fill_color(243, 246, 250)
+            pdf.rect(x, y, width, 22, style="F")
+            pdf.set_xy(x + 2, y + 2)
+            pdf.set_font("DejaVu", size=8)
+            pdf.cell(width - 4, 4, kpi.label)
+            pdf.set_xy(x + 2, y + 7)
+            pdf.set_font("DejaVu", size=14)
+            pdf.cell(width - 4, 7, format_value(kpi.value, kpi.kind))
+            pdf.set_xy(x + 2, y + 15)
+            pdf.set_font("DejaVu", size=6.5)
+            pdf.cell(width - 4, 4, format_change(kpi))
+        pdf.set_xy(pdf.l_margin, y + 25)
+    pdf.ln(1)
+
+
+def _pdf_table(pdf, table: Table, FontFace) -> None:
+    if pdf.will_page_break(30):
+        pdf.add_page()
+    pdf.set_font("DejaVu", size=12)
+    pdf.cell(0, 8, f"{table.title} ({len(table.rows):,} rows)", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=7.5)
+    aligns = ["RIGHT" if c.kind in ("int", "money", "rate", "minutes", "number") else "LEFT" for c in table.columns]
+    with pdf.table(text_align=tuple(aligns), headings_style=FontFace(emphasis=None, fill_color=(225, 232, 240)),
+                   line_height=4.5, repeat_headings=1) as grid:
+        heading = grid.row()
+        for column in table.columns:
+            heading.cell(column.label)
+        for row in table.rows:
+            cells = grid.row()
+            for column, value in zip(table.columns, row):
+                cells.cell(format_value(value, column.kind))
+    pdf.ln(3)
+
+
+# --- Excel ---------------------------------------------------------------------------
+
+NUMBER_FORMATS = {"money": "#,##0.00", "rate": "0.00", "minutes": "#,##0.00", "number": "0.00",
+                  "int": "#,##0", "date": "yyyy-mm-dd", "text": "@"}
+
+
+def render_xlsx(dataset: ReportDataset) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    summary.append([dataset.title])
+    summary["A1"].font = Font(size=16, bold=True)
+    summary.append(["Period", period_text(dataset)])
+    summary.append(["Compared with", dataset.previous.label()])
+    summary.append(["Filters", filters_text(dataset)])
+    for notice in dataset.notices:
+        summary.append(["Notice", notice])
+    summary.append([])
+    header_row = summary.max_row + 1
+    summary.append(["KPI", "Value", "Previous period", "Change %"])
+    for cell in summary[header_row]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="E1E8F0")
+    for kpi in dataset.kpis:
+        summary.append([kpi.label, kpi.value, kpi.previous, kpi.change_percent])
+        row = summary.max_row
+        summary.cell(row, 2).number_format = summary.cell(row, 3).number_format = NUMBER_FORMATS[kpi.kind]
+        summary.cell(row, 4).number_format = "0.00"
+    summary.freeze_panes = summary.cell(header_row + 1, 1)
+    summary.append([])
+    summary.append([footer_text(dataset)])
+    for letter, width in zip("ABCD", (28, 44, 18, 12)):
+        summary.column_dimensions[letter].width = width
+
+    sheets = {}
+    for table in dataset.tables:
+        ws = wb.create_sheet(table.title[:31].replace("/", "-").replace(":", ""))
+        sheets[table.name] = ws
+        ws.append([c.label for c in table.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor="E1E8F0")
+        for row in table.rows:
+            ws.append(list(row))  # openpyxl writes Decimal, int, date, str natively
+        for index, column in enumerate(table.columns, start=1):
+            letter = get_column_letter(index)
+            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = NUMBER_FORMATS[column.kind]
+            longest = max([len(column.label), *(len(format_value(r[index - 1], column.kind)) for r in table.rows[:500])])
+            ws.column_dimensions[letter].width = min(60, longest + 3)
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{max(1, len(table.rows) + 1)}"
+
+    for n, chart in enumerate(dataset.charts):
+        table = dataset.table(chart.table)
+        ws = sheets[chart.table]
+        names = [c.name for c in table.columns]
+        x_col, y_col = names.index(chart.x) + 1, names.index(chart.y) + 1
+        last = 1 + (min(len(table.rows), 10) if chart.kind == "bar" and len(table.rows) > 24 else len(table.rows))
+        native = LineChart() if chart.kind == "line" else BarChart()
+        native.title = chart.title
+        native.height, native.width = 7.5, 18
+        native.add_data(Reference(ws, min_col=y_col, min_row=1, max_row=max(2, last)), titles_from_data=True)
+        native.set_categories(Reference(ws, min_col=x_col, min_row=2, max_row=max(2, last)))
+        native.legend = None
+        ws.add_chart(native, f"{get_column_letter(len(table.columns) + 2)}2")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- CSV -----------------------------------------------------------------------------
+
+
+def table_csv(table: Table) -> bytes:
+    """One table as UTF-8 CSV: a header of column names, plain numbers (no
+    thousands separators), ISO dates, empty for NULL; no index column."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.name for c in table.columns])
+    for row in table.rows:
+        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def kpis_csv(dataset: ReportDataset) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["kpi", "value", "previous", "change_percent", "period_start", "period_end"])
+    for kpi in dataset.kpis:
+        writer.writerow([kpi.label, "" if kpi.value is None else kpi.value, "" if kpi.previous is None else kpi.previous,
+                         "" if kpi.change_percent is None else kpi.change_percent,
+                         dataset.period.start.isoformat(), dataset.period.end.isoformat()])
+    return out.getvalue().encode("utf-8")
+
+
+def render_csv(dataset: ReportDataset) -> bytes:
+    """A zip with summary.csv (the KPIs) and one CSV per table."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("summary.csv", kpis_csv(dataset))
+        for table in dataset.tables:
+            archive.writestr(f"{table.name}.csv", table_csv(table))
+    return out.getvalue()

@@ -1,0 +1,357 @@
+"""Scheduled reports end to end against a real SMTP server on loopback (aiosmtpd):
+the files' numbers equal the marts, each (schedule, period, recipient) is sent
+exactly once through SMTP outages, refusals, double sensor ticks and re-runs."""
+
+import csv
+import datetime as dt
+import email
+import email.policy
+import io
+import socket
+import subprocess
+import sys
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+import psycopg
+import pypdf
+import pytest
+from aiosmtpd.controller import Controller
+from dagster import DagsterInstance, build_sensor_context
+
+from dagster_project.definitions import build_definitions
+from laundry_analytics.dbt_runner import run_dbt
+from laundry_analytics.generate import generate
+from reports import runner, schedules
+from reports.datasets import build_dataset
+from reports.periods import Period
+from reports.render import render
+
+UTC = dt.timezone.utc
+TICK = dt.datetime(2026, 6, 29, 8, 0, tzinfo=UTC)  # daily 08:00 UTC: reports on Sunday 2026-06-28
+DAY = Period(dt.date(2026, 6, 28), dt.date(2026, 6, 28))
+MONTH = Period(dt.date(2026, 5, 1), dt.date(2026, 5, 31))
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message; refuses the addresses in `refuse`."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse: set[str] = set()
+
+    def start(self) -> None:
+        """Start a server on the port (a stopped aiosmtpd controller cannot restart)."""
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def warehouse_conn(module_warehouse):
+    with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
+        generate(conn, orders=2500, seed=5, end=dt.date(2026, 6, 30), now=dt.datetime(2026, 6, 30, 20, tzinfo=UTC))
+        run_dbt(["run", "--vars", "{as_of_date: '2026-06-30'}"], capture=True)
+        schedules.ensure_tables(conn)
+        yield conn
+
+
+@pytest.fixture
+def conn(warehouse_conn):
+    yield warehouse_conn
+    warehouse_conn.execute("delete from analytics.report_schedules")
+
+
+@pytest.fixture
+def smtp(monkeypatch, tmp_path):
+    inbox = Inbox(free_port())
+    inbox.start()
+    monkeypatch.setenv("LAUNDRY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("LAUNDRY_SMTP_PORT", str(inbox.port))
+    monkeypatch.setenv("LAUNDRY_SMTP_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("LAUNDRY_OUTBOX", str(tmp_path / "outbox"))
+    yield inbox
+    if inbox.controller.loop.is_running():
+        inbox.controller.stop()
+
+
+def add_schedule(conn, **overrides) -> dict:
+    raw = {"name": "Daily revenue", "report_type": "revenue", "frequency": "daily", "time_of_day": "08:00",
+           "timezone": "UTC", "recipients": "ops@example.com, finance@example.com", "format": "excel",
+           "created_by": "test", **overrides}
+    return schedules.add(conn, schedules.validate(raw, conn=conn), now=TICK - dt.timedelta(hours=1))
+
+
+def attachment(message) -> tuple[str, str, bytes]:
+    part = next(message.iter_attachments())
+    return part.get_filename(), part.get_content_type(), part.get_content()
+
+
+def daily_mart(conn, period: Period) -> tuple:
+    return conn.execute("select sum(total_orders), sum(total_revenue), sum(net_revenue) from "
+                        "analytics.daily_revenue_summaries where date between %s and %s",
+                        (period.start, period.end)).fetchone()
+
+
+# --- the files -------------------------------------------------------------------
+
+
+def test_excel_has_the_marts_numbers_native_charts_frozen_headers_and_formats(conn):
+    orders, revenue, net = daily_mart(conn, MONTH)
+    file = render(build_dataset("revenue", MONTH, conn=conn), "excel", "Monthly revenue")
+    assert file.file_name == "monthly-revenue_2026-05.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(file.content))
+    kpis = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert kpis["Orders"] == orders and Decimal(str(kpis["Total revenue"])) == revenue
+    assert Decimal(str(kpis["Net revenue"])) == net
+    daily = book["Daily revenue"]
+    assert daily.freeze_panes == "A2" and daily.auto_filter.ref.startswith("A1:")
+    assert daily["C2"].number_format == "#,##0.00" and daily["A2"].number_format == "yyyy-mm-dd"
+    assert sum(Decimal(str(r[2])) for r in daily.iter_rows(min_row=2, values_only=True)) == revenue
+    assert len(daily._charts) == 1 and len(book["Revenue by payment method"]._charts) == 1
+
+
+def test_pdf_text_shows_the_period_and_the_marts_numbers_on_numbered_pages(conn):
+    orders, revenue, _ = daily_mart(conn, MONTH)
+    file = render(build_dataset("revenue", MONTH, conn=conn), "pdf", "Monthly revenue")
+    pdf = pypdf.PdfReader(io.BytesIO(file.content))
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "Revenue report" in text and "2026-05" in text
+    assert f"{revenue:,.2f}" in text and f"{orders:,}" in text
+    assert f"page 1/{len(pdf.pages)}" in text
+    assert sum(len(page.images) for page in pdf.pages) == 2  # the two charts, as images
+
+
+def test_a_partners_pdf_table_paginates_with_repeated_headers(conn):
+    file = render(build_dataset("partners", MONTH, conn=conn), "pdf")
+    pages = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(file.content)).pages]
+    table_pages = [text for text in pages if "Acceptance %" in text]
+    assert len(table_pages) >= 2  # the header row is repeated on every page of the table
+
+
+def test_csv_zip_has_one_utf8_table_per_file_equal_to_the_marts(conn):
+    orders, revenue, _ = daily_mart(conn, MONTH)
+    file = render(build_dataset("revenue", MONTH, conn=conn), "csv")
+    archive = zipfile.ZipFile(io.BytesIO(file.content))
+    assert set(archive.namelist()) == {"summary.csv", "daily.csv", "payment_methods.csv", "categories.csv",
+                                       "top_services.csv"}
+    daily = list(csv.DictReader(io.StringIO(archive.read("daily.csv").decode("utf-8"))))
+    assert list(daily[0]) == ["date", "total_orders", "total_revenue", "refund_amount", "net_revenue"]
+    assert sum(Decimal(r["total_revenue"]) for r in daily) == revenue
+    assert sum(int(r["total_orders"]) for r in daily) == orders
+
+
+def test_customer_pii_is_masked_unless_the_schedule_allows_it(conn):
+    raw_emails = {e for (e,) in conn.execute("select email from ops.users where email is not null")}
+    masked = build_dataset("customers", MONTH, conn=conn).table("top_customers")
+    shown = build_dataset("customers", MONTH, allow_pii=True, conn=conn).table("top_customers")
+    assert masked.rows and all(row[1] not in raw_emails and "***@" in row[1] for row in masked.rows if row[1])
+    assert [row[2] for row in masked.rows] == [row[2] for row in shown.rows]  # the same customers
+    assert all(row[1] in raw_emails for row in shown.rows if row[1])
+
+
+# --- delivery, exactly once ----------------------------------------------------------
+
+
+def test_each_recipient_gets_the_period_once_with_subject_body_and_attachment(conn, smtp):
+    schedule = add_schedule(conn)
+    outcome = runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    assert sorted(outcome.sent) == ["finance@example.com", "ops@example.com"]
+    message = smtp.to("ops@example.com")[0]
+    assert message["Subject"] == "Daily revenue: Revenue report, 2026-06-28"
+    name, mime, content = attachment(message)
+    assert name == "daily-revenue_2026-06-28.xlsx"
+    assert mime == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    orders, revenue, _ = daily_mart(conn, DAY)
+    html = message.get_body(("html",)).get_content()
+    assert f"{revenue:,.2f}" in html and "2026-06-28" in message.get_body(("plain",)).get_content()
+    # Running the same tick again (a re-run, a second sensor tick) sends nothing more.
+    again = runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    assert again.sent == [] and sorted(again.already_done) == ["finance@example.com", "ops@example.com"]
+    assert len(smtp.messages) == 2
+    ledger = conn.execute("select recipient, status, attempts, bytes > 0, length(sha256), rows > 0 "
+                          "from analytics.report_deliveries order by recipient").fetchall()
+    assert ledger == [("finance@example.com", "sent", 1, True, 64, True), ("ops@example.com", "sent", 1, True, 64, True)]
+    next_run = conn.execute("select next_run_at from analytics.report_schedules").fetchone()[0]
+    assert next_run == TICK + dt.timedelta(days=1)
+
+
+def test_smtp_down_then_up_is_sent_exactly_once_after_a_retry(conn, smtp):
+    schedule = add_schedule(conn, recipients="ops@example.com")
+    smtp.controller.stop()
+    restarted = []
+
+    def sleep_then_restart(seconds):
+        if not restarted:
+            smtp.start()  # a new server on the same port
+            restarted.append(seconds)
+
+    outcome = runner.deliver(conn, str(schedule["schedule_id"]), TICK, sleep=sleep_then_restart)
+    assert outcome.sent == ["ops@example.com"] and len(smtp.messages) == 1
+    assert conn.execute("select status, attempts from analytics.report_deliveries").fetchone() == ("sent", 2)
+
+
+def test_a_refused_recipient_is_recorded_and_the_others_still_get_theirs(conn, smtp):
+    smtp.refuse.add("gone@example.com")
+    schedule = add_schedule(conn, recipients="gone@example.com, ops@example.com")
+    outcome = runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    assert outcome.sent == ["ops@example.com"] and list(outcome.failed) == ["gone@example.com"]
+    failed = conn.execute("select status, attempts, error_class, error from analytics.report_deliveries "
+                          "where recipient = 'gone@example.com'").fetchone()
+    assert failed[:3] == ("failed", 1, "SMTPRecipientsRefused") and "550" in failed[3]
+    # A permanent failure is final: a re-run does not retry it.
+    runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    assert len(smtp.messages) == 1
+
+
+def test_an_attachment_over_budget_is_zipped_or_kept_in_the_outbox_with_a_notice(conn, smtp, monkeypatch):
+    monkeypatch.setenv("LAUNDRY_REPORT_MAX_BYTES", "2000")
+    schedule = add_schedule(conn, recipients="ops@example.com", format="pdf")
+    runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    message = smtp.messages[0]
+    assert list(message.iter_attachments()) == []
+    assert "over the 2,000-byte attachment limit" in message.get_body(("plain",)).get_content()
+    assert conn.execute("select status from analytics.report_deliveries").fetchone() == ("kept_in_outbox",)
+    assert (runner.report_outbox() / "daily-revenue_2026-06-28.pdf").stat().st_size > 2000
+
+
+def test_without_smtp_the_exact_message_is_written_to_the_outbox(conn, monkeypatch, tmp_path):
+    monkeypatch.delenv("LAUNDRY_SMTP_HOST", raising=False)
+    monkeypatch.setenv("LAUNDRY_OUTBOX", str(tmp_path))
+    schedule = add_schedule(conn, recipients="ops@example.com", format="csv")
+    runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    (eml,) = tmp_path.glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert attachment(message)[:2] == ("daily-revenue_2026-06-28.zip", "application/zip")
+
+
+def test_an_empty_period_is_skipped_unless_send_if_empty(conn, smtp):
+    quiet = dt.datetime(2020, 1, 2, 8, tzinfo=UTC)  # long before the first order
+    schedule = add_schedule(conn, recipients="ops@example.com")
+    assert runner.deliver(conn, str(schedule["schedule_id"]), quiet).skipped == ["ops@example.com"]
+    eager = add_schedule(conn, name="Eager", recipients="ops@example.com", send_if_empty=True)
+    assert runner.deliver(conn, str(eager["schedule_id"]), quiet).sent == ["ops@example.com"]
+    assert len(smtp.messages) == 1
+
+
+# --- the sensor and the Dagster run --------------------------------------------------
+
+
+def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypatch):
+    # Today's periods have no demo orders: send_if_empty, so there is something to send.
+    schedule = add_schedule(conn, recipients="ops@example.com", send_if_empty=True)
+    last_tick = runner.latest_tick(schedules.spec_of(schedule), dt.datetime.now(UTC))
+    conn.execute("update analytics.report_schedules set next_run_at = %s", (last_tick,))
+    definitions = build_definitions()
+    sensor = definitions.get_sensor_def("report_schedules_sensor")
+    with DagsterInstance.ephemeral() as instance:
+        first = sensor.evaluate_tick(build_sensor_context(instance=instance)).run_requests
+        second = sensor.evaluate_tick(build_sensor_context(instance=instance)).run_requests
+        assert len(first) == 1 and [r.run_key for r in first] == [r.run_key for r in second]
+        assert first[0].run_key.startswith(f"report:{schedule['schedule_id']}:")
+        job = definitions.resolve_job_def("send_report_job")
+        for request in (first[0], second[0]):  # the same run launched twice
+            result = job.execute_in_process(run_config=request.run_config, instance=instance)
+            assert result.success
+    assert len(smtp.messages) == 1
+    metadata = result.output_for_node("send_scheduled_report")
+    assert metadata == 0  # the second run sent nobody
+
+
+@pytest.mark.parametrize(("policy", "runs", "skipped"), [("all", 3, 0), ("latest", 1, 2), ("skip", 0, 3)])
+def test_downtime_over_three_periods_follows_the_catch_up_policy(conn, policy, runs, skipped):
+    now = dt.datetime(2026, 6, 30, 12, tzinfo=UTC)
+    schedule = add_schedule(conn, recipients="ops@example.com", catch_up=policy)
+    conn.execute("update analytics.report_schedules set next_run_at = %s", (now - dt.timedelta(days=2, hours=4),))
+    due = runner.due_runs(conn, now, data_ready=lambda period: True)
+    assert len(due) == runs
+    assert [d.period.start.isoformat() for d in due] == ["2026-06-27", "2026-06-28", "2026-06-29"][3 - runs:]
+    assert conn.execute("select count(*) from analytics.report_deliveries where status = 'skipped'").fetchone() == (skipped,)
+    if policy == "skip":
+        assert conn.execute("select next_run_at from analytics.report_schedules").fetchone()[0] > now
+
+
+def test_a_due_report_waits_for_its_marts_then_sends_with_a_notice(conn, monkeypatch):
+    now = dt.datetime(2026, 6, 29, 8, 30, tzinfo=UTC)
+    add_schedule(conn, recipients="ops@example.com")
+    monkeypatch.setenv("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "60")
+    assert runner.due_runs(conn, now, data_ready=lambda period: False) == []
+    late = runner.due_runs(conn, now + dt.timedelta(hours=1), data_ready=lambda period: False)
+    assert len(late) == 1 and late[0].data_incomplete
+
+
+# --- the CLI -------------------------------------------------------------------------
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "laundry_analytics.cli", "reports", *args],
+                          capture_output=True, text=True)
+
+
+GOOD = ["add", "--name", "Weekly partners", "--type", "partners", "--frequency", "weekly", "--day-of-week", "0",
+        "--time", "08:00", "--timezone", "Europe/Lisbon", "--recipients", "pm@example.com", "--format", "pdf"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"--type": "sales"}, "type: 'sales' is not one of"),
+    ({"--frequency": "hourly"}, "frequency: 'hourly' is not one of"),
+    ({"--day-of-week": "7"}, "day-of-week: 7 is not between 0 and 6"),
+    ({"--time": "8am"}, "time-of-day: '8am' is not a time"),
+    ({"--timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not an IANA time zone"),
+    ({"--recipients": "pm@example.com, nobody"}, "recipients: 'nobody' is not"),
+    ({"--recipients": "pm@example.com,pm@example.com"}, "listed twice"),
+    ({"--recipients": "pm@example.com\nBcc: all@example.com"}, "is not a plain email address"),
+    ({"--format": "docx"}, "format: 'docx' is not one of"),
+    ({"--filters": '{"colour": "red"}'}, "unknown key colour"),
+    ({"--filters": '{"window_days": 900}'}, "900 is not between 1 and 366"),
+    ({"--filters": "{not json"}, "not valid JSON"),
+    ({"--catch-up": "sometimes"}, "catch-up: 'sometimes' is not one of"),
+    ({"--name": "Weekly\r\nBcc: x@example.com"}, "name: name must be one line"),
+])
+def test_cli_refuses_each_invalid_field_and_stores_nothing(conn, change, message):
+    args = list(GOOD)
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    done = cli(*args)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert conn.execute("select count(*) from analytics.report_schedules").fetchone() == (0,)
+
+
+def test_cli_add_list_pause_resume_preview_and_send_now(conn, smtp, tmp_path):
+    assert cli(*GOOD).returncode == 0
+    assert "Weekly partners" in cli("list").stdout
+    assert cli("pause", "Weekly partners").returncode == 0
+    assert conn.execute("select is_active from analytics.report_schedules").fetchone() == (False,)
+    assert cli("resume", "Weekly partners").returncode == 0
+    done = cli("preview", "Weekly partners", "--out", str(tmp_path))
+    assert done.returncode == 0 and list(tmp_path.glob("weekly-partners_*.pdf"))
+    assert smtp.messages == []
+    done = cli("send-now", "Weekly partners", "--to", "me@example.com")
+    assert done.returncode == 0, done.stderr
+    assert [m["To"] for m in smtp.messages] == ["me@example.com"]
+    assert "me@example.com" in cli("deliveries").stdout
+    assert cli("delete", "Weekly partners").returncode == 0
+    assert cli("show", "Weekly partners").returncode == 2
