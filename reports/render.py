@@ -99,6 +99,7 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     table = dataset.table(chart.table)
     xi = [c.name for c in table.columns].index(chart.x)
@@ -116,6 +117,7 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
         ax.bar(range(len(ys)), ys, color="#1f6feb")
         ax.set_xticks(range(len(xs)), [x[:18] for x in xs], rotation=30, ha="right", fontsize=7)
     ax.set_title(chart.title, fontsize=10)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -127,7 +129,6 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
 
 def render_pdf(dataset: ReportDataset) -> bytes:
     from fpdf import FPDF
-    from fpdf.fonts import FontFace
 
     footer = footer_text(dataset)
 
@@ -163,7 +164,7 @@ def render_pdf(dataset: ReportDataset) -> bytes:
         pdf.image(io.BytesIO(png), w=pdf.epw)
         pdf.ln(2)
     for table in dataset.tables:
-        _pdf_table(pdf, table, FontFace)
+        _pdf_table(pdf, table)
     return bytes(pdf.output())
 
 
@@ -189,23 +190,57 @@ def _pdf_kpis(pdf, kpis: list[Kpi]) -> None:
     pdf.ln(1)
 
 
-def _pdf_table(pdf, table: Table, FontFace) -> None:
+def _pdf_table(pdf, table: Table) -> None:
+    """A table drawn cell by cell (fpdf2's table() lays out each cell and takes
+    seconds for thousands of rows); the header row is repeated on every page."""
     if pdf.will_page_break(30):
         pdf.add_page()
     pdf.set_font("DejaVu", size=12)
     pdf.cell(0, 8, f"{table.title} ({len(table.rows):,} rows)", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", size=7.5)
-    aligns = ["RIGHT" if c.kind in ("int", "money", "rate", "minutes", "number") else "LEFT" for c in table.columns]
-    with pdf.table(text_align=tuple(aligns), headings_style=FontFace(emphasis=None, fill_color=(225, 232, 240)),
-                   line_height=4.5, repeat_headings=1) as grid:
-        heading = grid.row()
-        for column in table.columns:
-            heading.cell(column.label)
-        for row in table.rows:
-            cells = grid.row()
-            for column, value in zip(table.columns, row):
-                cells.cell(format_value(value, column.kind))
+    numeric = [c.kind in ("int", "money", "rate", "minutes", "number") for c in table.columns]
+    texts = [[format_value(v, c.kind) for v, c in zip(row, table.columns)] for row in table.rows]
+    widths = _column_widths(pdf, table, texts)
+    line = 4.6
+
+    def header() -> None:
+        pdf.set_fill_color(225, 232, 240)
+        for column, width, right in zip(table.columns, widths, numeric):
+            pdf.cell(width, line + 0.6, column.label, border="B", align="R" if right else "L", fill=True)
+        pdf.ln(line + 0.6)
+
+    header()
+    for index, row in enumerate(texts):
+        if pdf.will_page_break(line):
+            pdf.add_page()
+            pdf.set_font("DejaVu", size=7.5)
+            header()
+        fill = index % 2 == 1
+        pdf.set_fill_color(247, 249, 251)
+        for text, width, right in zip(row, widths, numeric):
+            pdf.cell(width, line, _fit(pdf, text, width), align="R" if right else "L", fill=fill)
+        pdf.ln(line)
     pdf.ln(3)
+
+
+def _column_widths(pdf, table: Table, texts: list[list[str]]) -> list[float]:
+    """Widths from the widest label or value of each column, scaled to the page."""
+    widths = []
+    for i, column in enumerate(table.columns):
+        longest = max([column.label, *(row[i] for row in texts)], key=len)
+        widths.append(max(pdf.get_string_width(column.label), pdf.get_string_width(longest)) + 2.5)
+    scale = pdf.epw / sum(widths)
+    return [w * scale for w in widths] if scale < 1 or len(widths) > 3 else widths
+
+
+def _fit(pdf, text: str, width: float) -> str:
+    """Text that fits its cell; a longer one is shortened with '…' (the Excel and
+    CSV files carry it in full)."""
+    if len(text) * 2.7 < width or pdf.get_string_width(text) <= width - 1:  # 2.7 mm: widest glyph at 7.5 pt
+        return text
+    while text and pdf.get_string_width(text + "…") > width - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 # --- Excel ---------------------------------------------------------------------------

@@ -183,14 +183,15 @@ class DueRun:
 
 
 def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
-             data_ready: Callable[[Period], bool] | None = None) -> list[DueRun]:
+             data_ready: Callable[[Period, str], bool] | None = None) -> list[DueRun]:
     """The runs to launch now: for each active schedule whose next_run_at has
     passed, the due ticks its catch-up policy keeps (missed ones it drops are
     recorded as skipped and next_run_at moves past them). A tick whose marts are
     not ready waits, up to LAUNDRY_REPORT_DATA_WAIT_MINUTES, then runs with a
-    "data incomplete" notice."""
+    "data incomplete" notice. `data_ready(period, report_type)` decides readiness
+    (default: marts_ready; the Dagster sensor also requires the marts' checks)."""
     schedules.ensure_tables(conn)
-    data_ready = data_ready or (lambda period: marts_ready(conn, period))
+    data_ready = data_ready or (lambda period, report_type: marts_ready(conn, period))
     wait = dt.timedelta(minutes=settings_module.load().report_data_wait_minutes)
     runs: list[DueRun] = []
     with conn.cursor(row_factory=dict_row) as cur:
@@ -216,7 +217,7 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
         conn.commit()
         for tick in keep:
             period = spec.cadence.period_of(tick)
-            ready = data_ready(period)
+            ready = data_ready(period, spec.report_type)
             if ready or now - tick >= wait:
                 runs.append(DueRun(str(row["schedule_id"]), spec.name, tick, period, data_incomplete=not ready))
     return runs

@@ -265,8 +265,8 @@ def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypa
     definitions = build_definitions()
     sensor = definitions.get_sensor_def("report_schedules_sensor")
     with DagsterInstance.ephemeral() as instance:
-        first = sensor.evaluate_tick(build_sensor_context(instance=instance)).run_requests
-        second = sensor.evaluate_tick(build_sensor_context(instance=instance)).run_requests
+        first = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
+        second = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
         assert len(first) == 1 and [r.run_key for r in first] == [r.run_key for r in second]
         assert first[0].run_key.startswith(f"report:{schedule['schedule_id']}:")
         job = definitions.resolve_job_def("send_report_job")
@@ -274,8 +274,7 @@ def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypa
             result = job.execute_in_process(run_config=request.run_config, instance=instance)
             assert result.success
     assert len(smtp.messages) == 1
-    metadata = result.output_for_node("send_scheduled_report")
-    assert metadata == 0  # the second run sent nobody
+    assert result.output_for_node("send_scheduled_report") == 0  # the second run sent nobody
 
 
 @pytest.mark.parametrize(("policy", "runs", "skipped"), [("all", 3, 0), ("latest", 1, 2), ("skip", 0, 3)])
@@ -283,7 +282,7 @@ def test_downtime_over_three_periods_follows_the_catch_up_policy(conn, policy, r
     now = dt.datetime(2026, 6, 30, 12, tzinfo=UTC)
     schedule = add_schedule(conn, recipients="ops@example.com", catch_up=policy)
     conn.execute("update analytics.report_schedules set next_run_at = %s", (now - dt.timedelta(days=2, hours=4),))
-    due = runner.due_runs(conn, now, data_ready=lambda period: True)
+    due = runner.due_runs(conn, now, data_ready=lambda period, report_type: True)
     assert len(due) == runs
     assert [d.period.start.isoformat() for d in due] == ["2026-06-27", "2026-06-28", "2026-06-29"][3 - runs:]
     assert conn.execute("select count(*) from analytics.report_deliveries where status = 'skipped'").fetchone() == (skipped,)
@@ -295,8 +294,8 @@ def test_a_due_report_waits_for_its_marts_then_sends_with_a_notice(conn, monkeyp
     now = dt.datetime(2026, 6, 29, 8, 30, tzinfo=UTC)
     add_schedule(conn, recipients="ops@example.com")
     monkeypatch.setenv("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "60")
-    assert runner.due_runs(conn, now, data_ready=lambda period: False) == []
-    late = runner.due_runs(conn, now + dt.timedelta(hours=1), data_ready=lambda period: False)
+    assert runner.due_runs(conn, now, data_ready=lambda period, report_type: False) == []
+    late = runner.due_runs(conn, now + dt.timedelta(hours=1), data_ready=lambda period, report_type: False)
     assert len(late) == 1 and late[0].data_incomplete
 
 
@@ -355,3 +354,22 @@ def test_cli_add_list_pause_resume_preview_and_send_now(conn, smtp, tmp_path):
     assert "me@example.com" in cli("deliveries").stdout
     assert cli("delete", "Weekly partners").returncode == 0
     assert cli("show", "Weekly partners").returncode == 2
+
+
+def test_a_failed_error_check_on_the_reports_marts_holds_it_back(conn):
+    from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey
+
+    from dagster_project.sensors.reports import failed_blocking_checks
+
+    definitions = build_definitions()
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(instance=instance, definitions=definitions)
+        assert failed_blocking_checks(context, "revenue") == []
+        check = next(k for k in definitions.resolve_asset_graph().asset_check_keys
+                     if k.asset_key == AssetKey(["analytics", "daily_revenue_summaries"]))
+        for severity, passed in ((AssetCheckSeverity.WARN, False), (AssetCheckSeverity.ERROR, False)):
+            instance.report_runless_asset_event(AssetCheckEvaluation(
+                asset_key=check.asset_key, check_name=check.name, passed=passed, severity=severity))
+            blocked = failed_blocking_checks(context, "revenue")
+            assert blocked == ([check.to_user_string()] if severity == AssetCheckSeverity.ERROR else [])
+        assert failed_blocking_checks(context, "customers") == []

@@ -6,6 +6,7 @@ the run renders, emails and records the delivery (reports.runner)."""
 import datetime as dt
 
 from dagster import (
+    AssetCheckSeverity,
     Config,
     DefaultSensorStatus,
     MetadataValue,
@@ -58,13 +59,38 @@ def send_report_job():
     send_scheduled_report()
 
 
+#: The marts each report type reads; their blocking (error-severity) checks must pass.
+REPORT_MARTS = {
+    "revenue": ["fct_orders", "fct_order_items", "daily_revenue_summaries"],
+    "orders": ["fct_orders", "fct_order_items"],
+    "partners": ["partner_performance_metrics", "dim_partners"],
+    "customers": ["customer_analytics", "dim_customers"],
+}
+
+
+def failed_blocking_checks(context: SensorEvaluationContext, report_type: str) -> list[str]:
+    """Checks on the report's marts whose latest evaluation failed with severity
+    ERROR (warn-severity source tests never block a report)."""
+    keys = [key for key in context.repository_def.asset_graph.asset_check_keys
+            if key.asset_key.path[-1] in REPORT_MARTS[report_type]]
+    summaries = context.instance.event_log_storage.get_asset_check_summary_records(keys)
+    failed = []
+    for key, summary in summaries.items():
+        record = summary.last_completed_check_execution_record
+        evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
+        if evaluation is not None and not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR:
+            failed.append(key.to_user_string())
+    return failed
+
+
 @sensor(job=send_report_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
         description="Every minute: due report schedules (analytics.report_schedules), one run per schedule and "
                     "period, after the marts for the period are built (or the wait runs out).")
 def report_schedules_sensor(context: SensorEvaluationContext):
     now = dt.datetime.now(dt.timezone.utc)
     with database.connect() as conn:
-        due = runner.due_runs(conn, now)
+        due = runner.due_runs(conn, now, data_ready=lambda period, report_type: (
+            runner.marts_ready(conn, period) and not failed_blocking_checks(context, report_type)))
     if not due:
         yield SkipReason("no report schedule is due")
         return
