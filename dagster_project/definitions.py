@@ -7,7 +7,9 @@ from dagster import Definitions, define_asset_job
 from dagster_project.assets.cache import build_cache_assets
 from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.resources import build_resources
+from dagster_project.checks import ASSET_CHECKS
 from dagster_project.schedules import build_schedules, cache_cleanup_job, cache_refresh_jobs
+from dagster_project.sensors.alerts import email_data_team_on_run_failure
 from dagster_project.sensors.reports import report_schedules_sensor, send_report_job
 
 
@@ -16,17 +18,20 @@ def build_definitions() -> Definitions:
     resources = build_resources()  # resolves the warehouse first: the manifest depends on it
     dbt_assets = build_dbt_assets()
     refresh_jobs = cache_refresh_jobs()
+    # Everything, in dependency order: what `laundry-analytics demo` and the nightly schedule run.
+    all_assets_job = define_asset_job("all_assets_job", selection="*",
+                                      description="Every dbt model (tests as checks), then the cache.")
     return Definitions(
         assets=[dbt_assets, *build_cache_assets(dbt_assets)],
+        asset_checks=ASSET_CHECKS,
         jobs=[
-            # Everything, in dependency order: what `laundry-analytics demo` runs.
-            define_asset_job("all_assets_job", selection="*"),
+            all_assets_job,
             *refresh_jobs,
             cache_cleanup_job,
             send_report_job,
         ],
-        sensors=[report_schedules_sensor],
-        schedules=build_schedules(refresh_jobs),
+        sensors=[report_schedules_sensor, email_data_team_on_run_failure],
+        schedules=build_schedules(refresh_jobs, nightly_job=all_assets_job),
         resources=resources,
     )
 

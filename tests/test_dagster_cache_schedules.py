@@ -55,3 +55,14 @@ def test_the_hourly_cleanup_job_deletes_only_expired_rows(definitions, module_wa
         assert result.success and result.output_for_node("delete_expired_cache_rows") == 1
         assert {t for (t,) in conn.execute("select cache_type from analytics.analytics_cache")} >= {"revenue", "partners"}
         assert conn.execute("select count(*) from analytics.analytics_cache where cache_type = 'orders'").fetchone() == (0,)
+
+
+def test_the_nightly_refresh_runs_every_asset_at_1am_business_time_with_a_run_key(definitions):
+    schedule = definitions.get_schedule_def("nightly_marts_refresh")
+    assert (schedule.cron_schedule, schedule.job_name, schedule.execution_timezone) == ("0 1 * * *", "all_assets_job", "UTC")
+    tick = dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.timezone.utc)
+    with DagsterInstance.ephemeral() as instance:
+        requests = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+    assert [r.run_key for r in requests] == [f"nightly_marts_refresh:{tick.isoformat()}"]
+    job_keys = definitions.resolve_job_def("all_assets_job").asset_layer.asset_graph.get_all_asset_keys()
+    assert AssetKey(["analytics", "customer_analytics"]) in job_keys and AssetKey(["analytics_cache", "dashboard"]) in job_keys

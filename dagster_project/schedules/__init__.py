@@ -1,4 +1,5 @@
-"""Schedules: the cache refreshes at their TTL cadence and the hourly cleanup.
+"""Schedules: the nightly refresh of the marts, the cache refreshes at their TTL
+cadence and the hourly cleanup.
 
 Every schedule gives its run a run key (the scheduled time), so a daemon restart
 that re-evaluates a tick never launches the same run twice. Schedules start
@@ -71,8 +72,16 @@ def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAsse
     return _schedule
 
 
-def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition]) -> list[ScheduleDefinition]:
-    schedules = [
+NIGHTLY_CRON = "0 1 * * *"
+"""01:00 business time: the original system refreshed revenue at 01:00, partner
+metrics at 02:00 and customer analytics at 03:00; one run builds them in
+dependency order (each model shows as its own materialization in the UI)."""
+
+
+def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition],
+                    nightly_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
+    schedules = [_keyed_schedule("nightly_marts_refresh", NIGHTLY_CRON, nightly_job)]
+    schedules += [
         _keyed_schedule(f"{refresh_job.name}_schedule", f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *",
                         refresh_job)
         for refresh_job in refresh_jobs

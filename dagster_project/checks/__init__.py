@@ -1,0 +1,93 @@
+"""Asset checks beyond the dbt tests: orders arriving in the source (freshness)
+and an anomaly check on the latest complete day's revenue and order count."""
+
+import datetime as dt
+import os
+import statistics
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+from psycopg import sql
+
+from laundry_analytics import database
+from laundry_analytics import settings as settings_module
+
+ANOMALY_WEEKS = 8
+
+
+def freshness_lag() -> dt.timedelta:
+    """LAUNDRY_FRESHNESS_LAG_MINUTES: the newest order may be at most this old (default 360)."""
+    return dt.timedelta(minutes=int(os.environ.get("LAUNDRY_FRESHNESS_LAG_MINUTES", "360")))
+
+
+def anomaly_threshold() -> float:
+    """LAUNDRY_ANOMALY_THRESHOLD: robust z-score beyond which a day is anomalous (default 3.5)."""
+    return float(os.environ.get("LAUNDRY_ANOMALY_THRESHOLD", "3.5"))
+
+
+@asset_check(asset=AssetKey(["ops", "orders"]), name="orders_arrive_within_lag",
+             description="The newest ops.orders row is at most LAUNDRY_FRESHNESS_LAG_MINUTES old.",
+             blocking=False)
+def orders_arrive_within_lag(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    cfg = settings_module.load()
+    with database.connect() as conn:
+        newest, now = conn.execute(sql.SQL("select max(created_at), now() from {}.orders").format(
+            sql.Identifier(cfg.ops_schema))).fetchone()
+    lag = freshness_lag()
+    age = (now - newest) if newest else None
+    return AssetCheckResult(
+        passed=age is not None and age <= lag,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"newest_order_at": str(newest), "age_minutes": round(age.total_seconds() / 60, 1) if age else None,
+                  "allowed_lag_minutes": lag.total_seconds() / 60},
+    )
+
+
+def robust_z(value: float, history: list[float]) -> float | None:
+    """0.6745 × (value − median) / MAD; None when the history is too short or flat."""
+    if len(history) < 4:
+        return None
+    median = statistics.median(history)
+    mad = statistics.median(abs(x - median) for x in history)
+    if mad == 0:
+        return None if value == median else float("inf") * (1 if value > median else -1)
+    return 0.6745 * (value - median) / mad
+
+
+@asset_check(asset=AssetKey(["analytics", "daily_revenue_summaries"]), name="latest_day_is_not_anomalous",
+             description="Revenue and orders of the latest complete day vs the same weekday over the previous "
+                         f"{ANOMALY_WEEKS} weeks (robust z-score; LAUNDRY_ANOMALY_THRESHOLD). A warning, never "
+                         "blocking: a real spike is news, not an error.",
+             blocking=False)
+def latest_day_is_not_anomalous(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    cfg = settings_module.load()
+    with database.connect() as conn:
+        rows = conn.execute(sql.SQL("""
+            with latest as (select max(date) - 1 as day from {a}.daily_revenue_summaries)
+            select d.date, d.total_revenue, d.total_orders
+            from {a}.daily_revenue_summaries d, latest
+            where d.date <= latest.day and d.date >= latest.day - 7 * %s and extract(isodow from d.date) =
+                  extract(isodow from latest.day)
+            order by d.date desc
+        """).format(a=sql.Identifier(cfg.analytics_schema)), (ANOMALY_WEEKS,)).fetchall()
+    if not rows:
+        return AssetCheckResult(passed=True, severity=AssetCheckSeverity.WARN, metadata={"note": "no data yet"})
+    (day, revenue, orders), history = rows[0], rows[1:]
+    threshold = anomaly_threshold()
+    scores = {"revenue": robust_z(float(revenue), [float(r[1]) for r in history]),
+              "orders": robust_z(float(orders), [float(r[2]) for r in history])}
+    anomalous = [name for name, z in scores.items() if z is not None and abs(z) > threshold]
+    return AssetCheckResult(
+        passed=not anomalous,
+        severity=AssetCheckSeverity.WARN,
+        description=f"{day}: {', '.join(anomalous) or 'nothing'} outside ±{threshold} robust z",
+        metadata={
+            "day": str(day), "revenue": float(revenue), "orders": int(orders),
+            "revenue_z": None if scores["revenue"] is None else round(scores["revenue"], 2),
+            "orders_z": None if scores["orders"] is None else round(scores["orders"], 2),
+            "history_revenue": [float(r[1]) for r in history], "history_orders": [int(r[2]) for r in history],
+            "threshold": threshold,
+        },
+    )
+
+
+ASSET_CHECKS = [orders_arrive_within_lag, latest_day_is_not_anomalous]
