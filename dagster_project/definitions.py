@@ -18,11 +18,13 @@ def build_definitions() -> Definitions:
     resources = build_resources()  # resolves the warehouse first: the manifest depends on it
     dbt_assets = build_dbt_assets()
     refresh_jobs = cache_refresh_jobs()
-    # Everything, in dependency order: what `laundry-analytics demo` and the nightly schedule run.
+    # Everything, in dependency order: what `laundry-analytics demo` and the nightly
+    # schedule run (over every daily partition: dagster_project.partitions.catch_up_run).
     all_assets_job = define_asset_job("all_assets_job", selection="*",
-                                      description="Every dbt model (tests as checks), then the cache.")
+                                      description="Every dbt model (tests as checks), then the cache. Over every "
+                                                  "daily partition, dbt rebuilds only the dates that changed.")
     return Definitions(
-        assets=[dbt_assets, *build_cache_assets(dbt_assets)],
+        assets=[*dbt_assets, *build_cache_assets(dbt_assets)],
         asset_checks=ASSET_CHECKS,
         jobs=[
             all_assets_job,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from dagster_dbt import DbtCliResource
 
 from dagster_project.project import dbt_project
@@ -15,10 +13,6 @@ def build_resources() -> dict:
     """Resolve the warehouse once (starting the embedded server if that is the
     configuration) and hand its connection to dbt through PG* variables."""
     ensure_database()
-    # A subset run (one asset, a backfill of some marts) must not run the singular
-    # tests that read marts outside the subset (the reconciliation tests): dbt's
-    # "buildable" indirect selection runs a test only when all its parents are built.
-    os.environ.setdefault("DBT_INDIRECT_SELECTION", "buildable")
     return {
         "dbt": DbtCliResource(
             project_dir=dbt_project,

@@ -110,12 +110,15 @@ def materialize_all() -> None:
     from dagster import DagsterInstance
 
     from dagster_project.definitions import defs
+    from dagster_project.partitions import catch_up_run, daily_partitions
 
     job = defs.resolve_job_def("all_assets_job")
+    run = catch_up_run(daily_partitions())
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config={**run["run_config"], "loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            tags=run["tags"],
             raise_on_error=False,
         )
         if not result.success:

@@ -67,6 +67,9 @@ class Settings:
     """LAUNDRY_REPORT_MAX_BYTES: attachment budget; larger files are zipped, then kept in the outbox."""
     recipient_domains: tuple[str, ...]
     """LAUNDRY_RECIPIENT_DOMAINS: comma-separated allowlist of recipient domains; empty allows any."""
+    partitions_start: str
+    """LAUNDRY_PARTITIONS_START: first day (YYYY-MM-DD, business time zone) of the daily
+    partitions of the daily marts; set it on or before the first order date."""
     report_data_wait_minutes: int
     """LAUNDRY_REPORT_DATA_WAIT_MINUTES: how long a due report waits for its marts before it
     is sent with a "data incomplete" notice."""
@@ -116,5 +119,6 @@ def load() -> Settings:
         report_max_bytes=int(os.environ.get("LAUNDRY_REPORT_MAX_BYTES", str(10 * 1024 * 1024))),
         recipient_domains=tuple(d.strip().lower() for d in os.environ.get("LAUNDRY_RECIPIENT_DOMAINS", "").split(",")
                                 if d.strip()),
+        partitions_start=os.environ.get("LAUNDRY_PARTITIONS_START", "2025-01-01"),
         report_data_wait_minutes=int(os.environ.get("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")),
     )

@@ -79,3 +79,17 @@ def test_dagster_cli_materializes_a_selection(warehouse, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     with psycopg.connect(warehouse.conninfo) as conn:
         assert conn.execute("select count(*) from analytics.fct_orders").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(("messages", "transient"), [
+    (["Database Error in model fct_orders\n  server closed the connection unexpectedly"], True),
+    (["terminating connection due to administrator command"], True),
+    (["could not serialize access due to concurrent update"], True),
+    (["server closed the connection unexpectedly", "Got 3 results, configured to fail if != 0"], False),
+    (["column \"nope\" does not exist"], False),
+    ([], False),
+])
+def test_only_transient_database_errors_are_retried(messages, transient):
+    from dagster_project.assets.dbt_models import is_transient
+
+    assert is_transient(messages) is transient

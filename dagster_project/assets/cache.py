@@ -20,16 +20,16 @@ def cache_asset_key(cache_type: str) -> list[str]:
     return ["analytics_cache", cache_type]
 
 
-def build_cache_assets(dbt_assets: AssetsDefinition) -> list[AssetsDefinition]:
+def build_cache_assets(dbt_assets: list[AssetsDefinition]) -> list[AssetsDefinition]:
     return [_cache_asset(cache_type, dbt_assets) for cache_type in cache.CACHE_TYPES]
 
 
-def _cache_asset(cache_type: str, dbt_assets: AssetsDefinition) -> AssetsDefinition:
+def _cache_asset(cache_type: str, dbt_assets: list[AssetsDefinition]) -> AssetsDefinition:
     ttl_minutes = int(cache.TTL[cache_type].total_seconds() // 60)
 
     @asset(
         key=cache_asset_key(cache_type),
-        deps=[get_asset_key_for_model([dbt_assets], model) for model in PAYLOAD_MARTS[cache_type]],
+        deps=[get_asset_key_for_model(dbt_assets[:1], model) for model in PAYLOAD_MARTS[cache_type]],
         group_name="cache",
         description=f"The {cache_type} payload for its default window (last 30 days up to today) in "
                     f"analytics.analytics_cache, fresh for {ttl_minutes} minutes. Computed by "

@@ -1,29 +1,125 @@
-"""Every dbt model is a Dagster asset; every dbt test is an asset check."""
+"""Every dbt model is a Dagster asset; every dbt test is an asset check. The daily
+marts are partitioned by business day (dagster_project.partitions)."""
 
 import json
+import os
+import re
 
-from dagster import AssetExecutionContext, AssetsDefinition
+from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, Config, Output, RetryRequested
 from dagster_dbt import DbtCliResource, dbt_assets
+from psycopg import sql
+from psycopg.rows import dict_row
+from pydantic import Field
 
+from dagster_project.partitions import DAILY_MARTS_OP, daily_partitions
 from dagster_project.project import dbt_project, prepare_manifest
 from dagster_project.translator import LaundryDbtTranslator
+from laundry_analytics import database
 
 
-def build_dbt_assets() -> AssetsDefinition:
-    """The dbt models as assets, from a manifest prepared for the current environment."""
+#: dbt selector of the daily-partitioned marts (config tag in their model YAML).
+DAILY_MARTS = "tag:daily_partitioned"
+
+#: Per mart, the SQL of the figures shown on each partition's materialization.
+WINDOW_FIGURES = {
+    "daily_revenue_summaries": "select coalesce(sum(total_revenue), 0) as revenue, "
+                               "coalesce(sum(total_orders), 0) as orders from {} where date >= %s and date < %s",
+    "partner_performance_metrics": "select coalesce(sum(revenue), 0) as revenue, "
+                                   "coalesce(sum(orders_received), 0) as orders from {} where date >= %s and date < %s",
+}
+
+
+class DailyMartsConfig(Config):
+    only_changed_dates: bool = Field(
+        default=False,
+        description="False (a partition or backfill from the UI): rebuild exactly the dates of the "
+                    "partitions. True (the nightly catch-up over every partition): rebuild only the "
+                    "dates whose inputs changed since the last run.",
+    )
+
+
+def build_dbt_assets() -> list[AssetsDefinition]:
+    """The dbt models as assets, from a manifest prepared for the current
+    environment: the daily marts partitioned by business day, the rest not."""
 
     # The parsed dict, not the path: dagster-dbt caches manifests read by path, and
     # a manifest re-parsed for another warehouse must not be served from that cache.
     manifest = json.loads(prepare_manifest().read_text())
+    common = {"manifest": manifest, "project": dbt_project, "dagster_dbt_translator": LaundryDbtTranslator()}
 
-    @dbt_assets(
-        manifest=manifest,
-        project=dbt_project,
-        dagster_dbt_translator=LaundryDbtTranslator(),
-    )
+    @dbt_assets(exclude=DAILY_MARTS, name="laundry_dbt_models", **common)
     def laundry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
         """Build (run + test) the selected dbt models, streaming materializations and
-        check results, with row counts and column schemas attached as metadata."""
-        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts().fetch_column_metadata()
+        check results, with row counts, column schemas and run times as metadata."""
+        yield from build(context, dbt, indirect_selection="buildable")
 
-    return laundry_dbt_models
+    @dbt_assets(select=DAILY_MARTS, name=DAILY_MARTS_OP, partitions_def=daily_partitions(),
+                backfill_policy=BackfillPolicy.single_run(), **common)
+    def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, config: DailyMartsConfig):
+        """Build the daily marts for the run's partitions (one run per backfill: the
+        window is passed to dbt as vars partition_start / partition_end)."""
+        window = context.partition_time_window
+        start, end = window.start.date().isoformat(), window.end.date().isoformat()
+        dbt_vars = {} if config.only_changed_dates else {"partition_start": start, "partition_end": end}
+        for event in build(context, dbt, indirect_selection="eager", dbt_vars=dbt_vars):
+            if isinstance(event, Output):
+                event = event.with_metadata({**event.metadata, **window_figures(context, event, start, end)})
+            yield event
+
+    return [laundry_dbt_models, laundry_daily_marts]
+
+
+def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selection: str, dbt_vars: dict | None = None):
+    """`dbt build` of the context's selection. A failure caused by the database going
+    away (restart, reset connection, serialization failure) is retried with backoff;
+    the incremental models pick up where the last committed run left them.
+
+    `indirect_selection` decides which tests run beside the models: the daily marts'
+    step runs the reconciliation tests (attached to daily_revenue_summaries, they
+    read marts of the other step, built before it) with "eager"; the other step
+    uses "buildable", so it never runs those tests itself. dagster-dbt reads the
+    variable when it starts dbt (and overrides it for a run of selected checks only);
+    each step of a multiprocess run has its own environment."""
+    args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    os.environ["DBT_INDIRECT_SELECTION"] = indirect_selection
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+    if invocation.is_successful():
+        return
+    messages = failure_messages(invocation.get_artifact("run_results.json"))
+    if is_transient(messages):
+        raise RetryRequested(max_retries=3, seconds_to_wait=5 * 2 ** context.retry_number) from invocation.get_error()
+    raise invocation.get_error()
+
+
+def window_figures(context: AssetExecutionContext, output: Output, start: str, end: str) -> dict:
+    """The revenue and order count of the run's window in the mart just built: the
+    partition's figures, or a backfill range's totals."""
+    key = context.asset_key_for_output(output.output_name)
+    query = WINDOW_FIGURES.get(key.path[-1])
+    if query is None:
+        return {}
+    with database.connect(row_factory=dict_row) as conn:
+        figures = conn.execute(sql.SQL(query).format(sql.Identifier(*key.path)), (start, end)).fetchone()
+    return {"window": f"{start} .. {end} (end exclusive)",
+            "window_revenue": float(figures["revenue"]), "window_orders": int(figures["orders"])}
+
+
+#: Database errors worth retrying: the server restarted or dropped the connection,
+#: or a concurrent transaction won (PostgreSQL SQLSTATE classes 08, 40001, 57P01-03).
+TRANSIENT = re.compile(
+    r"server closed the connection unexpectedly|connection (reset|refused|timed out)|could not connect to server"
+    r"|terminating connection due to administrator command|the database system is (starting up|shutting down)"
+    r"|could not serialize access|deadlock detected|SSL SYSCALL error|connection already closed",
+    re.IGNORECASE,
+)
+
+
+def failure_messages(run_results: dict) -> list[str]:
+    return [r.get("message") or "" for r in run_results.get("results", []) if r.get("status") in ("error", "fail")]
+
+
+def is_transient(messages: list[str]) -> bool:
+    """True when every failure is a transient database error (a failing data test
+    or a SQL bug is not retried: it would fail the same way again)."""
+    return bool(messages) and all(TRANSIENT.search(message) for message in messages)

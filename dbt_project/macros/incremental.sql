@@ -25,9 +25,44 @@
 
 {#- True for fct_orders rows recomputed after this (downstream) model's last run:
     the orders whose dates or customers this model must rebuild. Both sides are dbt
-    run_started_at values, so the comparison never mixes clocks. -#}
-{%- macro refreshed_since_last_run(refreshed_at='refreshed_at') -%}
-    {{ refreshed_at }} > (select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }})
+    run_started_at values, so the comparison never mixes clocks. A model that can
+    also be rebuilt by partition window keeps its own `applied_column` (see
+    changes_applied_through), since a window run absorbs no change outside it. -#}
+{%- macro refreshed_since_last_run(refreshed_at='refreshed_at', applied_column='refreshed_at') -%}
+    {{ refreshed_at }} > (select coalesce(max({{ applied_column }}), '-infinity'::timestamptz) from {{ this }})
+{%- endmacro -%}
+
+{#- The partition window Dagster passes to the daily-partitioned marts, as vars
+    `partition_start` and `partition_end` (ISO dates in the business time zone, end
+    exclusive): [start, end] quoted as SQL dates, or none when no window was given.
+    On an incremental run with a window the model rebuilds exactly those dates; a
+    first build (or --full-refresh) always builds every date. -#}
+{%- macro partition_window() -%}
+    {%- set start, end = var('partition_start', none), var('partition_end', none) -%}
+    {%- if (start is none) != (end is none) -%}
+        {{ exceptions.raise_compiler_error("pass both vars partition_start and partition_end, or neither") }}
+    {%- endif -%}
+    {%- if start is none or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', start ~ '') is none
+           or modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', end ~ '') is none -%}
+        {{ exceptions.raise_compiler_error("partition_start / partition_end must be dates as YYYY-MM-DD, got " ~ start ~ " / " ~ end) }}
+    {%- endif -%}
+    {{ return(["'" ~ start ~ "'::date", "'" ~ end ~ "'::date"]) }}
+{%- endmacro -%}
+
+{#- Column value for `changes_applied_through` of a partition-capable mart: the
+    instant up to which every fct_orders change is reflected in the whole table.
+    A change-driven run applies all changes up to its start; a window run applies
+    none outside its window, so it carries the previous value forward, and the
+    next change-driven run still rebuilds the dates a window run skipped. -#}
+{%- macro changes_applied_through() -%}
+    {%- if partition_window() is not none -%}
+    (select max(changes_applied_through) from {{ this }})
+    {%- else -%}
+    '{{ run_started_at }}'::timestamptz
+    {%- endif -%}
 {%- endmacro -%}
 
 {#- The rows of `relation` (a staging model with an order_id) that belong to the

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        tags=['daily_partitioned'],
         unique_key='date',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
@@ -14,6 +15,8 @@
 -- Incremental: rebuilds the dates of fct_orders rows refreshed since this model's
 -- last run, plus the first two order dates of their customers (new vs returning
 -- can move), plus days not yet present between the first and latest order date.
+-- With vars partition_start / partition_end (a Dagster partition or backfill
+-- range), it rebuilds exactly the dates of that window instead.
 
 with
 
@@ -28,11 +31,17 @@ calendar as (
     ) as day
 ),
 
-{% if is_incremental() %}
+{% set window = partition_window() %}
+{% if window is not none %}
+dates_to_build as (
+    -- A partition window (Dagster): exactly its dates that a full build would hold.
+    select date from calendar where date >= {{ window[0] }} and date < {{ window[1] }}
+),
+{% elif is_incremental() %}
 refreshed_orders as (
     select customer_id, order_date
     from orders
-    where {{ refreshed_since_last_run() }}
+    where {{ refreshed_since_last_run(applied_column='changes_applied_through') }}
 ),
 
 customers_first_dates as (
@@ -109,7 +118,8 @@ final as (
         {{ rate('cancelled_orders', 'total_orders') }} as cancellation_rate,
         coalesce(new_customers, 0)::int as new_customers,
         coalesce(returning_customers, 0)::int as returning_customers,
-        '{{ run_started_at }}'::timestamptz as refreshed_at
+        '{{ run_started_at }}'::timestamptz as refreshed_at,
+        {{ changes_applied_through() }} as changes_applied_through
     from dates_to_build
     left join per_date on per_date.date = dates_to_build.date
 )

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        tags=['daily_partitioned'],
         unique_key='date',
         incremental_strategy='replace_keys',
         insert_where='partner_id is not null',
@@ -19,7 +20,8 @@
 -- Incremental: replaces every row of the order dates of fct_orders rows refreshed
 -- since this model's last run (strategy replace_keys on date; a date whose rows all
 -- vanished, e.g. its only order lost its partner, is emptied by a NULL-partner
--- tombstone row that is never inserted).
+-- tombstone row that is never inserted). With vars partition_start / partition_end
+-- (a Dagster partition or backfill range) it replaces exactly the dates of that window.
 
 with
 
@@ -31,11 +33,17 @@ partners as (
     select * from {{ ref('stg_ops__partners') }}
 ),
 
-{% if is_incremental() %}
+{% set window = partition_window() %}
+{% if window is not none %}
+dates_to_build as (
+    -- A partition window (Dagster): exactly its dates.
+    select day::date as date from generate_series({{ window[0] }}, {{ window[1] }} - 1, interval '1 day') as day
+),
+{% elif is_incremental() %}
 dates_to_build as (
     select distinct order_date as date
     from orders
-    where {{ refreshed_since_last_run() }}
+    where {{ refreshed_since_last_run(applied_column='changes_applied_through') }}
 ),
 {% endif %}
 
@@ -103,7 +111,8 @@ final as (
         {{ rate('orders_accepted', 'orders_received') }} as acceptance_rate,
         {{ rate('orders_completed', 'orders_accepted') }} as completion_rate,
         {{ rate('orders_rejected', 'orders_received') }} as rejection_rate,
-        '{{ run_started_at }}'::timestamptz as refreshed_at
+        '{{ run_started_at }}'::timestamptz as refreshed_at,
+        {{ changes_applied_through() }} as changes_applied_through
     from batch as per_partner_date
     left join partners on partners.partner_id = per_partner_date.partner_id
 )
