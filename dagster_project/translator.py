@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import os
 from typing import Any
 
+from dagster import MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 
@@ -17,6 +19,7 @@ class LaundryDbtTranslator(DagsterDbtTranslator):
             settings=DagsterDbtTranslatorSettings(
                 enable_asset_checks=True,
                 enable_source_tests_as_checks=True,
+                enable_code_references=True,  # "View source" links to each model's SQL file
             )
         )
 
@@ -25,3 +28,13 @@ class LaundryDbtTranslator(DagsterDbtTranslator):
             return "ops"
         fqn = dbt_resource_props.get("fqn", [])
         return fqn[1] if len(fqn) > 2 else "dbt"
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """dagster-dbt's metadata (columns, relation), plus a link to the node's page
+        in the dbt docs site (LAUNDRY_DBT_DOCS_URL, default `dbt docs serve`'s)."""
+        docs_url = os.environ.get("LAUNDRY_DBT_DOCS_URL", "http://localhost:8080").rstrip("/")
+        page = "source" if dbt_resource_props["resource_type"] == "source" else dbt_resource_props["resource_type"]
+        return {
+            **super().get_metadata(dbt_resource_props),
+            "dbt_docs": MetadataValue.url(f"{docs_url}/#!/{page}/{dbt_resource_props['unique_id']}"),
+        }

@@ -9,6 +9,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from dagster_project.definitions import build_definitions, defs
+from dagster_project.partitions import catch_up_run, daily_partitions
 
 DBT_MARTS = {AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "data_quality_issues"])}
 
@@ -50,7 +51,8 @@ def _insert_one_paid_order(conninfo: str) -> None:
 def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehouse):
     _insert_one_paid_order(warehouse.conninfo)
     definitions = build_definitions()  # for this test's database
-    result = definitions.resolve_job_def("all_assets_job").execute_in_process(instance=DagsterInstance.ephemeral())
+    result = definitions.resolve_job_def("all_assets_job").execute_in_process(
+        instance=DagsterInstance.ephemeral(), **catch_up_run(daily_partitions()))
     assert result.success
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert DBT_MARTS <= materialized
