@@ -65,10 +65,8 @@ def measure(call, runs: int) -> dict:
     return percentiles(samples)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
+def run_api(runs: int = 30) -> dict:
+    """Cache reads, each payload for 30 and 365 days, and the raw-ops equivalents."""
     info = bench_database()
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         end = conn.execute("select max(order_date) from analytics.fct_orders").fetchone()[0]
@@ -76,21 +74,29 @@ def main() -> None:
         for cache_type in cache.CACHE_TYPES:
             cache.refresh(cache_type, as_of=end, conn=conn)
         result = {"orders": orders, "end": str(end),
-                  "cache_get_dashboard": measure(lambda: cache.get("dashboard", conn=conn), args.runs * 10)}
+                  "cache_get_dashboard": measure(lambda: cache.get("dashboard", conn=conn), runs * 10)}
         print("cache get dashboard", result["cache_get_dashboard"], flush=True)
         for days in (30, 365):
             start = end - dt.timedelta(days=days - 1)
             for payload_type in analytics.PAYLOAD_TYPES:
                 label = f"api_{payload_type}_{days}d"
-                result[label] = measure(lambda: analytics.payload(payload_type, start, end, conn=conn), args.runs)
+                result[label] = measure(lambda: analytics.payload(payload_type, start, end, conn=conn), runs)
                 print(label, result[label], flush=True)
             for name, query in (("revenue", RAW_REVENUE), ("orders", RAW_ORDERS)):
                 label = f"raw_ops_{name}_{days}d"
                 params = {"start": start, "end": end}
-                result[label] = measure(lambda: conn.execute(query, params).fetchall(), max(5, args.runs // 3))
+                result[label] = measure(lambda: conn.execute(query, params).fetchall(), max(5, runs // 3))
                 result[f"raw_over_api_{name}_{days}d"] = round(
                     result[label]["p50_ms"] / result[f"api_{name}_{days}d"]["p50_ms"], 1)
                 print(label, result[label], "ratio", result[f"raw_over_api_{name}_{days}d"], flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    result = run_api(args.runs)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api.json").write_text(json.dumps(result, indent=2))
 

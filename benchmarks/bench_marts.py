@@ -72,27 +72,24 @@ def timed(label: str, args: list[str]) -> float:
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
-
+def run_marts(orders: int, seed: int = 42) -> dict:
+    """Generate + load a fresh ops dataset, full build, tests, then the incremental
+    run after one new day of orders and 1,000 late changes."""
     # A target folder of its own, so the benchmark never races a dbt run of the tests.
     os.environ.setdefault("DBT_TARGET_PATH", tempfile.mkdtemp(prefix="laundry-bench-target-"))
     info = bench_database()
     with psycopg.connect(info.conninfo) as conn:
         ops_schema.create_ops_schema(conn, "ops")
-        generated = generate(conn, orders=args.orders, seed=args.seed)
+        generated = generate(conn, orders=orders, seed=seed)
     print(f"{'generate + load':42s} {generated.seconds:8.1f}s", flush=True)
+    result = {"orders": orders, "generate_seconds": round(generated.seconds, 1), "rows": generated.rows,
+              "peak_rss_mb_generate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         conn.execute("vacuum analyze")
-
-    result = {"orders": args.orders, "generate_seconds": round(generated.seconds, 1)}
     result["full_run_seconds"] = timed("full build (dbt run --full-refresh)", ["run", "--full-refresh", *MODELS])
     result["tests_seconds"] = timed("dbt tests on everything", ["test"])
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
-        new_orders = max(1, args.orders // 365)
+        new_orders = max(1, orders // 365)
         conn.execute(NEW_DAY_OF_ORDERS, {"new_orders": new_orders})
         for statement in LATE_CHANGES:
             conn.execute(statement)
@@ -102,6 +99,15 @@ def main() -> None:
     result["incremental_share_of_full"] = round(result["incremental_run_seconds"] / result["full_run_seconds"], 3)
     result["peak_rss_mb_python"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result["peak_rss_mb_dbt"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    result = run_marts(args.orders, args.seed)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"marts-{args.orders}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

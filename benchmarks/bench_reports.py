@@ -24,7 +24,8 @@ from reports.periods import Period
 from reports.render import render
 
 
-def main() -> None:
+def run_reports() -> dict:
+    """Dataset and render time, size and rows of each report format (90 days)."""
     info = bench_database()
     result = {}
     with psycopg.connect(info.conninfo, autocommit=True, row_factory=dict_row) as conn:
@@ -44,6 +45,11 @@ def main() -> None:
                 print(f"{report_type} {days}d {fmt:5s} {seconds:6.2f}s {len(file.content):>10,} bytes "
                       f"({dataset.rows:,} rows)", flush=True)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return result
+
+
+def main() -> None:
+    result = run_reports()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reports.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

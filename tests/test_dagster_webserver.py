@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
-    assetNodes { assetKey { path } }
+    assetNodes { assetKey { path } isPartitioned }
     schedules { name cronSchedule executionTimezone }
     sensors { name }
 } } } }"""
@@ -49,6 +49,8 @@ def test_the_webserver_serves_the_asset_graph_schedules_and_sensors(warehouse, t
             time.sleep(1)
         (repository,) = data["nodes"]
         assets = {"/".join(node["assetKey"]["path"]) for node in repository["assetNodes"]}
+        partitioned = {"/".join(node["assetKey"]["path"]) for node in repository["assetNodes"] if node["isPartitioned"]}
+        assert partitioned == {"analytics/daily_revenue_summaries", "analytics/partner_performance_metrics"}
         assert {"analytics/daily_revenue_summaries", "analytics/customer_analytics", "analytics_cache/dashboard",
                 "ops/orders"} <= assets
         schedules = {s["name"]: s["cronSchedule"] for s in repository["schedules"]}
