@@ -83,7 +83,13 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
     os.environ["DBT_INDIRECT_SELECTION"] = indirect_selection
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+    events = invocation.stream()
+    if context.assets_def.partitions_def is None:
+        # A partition's materialization gets its window's figures instead: a table
+        # row count would be mislabelled there, and the column schema (on the asset
+        # definition already) would be written again for every partition of a range.
+        events = events.fetch_row_counts().fetch_column_metadata()
+    yield from events
     if invocation.is_successful():
         return
     messages = failure_messages(invocation.get_artifact("run_results.json"))
