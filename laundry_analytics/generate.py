@@ -170,17 +170,22 @@ def generate(
     messy_fraction: float = 0.0,
     now: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    block_size: int = 250_000,
 ) -> GenerationSummary:
     """Replace the ops data with `orders` generated orders and everything around them.
 
     Orders are created between `start` (default `end` − 365 days) and the end of
     `end` (default today, UTC), never after `now` (default: the current time).
-    Loads in one transaction: on failure nothing is half-loaded.
+    Loads in one transaction: on failure nothing is half-loaded. Orders and their
+    items, payments, refunds, reviews and issues are generated and loaded
+    `block_size` orders at a time, so memory stays bounded however many orders.
     """
     started = time.monotonic()
     say = progress or (lambda message: None)
     if orders < 1:
         raise ValueError(f"orders must be at least 1, not {orders}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be at least 1, not {block_size}")
     if not 0.0 <= messy_fraction <= 0.5:
         raise ValueError(f"messy_fraction must be between 0 and 0.5, not {messy_fraction}")
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -200,7 +205,7 @@ def generate(
         raise ValueError(f"the range {start}..{end} lies after now ({now.isoformat()})")
     summary = GenerationSummary()
     tables: dict[str, tuple[list[str], list[np.ndarray]]] = {}
-    defects: dict[tuple[str, str], np.ndarray] = {}
+    n_orders = orders
 
     say("generating catalogue and partners")
     # Catalogue.
@@ -233,7 +238,7 @@ def generate(
                               f"Laundry {i + 1}" for i in range(n_partners)], dtype=object)
 
     # Order times: growth over the range, weekday and hour-of-day seasonality.
-    say(f"generating {orders:,} orders")
+    say(f"generating {orders:,} order times and their customers")
     first_day = start_us // DAY
     n_days = int((end_us - 1) // DAY - first_day + 1)
     day_index = np.arange(n_days)
@@ -241,11 +246,11 @@ def generate(
     day_weight = (1.0 + 2.0 * day_index / max(1, n_days - 1)) * WEEKDAY_WEIGHTS[weekday]
     order_day = np.sort(rng.choice(n_days, size=orders, p=day_weight / day_weight.sum()))
     order_hour = rng.choice(24, size=orders, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
-    created = (first_day + order_day) * DAY + order_hour * HOUR + rng.integers(0, HOUR, orders)
-    created = np.clip(created, start_us, end_us - 1)
-    created.sort()
-    order_day = created // DAY - first_day
-    order_ids = _uuids(rng, orders)
+    all_created = (first_day + order_day) * DAY + order_hour * HOUR + rng.integers(0, HOUR, orders)
+    all_created = np.clip(all_created, start_us, end_us - 1)
+    all_created.sort()
+    order_day = all_created // DAY - first_day
+    del order_hour
 
     # Customers: acquisition follows growth; Pareto-like repeat weights; churn after a lifetime.
     n_customers = max(10, orders // 4)
@@ -253,7 +258,7 @@ def generate(
     customer_weight = rng.pareto(1.1, n_customers) + 0.2
     customer_lifetime = np.where(rng.random(n_customers) < 0.3, rng.integers(0, 14, n_customers),
                                  rng.exponential(200, n_customers).astype(np.int64))
-    customer_of_order = np.empty(orders, dtype=np.int64)
+    all_customers = np.empty(orders, dtype=np.int64)
     day_starts = np.searchsorted(order_day, day_index)
     day_ends = np.searchsorted(order_day, day_index, side="right")
     joined_by_day = np.searchsorted(customer_start_day, day_index, side="right")
@@ -266,11 +271,12 @@ def generate(
         if len(active) == 0:
             active = pool
         weights = customer_weight[active]
-        customer_of_order[day_starts[d]:day_ends[d]] = rng.choice(active, size=count, p=weights / weights.sum())
-    used_customers, customer_of_order = np.unique(customer_of_order, return_inverse=True)
+        all_customers[day_starts[d]:day_ends[d]] = rng.choice(active, size=count, p=weights / weights.sum())
+    used_customers, all_customers = np.unique(all_customers, return_inverse=True)
     n_customers = len(used_customers)
     first_order_at = np.full(n_customers, np.iinfo(np.int64).max)
-    np.minimum.at(first_order_at, customer_of_order, created)
+    np.minimum.at(first_order_at, all_customers, all_created)
+    del order_day
     n_staff = 3
     n_users = n_customers + n_staff
     user_ids = _uuids(rng, n_users)
@@ -284,230 +290,12 @@ def generate(
     phones = np.array([f"+351 9{n:08d}" for n in rng.integers(0, 10**8, n_users)], dtype=object)
     phone_missing = rng.random(n_users) < 0.15
 
-    # Partner assignment and outcome.
-    partner_of_order = rng.choice(n_partners, size=orders, p=partner_popularity)
-    speed = partner_speed[partner_of_order]
-    accept_gap = (rng.lognormal(np.log(15), 0.8, orders) * speed * MINUTE).astype(np.int64)
-    pickup_gap = (rng.lognormal(np.log(120), 0.6, orders) * speed * MINUTE).astype(np.int64)
-    process_gap = (rng.lognormal(np.log(1200), 0.4, orders) * speed * MINUTE).astype(np.int64)
-    delivery_gap = (rng.lognormal(np.log(150), 0.5, orders) * speed * MINUTE).astype(np.int64)
-    accepted = created + accept_gap
-    picked_up = accepted + pickup_gap
-    ready = picked_up + process_gap
-    delivered = ready + delivery_gap
-    outcome = rng.random(orders)
-    rejected_mask = outcome < partner_reject_rate[partner_of_order]
-    cancelled_mask = (~rejected_mask) & (outcome > 0.93)
-    cancel_after_accept = cancelled_mask & (rng.random(orders) < 0.4)
-    cancelled_at = np.where(cancel_after_accept, accepted + rng.integers(1, 120, orders) * MINUTE,
-                            created + rng.integers(1, 60, orders) * MINUTE)
-    stuck = rng.random(orders) < 0.004  # abandoned in an open state long ago
-
-    status = np.full(orders, "completed", dtype=object)
-    # Progress of every order at `now`.
-    status[now_us < delivered] = "out_for_delivery"
-    status[now_us < ready + delivery_gap // 2] = "ready"
-    status[now_us < ready] = "processing"
-    status[now_us < picked_up + 30 * MINUTE] = "picked_up"
-    status[now_us < picked_up] = "accepted"
-    status[now_us < accepted] = "pending"
-    status[stuck & (status == "completed")] = "processing"
-    is_rejected = rejected_mask & (accepted <= now_us)
-    is_cancelled = cancelled_mask & (cancelled_at <= now_us)
-    status[is_rejected] = "rejected"
-    status[is_cancelled] = "cancelled"
-
-    def reached(ts: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return np.where(mask & (ts <= now_us), ts, -1)
-
-    progressing = ~(is_rejected | is_cancelled)
-    stuck_open = stuck & (status == "processing")
-    accepted_at = np.where(is_cancelled & cancel_after_accept, accepted, reached(accepted, progressing))
-    picked_up_at = reached(picked_up, progressing)
-    ready_at = reached(ready, progressing & ~stuck_open)
-    delivered_at = reached(delivered, progressing & ~stuck_open & (status == "completed"))
-    rejected_at = np.where(is_rejected, accepted, -1)
-    cancelled_at = np.where(is_cancelled, cancelled_at, -1)
-    no_partner = (status == "pending") & (rng.random(orders) < 0.5)
-    partner_column = np.where(no_partner, NULL, partner_ids[partner_of_order]).astype(object)
-
-    # Items.
-    say("generating items, payments, refunds, reviews and issues")
-    lines_per_order = rng.choice([1, 2, 3, 4], size=orders, p=[0.45, 0.3, 0.15, 0.1])
-    item_order = np.repeat(np.arange(orders), lines_per_order)
-    n_items = len(item_order)
-    item_service = rng.choice(len(service_rows), size=n_items, p=service_popularity)
-    item_quantity = np.minimum(rng.geometric(0.45, n_items), 12)
-    item_price = service_price_cents[item_service]
-    item_total = item_quantity * item_price
-    order_total = np.bincount(item_order, weights=item_total, minlength=orders).astype(np.int64)
-
-    # Payments: by outcome and progress.
-    completed = status == "completed"
-    prepaid = rng.random(orders) < 0.55  # card/online/wallet at creation; the rest pay at delivery
-    pay_style = rng.random(orders)
-    pay_rows: list[tuple[np.ndarray, ...]] = []  # (order index, cents, method, status, created, paid)
-
-    def add_payments(idx: np.ndarray, cents: np.ndarray, method: np.ndarray, state: str,
-                     created_ts: np.ndarray, paid_ts: np.ndarray) -> None:
-        pay_rows.append((idx, cents, method, np.full(len(idx), state, dtype=object), created_ts, paid_ts))
-
-    online_methods = rng.choice(METHODS[1:], size=orders, p=[0.5, 0.2, 0.3])
-    method = np.where(prepaid, online_methods, rng.choice(METHODS, size=orders, p=[0.6, 0.3, 0.05, 0.05]))
-    pay_time = np.where(prepaid, created + 2 * MINUTE, np.where(delivered_at > 0, delivered_at, created))
-    late_capture = (~prepaid) & (rng.random(orders) < 0.05)
-    capture_time = np.where(late_capture, pay_time + rng.integers(1, 10, orders) * DAY, pay_time)
-    capture_time = np.where(capture_time > now_us, pay_time, capture_time)
-    paid_open = (~completed) & (status != "rejected") & (status != "cancelled") & prepaid
-    paid_cancelled = (is_cancelled | is_rejected) & prepaid & (rng.random(orders) < 0.3)
-    payable = completed | paid_open | paid_cancelled
-    single = payable & (pay_style < 0.85)
-    retried = payable & (pay_style >= 0.85) & (pay_style < 0.93)
-    split = payable & (pay_style >= 0.93)
-    idx = np.flatnonzero(single | retried)
-    add_payments(idx, order_total[idx], method[idx], "completed", pay_time[idx], capture_time[idx])
-    idx = np.flatnonzero(retried)
-    add_payments(idx, order_total[idx], online_methods[idx], "failed", pay_time[idx] - MINUTE,
-                 np.full(len(idx), -1))
-    idx = np.flatnonzero(split)
-    part = (order_total[idx] * rng.uniform(0.3, 0.7, len(idx))).astype(np.int64)
-    add_payments(idx, part, method[idx], "completed", pay_time[idx], capture_time[idx])
-    add_payments(idx, order_total[idx] - part, rng.choice(METHODS, len(idx)), "completed",
-                 pay_time[idx] + MINUTE, capture_time[idx] + MINUTE)
-    unpaid_tries = (is_cancelled | is_rejected | (status == "pending")) & ~payable & (rng.random(orders) < 0.2)
-    idx = np.flatnonzero(unpaid_tries)
-    add_payments(idx, order_total[idx], online_methods[idx],
-                 "failed", created[idx] + MINUTE, np.full(len(idx), -1))
-    pending_pay = (~payable) & (~unpaid_tries) & np.isin(status, ["accepted", "picked_up", "processing"]) & (
-        rng.random(orders) < 0.3)
-    idx = np.flatnonzero(pending_pay)
-    add_payments(idx, order_total[idx], method[idx], "pending", created[idx] + MINUTE, np.full(len(idx), -1))
-    pay_order, pay_cents, pay_method, pay_status, pay_created, pay_paid = (np.concatenate(c) for c in zip(*pay_rows))
-    order_by = np.lexsort((pay_created, pay_order))
-    pay_order, pay_cents, pay_method, pay_status, pay_created, pay_paid = (
-        a[order_by] for a in (pay_order, pay_cents, pay_method, pay_status, pay_created, pay_paid))
-    # A payment made moments before `now` is not dated in the future.
-    pay_created = np.minimum(pay_created, now_us)
-    pay_paid = np.where(pay_paid >= 0, np.minimum(pay_paid, now_us), -1)
-    pay_updated = np.maximum(pay_created, pay_paid)
-    n_payments = len(pay_order)
-    payment_ids = _uuids(rng, n_payments)
-
-    # Refunds: partial or full, of completed payments; every prepaid cancellation is refunded.
-    captured_payment = np.flatnonzero(pay_status == "completed")
-    order_done = np.where(delivered_at > 0, delivered_at, np.maximum(created, cancelled_at))
-    refund_candidates = captured_payment[
-        (completed[pay_order[captured_payment]] & (rng.random(len(captured_payment)) < 0.03))
-        | (is_cancelled | is_rejected)[pay_order[captured_payment]]
-    ]
-    refund_created = np.maximum(order_done[pay_order[refund_candidates]], pay_paid[refund_candidates]) + \
-        rng.integers(1, 20 * 24 * 60, len(refund_candidates)) * MINUTE
-    keep = refund_created <= now_us
-    refund_payment = refund_candidates[keep]
-    refund_created = refund_created[keep]
-    n_refunds = len(refund_payment)
-    refund_order = pay_order[refund_payment]
-    full = (is_cancelled | is_rejected)[refund_order] | (rng.random(n_refunds) < 0.4)
-    refund_cents = np.where(full, pay_cents[refund_payment],
-                            (pay_cents[refund_payment] * rng.uniform(0.2, 0.7, n_refunds)).astype(np.int64))
-    refund_status = rng.choice(np.array(["completed", "pending", "failed"], dtype=object), n_refunds,
-                               p=[0.85, 0.1, 0.05])
-    refund_updated = refund_created + np.where(refund_status == "pending", 0,
-                                               rng.integers(1, 72, n_refunds) * HOUR)
-    refund_updated = np.minimum(refund_updated, now_us)
-    refund_ids = _uuids(rng, n_refunds)
-    refund_payment_column = np.where(rng.random(n_refunds) < 0.1, NULL, payment_ids[refund_payment]).astype(object)
-
-    # Reviews: ~40% of completed orders, ratings around the partner's level.
-    review_order = np.flatnonzero(completed & (rng.random(orders) < 0.4))
-    review_created = delivered_at[review_order] + rng.integers(10, 7 * 24 * 60, len(review_order)) * MINUTE
-    keep = review_created <= now_us
-    review_order, review_created = review_order[keep], review_created[keep]
-    rating = np.clip(np.rint(rng.normal(partner_rating[partner_of_order[review_order]], 0.9)), 1, 5).astype(int)
-    review_ids = _uuids(rng, len(review_order))
-    comments = np.array(["", "Great service", "Fast and friendly", "Clothes came back perfect", "A bit late",
-                         "Missing a sock", "Will order again", "Not happy with ironing"], dtype=object)
-    review_comment = comments[rng.integers(0, len(comments), len(review_order))]
-    review_comment[review_comment == ""] = NULL
-
-    # Issues: ~4% of orders that reached a partner.
-    issue_order = np.flatnonzero((accepted_at > 0) & (rng.random(orders) < 0.04))
-    issue_type = rng.choice(ISSUE_TYPES, len(issue_order), p=[0.3, 0.1, 0.45, 0.15]).astype(object)
-    issue_created = np.minimum(np.maximum(accepted_at[issue_order], created[issue_order])
-                               + rng.integers(5, 3 * 24 * 60, len(issue_order)) * MINUTE, now_us)
-    issue_ids = _uuids(rng, len(issue_order))
-
-    # Realistic defects, at most one per row.
-    order_status_text = status.copy()
-    order_updated = np.max(np.stack([created, accepted_at, rejected_at, picked_up_at, ready_at, delivered_at,
-                                     cancelled_at]), axis=0)
-    item_total_text_cents = item_total.copy()
-    order_total_text_cents = order_total.copy()
-    pay_method_text, pay_status_text = pay_method.astype(object), pay_status.copy()
-    refund_status_text = refund_status.copy()
-    issue_type_text = issue_type.copy()
+    # Defects of users and partners; those of orders and below are injected per block.
+    defects: dict[tuple[str, str], np.ndarray] = {}
     email_text = emails.copy()
     city_text = partner_city.copy()
-    duplicate_payment_rows = np.array([], dtype=np.int64)
     if messy_fraction > 0:
-        say("injecting defects")
         f = messy_fraction / 4  # several rules share a table: keep the total near F
-        taken = np.zeros(orders, dtype=bool)
-        done = np.flatnonzero(completed & (delivered_at > 0))
-        rows = _pick(rng, np.arange(orders), f, taken)
-        defects[("orders", "unknown_status")] = rows
-        order_status_text[rows] = rng.choice(np.array(["on_hold", "disputed", "lost_in_transit"], dtype=object),
-                                             len(rows))
-        rows = _pick(rng, done, f, taken)
-        defects[("orders", "negative_duration")] = rows
-        picked_up_at[rows] = accepted_at[rows] - rng.integers(5, 120, len(rows)) * MINUTE
-        picked_up_at[rows] = np.maximum(picked_up_at[rows], created[rows])  # only pickup < accepted breaks
-        rows = _pick(rng, done, f, taken)
-        defects[("orders", "missing_timestamp")] = rows
-        delivered_at[rows] = -1
-        rows = _pick(rng, np.arange(orders), f, taken)
-        defects[("orders", "amount_mismatch")] = rows
-        order_total_text_cents[rows] += rng.integers(1, 500, len(rows))
-        variants = np.flatnonzero(~taken & (rng.random(orders) < f))  # normalised silently, no defect
-        order_status_text[variants] = [s.title() if i % 2 else f" {s} " for i, s in
-                                       enumerate(order_status_text[variants])]
-
-        item_taken = np.zeros(n_items, dtype=bool)
-        item_taken[np.isin(item_order, defects[("orders", "amount_mismatch")])] = True
-        rows = _pick(rng, np.arange(n_items), f, item_taken)
-        defects[("order_items", "line_total_mismatch")] = rows
-        item_total_text_cents[rows] += rng.integers(1, 300, len(rows))
-
-        pay_taken = np.zeros(n_payments, dtype=bool)
-        rows = _pick(rng, np.arange(n_payments), f, pay_taken)
-        defects[("payments", "unknown_method")] = rows
-        pay_method_text[rows] = rng.choice(np.array(["crypto", "voucher", "bank_transfer"], dtype=object), len(rows))
-        rows = _pick(rng, np.arange(n_payments), f, pay_taken)
-        defects[("payments", "unknown_status")] = rows
-        pay_status_text[rows] = rng.choice(np.array(["refunded", "chargeback"], dtype=object), len(rows))
-        rows = _pick(rng, np.arange(n_payments), f, pay_taken)
-        defects[("payments", "negative_amount")] = rows
-        pay_cents[rows] = -pay_cents[rows] - 1
-        completed_paid = np.flatnonzero(pay_status == "completed")
-        rows = _pick(rng, completed_paid, f, pay_taken)
-        defects[("payments", "missing_paid_at")] = rows
-        pay_paid[rows] = -1
-        duplicate_payment_rows = _pick(rng, np.arange(n_payments), f, pay_taken)
-
-        refund_taken = np.zeros(n_refunds, dtype=bool)
-        rows = _pick(rng, np.arange(n_refunds), f * 2, refund_taken)
-        defects[("refunds", "unknown_status")] = rows
-        refund_status_text[rows] = "reversed"
-        rows = _pick(rng, np.arange(n_refunds), f * 2, refund_taken)
-        defects[("refunds", "negative_amount")] = rows
-        refund_cents[rows] = -refund_cents[rows] - 1
-
-        issue_taken = np.zeros(len(issue_order), dtype=bool)
-        rows = _pick(rng, np.arange(len(issue_order)), f * 4, issue_taken)
-        defects[("order_issues", "unknown_issue_type")] = rows
-        issue_type_text[rows] = rng.choice(np.array(["missing_button", "wrong_item", "smell"], dtype=object),
-                                           len(rows))
-
         user_taken = np.zeros(n_users, dtype=bool)
         rows = _pick(rng, np.arange(n_customers), f * 2, user_taken)
         defects[("users", "missing_email")] = rows
@@ -527,24 +315,8 @@ def generate(
         rows = _pick(rng, np.arange(n_partners), f * 4, partner_taken)
         defects[("partners", "missing_city")] = rows
         city_text[rows] = NULL
-
-    # Assemble and load.
-    order_updated = np.max(np.stack([created, accepted_at, rejected_at, picked_up_at, ready_at, delivered_at,
-                                     cancelled_at, order_updated]), axis=0)
-    pay_updated = np.maximum(pay_updated, np.maximum(pay_created, pay_paid))
-    if len(duplicate_payment_rows):
-        # A copy of a payment under a new id, identical in every other column.
-        copies = duplicate_payment_rows
-        payment_ids = np.concatenate([payment_ids, _uuids(rng, len(copies))])
-        pay_order, pay_cents, pay_method_text, pay_status_text, pay_created, pay_paid, pay_updated = (
-            np.concatenate([a, a[copies]]) for a in
-            (pay_order, pay_cents, pay_method_text, pay_status_text, pay_created, pay_paid, pay_updated))
-        defects[("payments", "duplicate")] = np.arange(n_payments, n_payments + len(copies))
-    payment_columns = [payment_ids, order_ids[pay_order], _cash(pay_cents), pay_method_text, pay_status_text,
-                       _ts(pay_created), _ts(pay_paid), _ts(pay_updated)]
-
-    order_years = created.astype("datetime64[us]").astype("datetime64[Y]").astype(int) + 1970
-    order_numbers = np.array([f"LC-{year}-{i + 1:08d}" for i, year in enumerate(order_years)], dtype=object)
+    summary.defects = {key: [str({"users": user_ids, "partners": partner_ids}[key[0]][i]) for i in rows]
+                       for key, rows in defects.items()}
     tables["users"] = (["id", "email", "full_name", "phone", "date_joined", "is_active", "is_staff"], [
         user_ids, email_text, full_names, _nullable(phones, phone_missing), _ts(joined),
         np.where(rng.random(n_users) < 0.97, "t", "f"), np.r_[np.full(n_customers, "f"), np.full(n_staff, "t")],
@@ -554,45 +326,306 @@ def generate(
         _nullable(partner_capacity, rng.random(n_partners) < 0.1), np.where(rng.random(n_partners) < 0.9, "t", "f"),
         _ts(partner_created),
     ])
-    tables["orders"] = (["id", "order_number", "customer_id", "partner_id", "status", "total_amount", "created_at",
-                         "accepted_at", "rejected_at", "picked_up_at", "ready_at", "delivered_at", "cancelled_at",
-                         "updated_at"], [
-        order_ids, order_numbers, user_ids[customer_of_order], partner_column, order_status_text,
-        _cash(order_total_text_cents), _ts(created), _ts(accepted_at), _ts(rejected_at),
-        _ts(picked_up_at), _ts(ready_at), _ts(delivered_at), _ts(cancelled_at),
-        _ts(order_updated),
-    ])
-    tables["order_items"] = (["id", "order_id", "service_id", "quantity", "unit_price", "line_total"], [
-        _uuids(rng, n_items), order_ids[item_order], service_ids[item_service], item_quantity,
-        _cash(item_price), _cash(item_total_text_cents),
-    ])
-    tables["payments"] = (["id", "order_id", "amount", "method", "status", "created_at", "paid_at", "updated_at"],
-                          payment_columns)
-    tables["refunds"] = (["id", "order_id", "payment_id", "amount", "status", "reason", "created_at", "updated_at"], [
-        refund_ids, order_ids[refund_order], refund_payment_column, _cash(refund_cents), refund_status_text,
-        REFUND_REASONS[rng.integers(0, len(REFUND_REASONS), n_refunds)].astype(object),
-        _ts(refund_created), _ts(refund_updated),
-    ])
-    tables["reviews"] = (["id", "order_id", "customer_id", "partner_id", "rating", "comment", "created_at"], [
-        review_ids, order_ids[review_order], user_ids[customer_of_order[review_order]],
-        partner_ids[partner_of_order[review_order]], rating, review_comment, _ts(review_created),
-    ])
-    tables["order_issues"] = (["id", "order_id", "issue_type", "description", "created_at"], [
-        issue_ids, order_ids[issue_order], issue_type_text,
-        np.array([f"Reported {t}" for t in issue_type], dtype=object), _ts(issue_created),
-    ])
 
-    id_columns = {"orders": order_ids, "order_items": tables["order_items"][1][0], "payments": payment_columns[0],
-                  "refunds": refund_ids, "order_issues": issue_ids, "users": user_ids, "partners": partner_ids}
-    summary.defects = {key: [str(id_columns[key[0]][i]) for i in rows] for key, rows in defects.items()}
+    def order_block(lo: int, hi: int) -> tuple[dict, dict[tuple[str, str], list[str]]]:
+        """Orders lo..hi-1 (in creation order) with their items, payments, refunds,
+        reviews and issues as COPY columns, and the ids of the defects injected into
+        them. Generated a block at a time, so memory is bounded by the block size."""
+        orders = hi - lo
+        created = all_created[lo:hi]
+        customer_of_order = all_customers[lo:hi]
+        order_ids = _uuids(rng, orders)
+        tables: dict[str, tuple[list[str], list]] = {}
+        defects: dict[tuple[str, str], np.ndarray] = {}
+
+        # Partner assignment and outcome.
+        partner_of_order = rng.choice(n_partners, size=orders, p=partner_popularity)
+        speed = partner_speed[partner_of_order]
+        accept_gap = (rng.lognormal(np.log(15), 0.8, orders) * speed * MINUTE).astype(np.int64)
+        pickup_gap = (rng.lognormal(np.log(120), 0.6, orders) * speed * MINUTE).astype(np.int64)
+        process_gap = (rng.lognormal(np.log(1200), 0.4, orders) * speed * MINUTE).astype(np.int64)
+        delivery_gap = (rng.lognormal(np.log(150), 0.5, orders) * speed * MINUTE).astype(np.int64)
+        accepted = created + accept_gap
+        picked_up = accepted + pickup_gap
+        ready = picked_up + process_gap
+        delivered = ready + delivery_gap
+        outcome = rng.random(orders)
+        rejected_mask = outcome < partner_reject_rate[partner_of_order]
+        cancelled_mask = (~rejected_mask) & (outcome > 0.93)
+        cancel_after_accept = cancelled_mask & (rng.random(orders) < 0.4)
+        cancelled_at = np.where(cancel_after_accept, accepted + rng.integers(1, 120, orders) * MINUTE,
+                                created + rng.integers(1, 60, orders) * MINUTE)
+        stuck = rng.random(orders) < 0.004  # abandoned in an open state long ago
+
+        status = np.full(orders, "completed", dtype=object)
+        # Progress of every order at `now`.
+        status[now_us < delivered] = "out_for_delivery"
+        status[now_us < ready + delivery_gap // 2] = "ready"
+        status[now_us < ready] = "processing"
+        status[now_us < picked_up + 30 * MINUTE] = "picked_up"
+        status[now_us < picked_up] = "accepted"
+        status[now_us < accepted] = "pending"
+        status[stuck & (status == "completed")] = "processing"
+        is_rejected = rejected_mask & (accepted <= now_us)
+        is_cancelled = cancelled_mask & (cancelled_at <= now_us)
+        status[is_rejected] = "rejected"
+        status[is_cancelled] = "cancelled"
+
+        def reached(ts: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            return np.where(mask & (ts <= now_us), ts, -1)
+
+        progressing = ~(is_rejected | is_cancelled)
+        stuck_open = stuck & (status == "processing")
+        accepted_at = np.where(is_cancelled & cancel_after_accept, accepted, reached(accepted, progressing))
+        picked_up_at = reached(picked_up, progressing)
+        ready_at = reached(ready, progressing & ~stuck_open)
+        delivered_at = reached(delivered, progressing & ~stuck_open & (status == "completed"))
+        rejected_at = np.where(is_rejected, accepted, -1)
+        cancelled_at = np.where(is_cancelled, cancelled_at, -1)
+        no_partner = (status == "pending") & (rng.random(orders) < 0.5)
+        partner_column = np.where(no_partner, NULL, partner_ids[partner_of_order]).astype(object)
+
+        # Items.
+        lines_per_order = rng.choice([1, 2, 3, 4], size=orders, p=[0.45, 0.3, 0.15, 0.1])
+        item_order = np.repeat(np.arange(orders), lines_per_order)
+        n_items = len(item_order)
+        item_service = rng.choice(len(service_rows), size=n_items, p=service_popularity)
+        item_quantity = np.minimum(rng.geometric(0.45, n_items), 12)
+        item_price = service_price_cents[item_service]
+        item_total = item_quantity * item_price
+        order_total = np.bincount(item_order, weights=item_total, minlength=orders).astype(np.int64)
+
+        # Payments: by outcome and progress.
+        completed = status == "completed"
+        prepaid = rng.random(orders) < 0.55  # card/online/wallet at creation; the rest pay at delivery
+        pay_style = rng.random(orders)
+        pay_rows: list[tuple[np.ndarray, ...]] = []  # (order index, cents, method, status, created, paid)
+
+        def add_payments(idx: np.ndarray, cents: np.ndarray, method: np.ndarray, state: str,
+                         created_ts: np.ndarray, paid_ts: np.ndarray) -> None:
+            pay_rows.append((idx, cents, method, np.full(len(idx), state, dtype=object), created_ts, paid_ts))
+
+        online_methods = rng.choice(METHODS[1:], size=orders, p=[0.5, 0.2, 0.3])
+        method = np.where(prepaid, online_methods, rng.choice(METHODS, size=orders, p=[0.6, 0.3, 0.05, 0.05]))
+        pay_time = np.where(prepaid, created + 2 * MINUTE, np.where(delivered_at > 0, delivered_at, created))
+        late_capture = (~prepaid) & (rng.random(orders) < 0.05)
+        capture_time = np.where(late_capture, pay_time + rng.integers(1, 10, orders) * DAY, pay_time)
+        capture_time = np.where(capture_time > now_us, pay_time, capture_time)
+        paid_open = (~completed) & (status != "rejected") & (status != "cancelled") & prepaid
+        paid_cancelled = (is_cancelled | is_rejected) & prepaid & (rng.random(orders) < 0.3)
+        payable = completed | paid_open | paid_cancelled
+        single = payable & (pay_style < 0.85)
+        retried = payable & (pay_style >= 0.85) & (pay_style < 0.93)
+        split = payable & (pay_style >= 0.93)
+        idx = np.flatnonzero(single | retried)
+        add_payments(idx, order_total[idx], method[idx], "completed", pay_time[idx], capture_time[idx])
+        idx = np.flatnonzero(retried)
+        add_payments(idx, order_total[idx], online_methods[idx], "failed", pay_time[idx] - MINUTE,
+                     np.full(len(idx), -1))
+        idx = np.flatnonzero(split)
+        part = (order_total[idx] * rng.uniform(0.3, 0.7, len(idx))).astype(np.int64)
+        add_payments(idx, part, method[idx], "completed", pay_time[idx], capture_time[idx])
+        add_payments(idx, order_total[idx] - part, rng.choice(METHODS, len(idx)), "completed",
+                     pay_time[idx] + MINUTE, capture_time[idx] + MINUTE)
+        unpaid_tries = (is_cancelled | is_rejected | (status == "pending")) & ~payable & (rng.random(orders) < 0.2)
+        idx = np.flatnonzero(unpaid_tries)
+        add_payments(idx, order_total[idx], online_methods[idx],
+                     "failed", created[idx] + MINUTE, np.full(len(idx), -1))
+        pending_pay = (~payable) & (~unpaid_tries) & np.isin(status, ["accepted", "picked_up", "processing"]) & (
+            rng.random(orders) < 0.3)
+        idx = np.flatnonzero(pending_pay)
+        add_payments(idx, order_total[idx], method[idx], "pending", created[idx] + MINUTE, np.full(len(idx), -1))
+        pay_order, pay_cents, pay_method, pay_status, pay_created, pay_paid = (np.concatenate(c) for c in zip(*pay_rows))
+        order_by = np.lexsort((pay_created, pay_order))
+        pay_order, pay_cents, pay_method, pay_status, pay_created, pay_paid = (
+            a[order_by] for a in (pay_order, pay_cents, pay_method, pay_status, pay_created, pay_paid))
+        # A payment made moments before `now` is not dated in the future.
+        pay_created = np.minimum(pay_created, now_us)
+        pay_paid = np.where(pay_paid >= 0, np.minimum(pay_paid, now_us), -1)
+        pay_updated = np.maximum(pay_created, pay_paid)
+        n_payments = len(pay_order)
+        payment_ids = _uuids(rng, n_payments)
+
+        # Refunds: partial or full, of completed payments; every prepaid cancellation is refunded.
+        captured_payment = np.flatnonzero(pay_status == "completed")
+        order_done = np.where(delivered_at > 0, delivered_at, np.maximum(created, cancelled_at))
+        refund_candidates = captured_payment[
+            (completed[pay_order[captured_payment]] & (rng.random(len(captured_payment)) < 0.03))
+            | (is_cancelled | is_rejected)[pay_order[captured_payment]]
+        ]
+        refund_created = np.maximum(order_done[pay_order[refund_candidates]], pay_paid[refund_candidates]) + \
+            rng.integers(1, 20 * 24 * 60, len(refund_candidates)) * MINUTE
+        keep = refund_created <= now_us
+        refund_payment = refund_candidates[keep]
+        refund_created = refund_created[keep]
+        n_refunds = len(refund_payment)
+        refund_order = pay_order[refund_payment]
+        full = (is_cancelled | is_rejected)[refund_order] | (rng.random(n_refunds) < 0.4)
+        refund_cents = np.where(full, pay_cents[refund_payment],
+                                (pay_cents[refund_payment] * rng.uniform(0.2, 0.7, n_refunds)).astype(np.int64))
+        refund_status = rng.choice(np.array(["completed", "pending", "failed"], dtype=object), n_refunds,
+                                   p=[0.85, 0.1, 0.05])
+        refund_updated = refund_created + np.where(refund_status == "pending", 0,
+                                                   rng.integers(1, 72, n_refunds) * HOUR)
+        refund_updated = np.minimum(refund_updated, now_us)
+        refund_ids = _uuids(rng, n_refunds)
+        refund_payment_column = np.where(rng.random(n_refunds) < 0.1, NULL, payment_ids[refund_payment]).astype(object)
+
+        # Reviews: ~40% of completed orders, ratings around the partner's level.
+        review_order = np.flatnonzero(completed & (rng.random(orders) < 0.4))
+        review_created = delivered_at[review_order] + rng.integers(10, 7 * 24 * 60, len(review_order)) * MINUTE
+        keep = review_created <= now_us
+        review_order, review_created = review_order[keep], review_created[keep]
+        rating = np.clip(np.rint(rng.normal(partner_rating[partner_of_order[review_order]], 0.9)), 1, 5).astype(int)
+        review_ids = _uuids(rng, len(review_order))
+        comments = np.array(["", "Great service", "Fast and friendly", "Clothes came back perfect", "A bit late",
+                             "Missing a sock", "Will order again", "Not happy with ironing"], dtype=object)
+        review_comment = comments[rng.integers(0, len(comments), len(review_order))]
+        review_comment[review_comment == ""] = NULL
+
+        # Issues: ~4% of orders that reached a partner.
+        issue_order = np.flatnonzero((accepted_at > 0) & (rng.random(orders) < 0.04))
+        issue_type = rng.choice(ISSUE_TYPES, len(issue_order), p=[0.3, 0.1, 0.45, 0.15]).astype(object)
+        issue_created = np.minimum(np.maximum(accepted_at[issue_order], created[issue_order])
+                                   + rng.integers(5, 3 * 24 * 60, len(issue_order)) * MINUTE, now_us)
+        issue_ids = _uuids(rng, len(issue_order))
+
+        # Realistic defects, at most one per row.
+        order_status_text = status.copy()
+        order_updated = np.max(np.stack([created, accepted_at, rejected_at, picked_up_at, ready_at, delivered_at,
+                                         cancelled_at]), axis=0)
+        item_total_text_cents = item_total.copy()
+        order_total_text_cents = order_total.copy()
+        pay_method_text, pay_status_text = pay_method.astype(object), pay_status.copy()
+        refund_status_text = refund_status.copy()
+        issue_type_text = issue_type.copy()
+        duplicate_payment_rows = np.array([], dtype=np.int64)
+        if messy_fraction > 0:
+            f = messy_fraction / 4  # several rules share a table: keep the total near F
+            taken = np.zeros(orders, dtype=bool)
+            done = np.flatnonzero(completed & (delivered_at > 0))
+            rows = _pick(rng, np.arange(orders), f, taken)
+            defects[("orders", "unknown_status")] = rows
+            order_status_text[rows] = rng.choice(np.array(["on_hold", "disputed", "lost_in_transit"], dtype=object),
+                                                 len(rows))
+            rows = _pick(rng, done, f, taken)
+            defects[("orders", "negative_duration")] = rows
+            picked_up_at[rows] = accepted_at[rows] - rng.integers(5, 120, len(rows)) * MINUTE
+            picked_up_at[rows] = np.maximum(picked_up_at[rows], created[rows])  # only pickup < accepted breaks
+            rows = _pick(rng, done, f, taken)
+            defects[("orders", "missing_timestamp")] = rows
+            delivered_at[rows] = -1
+            rows = _pick(rng, np.arange(orders), f, taken)
+            defects[("orders", "amount_mismatch")] = rows
+            order_total_text_cents[rows] += rng.integers(1, 500, len(rows))
+            variants = np.flatnonzero(~taken & (rng.random(orders) < f))  # normalised silently, no defect
+            order_status_text[variants] = [s.title() if i % 2 else f" {s} " for i, s in
+                                           enumerate(order_status_text[variants])]
+
+            item_taken = np.zeros(n_items, dtype=bool)
+            item_taken[np.isin(item_order, defects[("orders", "amount_mismatch")])] = True
+            rows = _pick(rng, np.arange(n_items), f, item_taken)
+            defects[("order_items", "line_total_mismatch")] = rows
+            item_total_text_cents[rows] += rng.integers(1, 300, len(rows))
+
+            pay_taken = np.zeros(n_payments, dtype=bool)
+            rows = _pick(rng, np.arange(n_payments), f, pay_taken)
+            defects[("payments", "unknown_method")] = rows
+            pay_method_text[rows] = rng.choice(np.array(["crypto", "voucher", "bank_transfer"], dtype=object), len(rows))
+            rows = _pick(rng, np.arange(n_payments), f, pay_taken)
+            defects[("payments", "unknown_status")] = rows
+            pay_status_text[rows] = rng.choice(np.array(["refunded", "chargeback"], dtype=object), len(rows))
+            rows = _pick(rng, np.arange(n_payments), f, pay_taken)
+            defects[("payments", "negative_amount")] = rows
+            pay_cents[rows] = -pay_cents[rows] - 1
+            completed_paid = np.flatnonzero(pay_status == "completed")
+            rows = _pick(rng, completed_paid, f, pay_taken)
+            defects[("payments", "missing_paid_at")] = rows
+            pay_paid[rows] = -1
+            duplicate_payment_rows = _pick(rng, np.arange(n_payments), f, pay_taken)
+
+            refund_taken = np.zeros(n_refunds, dtype=bool)
+            rows = _pick(rng, np.arange(n_refunds), f * 2, refund_taken)
+            defects[("refunds", "unknown_status")] = rows
+            refund_status_text[rows] = "reversed"
+            rows = _pick(rng, np.arange(n_refunds), f * 2, refund_taken)
+            defects[("refunds", "negative_amount")] = rows
+            refund_cents[rows] = -refund_cents[rows] - 1
+
+            issue_taken = np.zeros(len(issue_order), dtype=bool)
+            rows = _pick(rng, np.arange(len(issue_order)), f * 4, issue_taken)
+            defects[("order_issues", "unknown_issue_type")] = rows
+            issue_type_text[rows] = rng.choice(np.array(["missing_button", "wrong_item", "smell"], dtype=object),
+                                               len(rows))
+
+
+        # Assemble and load.
+        order_updated = np.max(np.stack([created, accepted_at, rejected_at, picked_up_at, ready_at, delivered_at,
+                                         cancelled_at, order_updated]), axis=0)
+        pay_updated = np.maximum(pay_updated, np.maximum(pay_created, pay_paid))
+        if len(duplicate_payment_rows):
+            # A copy of a payment under a new id, identical in every other column.
+            copies = duplicate_payment_rows
+            payment_ids = np.concatenate([payment_ids, _uuids(rng, len(copies))])
+            pay_order, pay_cents, pay_method_text, pay_status_text, pay_created, pay_paid, pay_updated = (
+                np.concatenate([a, a[copies]]) for a in
+                (pay_order, pay_cents, pay_method_text, pay_status_text, pay_created, pay_paid, pay_updated))
+            defects[("payments", "duplicate")] = np.arange(n_payments, n_payments + len(copies))
+        payment_columns = [payment_ids, order_ids[pay_order], _cash(pay_cents), pay_method_text, pay_status_text,
+                           _ts(pay_created), _ts(pay_paid), _ts(pay_updated)]
+
+        order_years = created.astype("datetime64[us]").astype("datetime64[Y]").astype(int) + 1970
+        order_numbers = np.array([f"LC-{year}-{lo + i + 1:08d}" for i, year in enumerate(order_years)], dtype=object)
+        tables["orders"] = (["id", "order_number", "customer_id", "partner_id", "status", "total_amount", "created_at",
+                             "accepted_at", "rejected_at", "picked_up_at", "ready_at", "delivered_at", "cancelled_at",
+                             "updated_at"], [
+            order_ids, order_numbers, user_ids[customer_of_order], partner_column, order_status_text,
+            _cash(order_total_text_cents), _ts(created), _ts(accepted_at), _ts(rejected_at),
+            _ts(picked_up_at), _ts(ready_at), _ts(delivered_at), _ts(cancelled_at),
+            _ts(order_updated),
+        ])
+        tables["order_items"] = (["id", "order_id", "service_id", "quantity", "unit_price", "line_total"], [
+            _uuids(rng, n_items), order_ids[item_order], service_ids[item_service], item_quantity,
+            _cash(item_price), _cash(item_total_text_cents),
+        ])
+        tables["payments"] = (["id", "order_id", "amount", "method", "status", "created_at", "paid_at", "updated_at"],
+                              payment_columns)
+        tables["refunds"] = (["id", "order_id", "payment_id", "amount", "status", "reason", "created_at", "updated_at"], [
+            refund_ids, order_ids[refund_order], refund_payment_column, _cash(refund_cents), refund_status_text,
+            REFUND_REASONS[rng.integers(0, len(REFUND_REASONS), n_refunds)].astype(object),
+            _ts(refund_created), _ts(refund_updated),
+        ])
+        tables["reviews"] = (["id", "order_id", "customer_id", "partner_id", "rating", "comment", "created_at"], [
+            review_ids, order_ids[review_order], user_ids[customer_of_order[review_order]],
+            partner_ids[partner_of_order[review_order]], rating, review_comment, _ts(review_created),
+        ])
+        tables["order_issues"] = (["id", "order_id", "issue_type", "description", "created_at"], [
+            issue_ids, order_ids[issue_order], issue_type_text,
+            np.array([f"Reported {t}" for t in issue_type], dtype=object), _ts(issue_created),
+        ])
+
+        id_columns = {"orders": order_ids, "order_items": tables["order_items"][1][0], "payments": payment_columns[0],
+                      "refunds": refund_ids,
+                      "order_issues": issue_ids}
+        return tables, {key: [str(id_columns[key[0]][i]) for i in rows] for key, rows in defects.items()}
 
     with conn.transaction(), conn.cursor() as cursor, bulk_load(conn, schema):
         truncate_ops_schema(conn, schema)
-        for table in ("users", "partners", "service_categories", "services", "orders", "order_items", "payments",
-                      "refunds", "reviews", "order_issues"):
+        for table in ("users", "partners", "service_categories", "services"):
             say(f"loading {table}")
             columns, data = tables[table]
             summary.rows[table] = _copy(cursor, schema, table, columns, data)
+        del tables, emails, email_text, full_names, phones  # only the ids are needed from here on
+        for lo in range(0, n_orders, block_size):
+            hi = min(lo + block_size, n_orders)
+            say(f"generating and loading orders {lo + 1:,}..{hi:,} with their items, payments, refunds, "
+                "reviews and issues")
+            block, block_defects = order_block(lo, hi)
+            for table in block:
+                columns, data = block[table]
+                summary.rows[table] = summary.rows.get(table, 0) + _copy(cursor, schema, table, columns, data)
+            for key, ids in block_defects.items():
+                summary.defects.setdefault(key, []).extend(ids)
         say("validating foreign keys and building indexes")
     summary.seconds = time.monotonic() - started
     return summary

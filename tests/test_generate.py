@@ -31,15 +31,18 @@ def test_same_seed_same_bytes_other_seed_other_data(conn):
     assert table_digests(conn)["orders"] != first["orders"]
 
 
-@pytest.fixture
-def clean(conn):
-    summary = generate(conn, orders=3000, seed=11, **RECENT)
+@pytest.fixture(params=[250_000, 700], ids=["one block", "five blocks"])
+def clean(conn, request):
+    """3,000 orders generated in one block, or in blocks of 700 (the last one
+    short): every invariant must hold across block boundaries too."""
+    summary = generate(conn, orders=3000, seed=11, block_size=request.param, **RECENT)
     return conn, summary
 
 
 def test_loads_every_table(clean):
     conn, summary = clean
     assert summary.rows["orders"] == 3000
+    assert scalar(conn, "select count(distinct order_number) from ops.orders") == 3000
     for table in OPS_TABLES:
         assert summary.rows[table] > 0, table
         assert scalar(conn, f"select count(*) from ops.{table}") == summary.rows[table]
@@ -109,8 +112,9 @@ def test_looks_like_a_marketplace(clean):
     assert top >= 5 * median
 
 
-def test_messy_fraction_injects_each_defect_it_reports(conn):
-    summary = generate(conn, orders=3000, seed=5, messy_fraction=0.05, **RECENT)
+@pytest.mark.parametrize("block_size", [250_000, 1000])
+def test_messy_fraction_injects_each_defect_it_reports(conn, block_size):
+    summary = generate(conn, orders=3000, seed=5, messy_fraction=0.05, block_size=block_size, **RECENT)
     assert set(summary.defects) == set(DEFECT_RULES)
     checks = {
         ("orders", "unknown_status"): "lower(trim(status)) not in ('pending','accepted','rejected','picked_up',"
