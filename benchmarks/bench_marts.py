@@ -16,6 +16,7 @@ import os
 import resource
 import tempfile
 import time
+from pathlib import Path
 
 import psycopg
 
@@ -72,6 +73,14 @@ def timed(label: str, args: list[str]) -> float:
     return seconds
 
 
+def model_seconds() -> dict[str, float]:
+    """Seconds per model of the last dbt invocation (its run_results.json), slowest first."""
+    results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())["results"]
+    timings = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results
+               if r["unique_id"].startswith("model.")}
+    return dict(sorted(timings.items(), key=lambda item: -item[1]))
+
+
 def run_marts(orders: int, seed: int = 42) -> dict:
     """Generate + load a fresh ops dataset, full build, tests, then the incremental
     run after one new day of orders and 1,000 late changes."""
@@ -87,6 +96,7 @@ def run_marts(orders: int, seed: int = 42) -> dict:
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         conn.execute("vacuum analyze")
     result["full_run_seconds"] = timed("full build (dbt run --full-refresh)", ["run", "--full-refresh", *MODELS])
+    result["full_run_model_seconds"] = model_seconds()
     result["tests_seconds"] = timed("dbt tests on everything", ["test"])
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         new_orders = max(1, orders // 365)
@@ -96,6 +106,7 @@ def run_marts(orders: int, seed: int = 42) -> dict:
     result["new_orders"] = new_orders
     result["late_changes"] = 1000
     result["incremental_run_seconds"] = timed("incremental run (one day + 1,000 changes)", ["run", *MODELS])
+    result["incremental_run_model_seconds"] = model_seconds()
     result["incremental_share_of_full"] = round(result["incremental_run_seconds"] / result["full_run_seconds"], 3)
     result["peak_rss_mb_python"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result["peak_rss_mb_dbt"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)

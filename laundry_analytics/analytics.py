@@ -4,10 +4,12 @@
     from laundry_analytics import analytics
     analytics.revenue(date(2026, 1, 1), date(2026, 1, 31), partner_id=None)
 
-Every payload is computed from the marts (`fct_orders`, `fct_order_items`,
+Every payload is computed from the marts (`fct_orders`, `fct_order_items`, their
+daily aggregates `agg_orders_daily`, `agg_item_sales_daily` and `agg_customers_daily`,
 `partner_performance_metrics`, `customer_analytics`, `dim_partners`,
 `dim_customers`), never from `ops`: each metric keeps its one definition in dbt,
-and this module only adds it up over a date range. `analytics_cache` is filled by
+and this module only adds it up over a date range. A range over all partners adds
+up the daily aggregates, so its cost grows with the number of days, not orders. `analytics_cache` is filled by
 calling these same functions (laundry_analytics.cache).
 
 Conventions of every payload (JSON Schemas in laundry_analytics/schemas/):
@@ -39,6 +41,16 @@ from laundry_analytics import database
 from laundry_analytics import settings as settings_module
 
 PAYLOAD_TYPES = ("dashboard", "revenue", "orders", "partners", "customers")
+PAYLOAD_MARTS: dict[str, tuple[str, ...]] = {
+    "dashboard": ("fct_orders", "agg_orders_daily", "partner_performance_metrics", "dim_partners",
+                  "agg_customers_daily", "customer_analytics"),
+    "revenue": ("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_items"),
+    "orders": ("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_items"),
+    "partners": ("partner_performance_metrics", "dim_partners", "agg_orders_daily", "fct_orders"),
+    "customers": ("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orders"),
+}
+"""The marts each payload reads, for all partners or for one: the cache assets'
+dependencies in Dagster and the marts a scheduled report waits for."""
 DEFAULT_RANGE_DAYS = 30
 PAYMENT_METHODS = ("cash", "card", "wallet", "online")
 ORDER_STATUSES = ("pending", "accepted", "rejected", "picked_up", "processing", "ready",
@@ -173,15 +185,14 @@ def orders(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | 
             select grouping(status) as by_status, grouping(order_hour) as by_hour,
                    grouping(order_day_of_week) as by_dow,
                    status, order_hour, order_day_of_week,
-                   count(*)::int as total_orders,
-                   count(*) filter (where is_completed)::int as completed_orders,
-                   count(*) filter (where is_cancelled)::int as cancelled_orders,
-                   count(*) filter (where is_open)::int as pending_orders,
+                   coalesce(sum(orders), 0)::int as total_orders,
+                   coalesce(sum(completed_orders), 0)::int as completed_orders,
+                   coalesce(sum(cancelled_orders), 0)::int as cancelled_orders,
+                   coalesce(sum(open_orders), 0)::int as pending_orders,
                    {averages}
-            from {a}.fct_orders
-            where {filter}
+            from {rows}
             group by grouping sets ((), (status), (order_hour), (order_day_of_week))
-        """, filter=_order_filter(w), averages=_DURATION_AVERAGES), w.params()).fetchall()
+        """, rows=_order_rows(w), averages=_DURATION_AVERAGES), w.params()).fetchall()
         categories, _ = _item_sales(c, w, paid_only=False)
     total = next((r for r in rows if r["by_status"] and r["by_hour"] and r["by_dow"]),
                  {"total_orders": 0, "completed_orders": 0, "cancelled_orders": 0, "pending_orders": 0,
@@ -223,9 +234,8 @@ def partners(start=None, end=None, partner_id=None, *, conn: psycopg.Connection 
             where date between %(start)s and %(end)s and {filter}
             group by date
         """, filter=_partner_filter(w, "partner_id")), w.params())}
-        durations = c.execute(_sql("""
-            select {averages} from {a}.fct_orders where {filter} and partner_id is not null
-        """, filter=_order_filter(w), averages=_DURATION_AVERAGES), w.params()).fetchone()
+        durations = c.execute(_sql("select {averages} from {rows} where has_partner",
+                                   rows=_order_rows(w), averages=_DURATION_AVERAGES), w.params()).fetchone()
     rankable = [p for p in ranked if p["orders_received"] >= min_orders]
     return {
         "type": "partners",
@@ -256,25 +266,28 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     lifetime value (PII masked), acquisition trend, churn rate."""
     with _connection(conn) as c:
         w = make_window(start, end, partner_id, conn=c)
-        population = _customer_population(w)
+        rows = _customer_rows(w)
         totals = c.execute(_sql("""
-            select count(*) as total_customers,
-                   count(*) filter (where first_order_date between %(start)s and %(end)s) as new_customers,
-                   count(*) filter (where is_at_churn_risk) as at_risk_customers,
+            select coalesce(sum(customers), 0)::int as total_customers,
+                   coalesce(sum(customers) filter (where first_order_date between %(start)s and %(end)s), 0)::int
+                       as new_customers,
+                   coalesce(sum(customers) filter (where is_at_churn_risk), 0)::int as at_risk_customers,
                    coalesce(sum(lifetime_value), 0) as total_lifetime_value,
-                   round(avg(lifetime_value), 2) as average_lifetime_value
-            from {a}.customer_analytics as c where {population}
-        """, population=population), w.params()).fetchone()
-        active = c.execute(_sql("select count(distinct customer_id) as n from {a}.fct_orders where {filter}",
-                                filter=_order_filter(w)), w.params()).fetchone()["n"]
+                   round(sum(lifetime_value) / nullif(sum(lifetime_value_count), 0), 2) as average_lifetime_value
+            from {rows}
+        """, rows=rows), w.params()).fetchone()
+        # Distinct customers with an order in the range: a hashed distinct over the
+        # (order_date, customer_id) index only, not a sort of every order.
+        active = c.execute(_sql("select count(*) as n from (select distinct customer_id from {a}.fct_orders "
+                                "where {filter}) as active", filter=_order_filter(w)), w.params()).fetchone()["n"]
         segments = _segment_counts(c, w)
         top = top_customers(c, w)
         acquisition = {row["date"]: row for row in c.execute(_sql("""
-            select first_order_date as date, count(*)::int as new_customers
-            from {a}.customer_analytics as c
-            where {population} and first_order_date between %(start)s and %(end)s
+            select first_order_date as date, sum(customers)::int as new_customers
+            from {rows}
+            where first_order_date between %(start)s and %(end)s
             group by first_order_date
-        """, population=population), w.params())}
+        """, rows=rows), w.params())}
     return {
         "type": "customers",
         "period": w.describe(),
@@ -304,8 +317,7 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
         today_row = days.get(w.end, zero)
         yesterday = days.get(w.end - dt.timedelta(days=1), zero)
         statuses = {row["status"]: row["orders"] for row in c.execute(_sql(
-            "select status, count(*)::int as orders from {a}.fct_orders where {filter} group by status",
-            filter=_order_filter(w)), w.params())}
+            "select status, sum(orders)::int as orders from {rows} group by status", rows=_order_rows(w)), w.params())}
         active = c.execute(_sql("""
             select count(*) filter (where is_active) as active_partners from {a}.dim_partners where {filter}
         """, filter=_partner_filter(w, "partner_id")), w.params()).fetchone()["active_partners"]
@@ -382,9 +394,12 @@ def to_jsonable(value):
 
 _EMPTY_DAY = {"total_orders": 0, "total_revenue": Decimal("0.00"), "refund_amount": Decimal("0.00")}
 
+# Σ minutes / Σ known durations: exactly avg() over the orders (PostgreSQL's avg of
+# numeric is that division), whether the rows are orders or daily aggregates.
 _DURATION_AVERAGES = sql.SQL(", ").join(
-    sql.SQL("round(avg({column}), 2) as {alias}").format(
-        column=sql.Identifier(f"{name}_minutes"), alias=sql.Identifier(f"avg_{name}_minutes"))
+    sql.SQL("round(sum({total}) / nullif(sum({known}), 0), 2) as {alias}").format(
+        total=sql.Identifier(f"{name}_minutes_sum"), known=sql.Identifier(f"{name}_minutes_count"),
+        alias=sql.Identifier(f"avg_{name}_minutes"))
     for name in DURATIONS
 )
 
@@ -419,20 +434,74 @@ def _customer_population(w: Window) -> sql.Composable:
         where f.customer_id = c.user_id and f.partner_id = %(partner_id)s and f.order_date <= %(end)s)""", base=base)
 
 
+def _order_rows(w: Window) -> sql.Composable:
+    """The rows whose sums are a window's order figures, aliased `order_rows`: for
+    all partners the daily aggregates (agg_orders_daily: ~100k rows a year, whatever
+    the order volume); for one partner its orders from fct_orders (index on partner
+    and date) in the same shape, each order counting 1 and each known duration once."""
+    if w.partner_id is None:
+        return _sql("(select * from {a}.agg_orders_daily where order_date between %(start)s and %(end)s) as order_rows")
+    return _sql("""(
+        select order_date, order_day_of_week, status, order_hour, true as has_partner,
+               1 as orders, is_completed::int as completed_orders, is_cancelled::int as cancelled_orders,
+               is_open::int as open_orders, (captured_payment_count > 0)::int as paid_orders, captured_amount,
+               {methods}, refunded_amount, refund_count, {durations}
+        from {a}.fct_orders
+        where {filter}
+    ) as order_rows""", filter=_order_filter(w),
+        methods=sql.SQL(", ").join(sql.Identifier(f"captured_{m}_amount") for m in PAYMENT_METHODS),
+        durations=sql.SQL(", ").join(
+            sql.SQL("{minutes} as {total}, ({minutes} is not null)::int as {known}").format(
+                minutes=sql.Identifier(f"{name}_minutes"), total=sql.Identifier(f"{name}_minutes_sum"),
+                known=sql.Identifier(f"{name}_minutes_count"))
+            for name in DURATIONS))
+
+
+def _item_rows(w: Window) -> sql.Composable:
+    """The rows whose sums are a window's item sales, aliased `item_rows`: for all
+    partners the daily aggregates (agg_item_sales_daily); for one partner its items
+    from fct_order_items grouped the same way (per service, and per category with
+    is_category_total, counting an order once per category)."""
+    if w.partner_id is None:
+        return _sql("(select * from {a}.agg_item_sales_daily where order_date between %(start)s and %(end)s) "
+                    "as item_rows")
+    return _sql("""(
+        select is_paid, service_category_name, service_name, grouping(service_name) = 1 as is_category_total,
+               sum(line_total) as item_sales, sum(quantity) as quantity, count(distinct order_id) as orders
+        from {a}.fct_order_items
+        where {filter}
+        group by grouping sets ((is_paid, service_category_name, service_name), (is_paid, service_category_name))
+    ) as item_rows""", filter=_order_filter(w))
+
+
+def _customer_rows(w: Window) -> sql.Composable:
+    """The rows whose sums are the figures of a window's customer population (see
+    _customer_population), aliased `customer_rows`: for all partners the counts per
+    first order date, segment and churn flag (agg_customers_daily); for one partner
+    its customers from customer_analytics in the same shape, each counting 1."""
+    if w.partner_id is None:
+        return _sql("(select * from {a}.agg_customers_daily where first_order_date <= %(end)s) as customer_rows")
+    return _sql("""(
+        select first_order_date, customer_segment, is_at_churn_risk, 1 as customers, lifetime_value,
+               (lifetime_value is not null)::int as lifetime_value_count
+        from {a}.customer_analytics as c
+        where {population}
+    ) as customer_rows""", population=_customer_population(w))
+
+
 def _orders_by_day(c: psycopg.Connection, w: Window) -> dict:
     """Order and money totals per order date, and for the whole range under key None."""
     rows = c.execute(_sql("""
         select case when grouping(order_date) = 0 then order_date end as order_date,
-               count(*)::int as total_orders,
-               count(*) filter (where captured_payment_count > 0)::int as paid_orders,
+               coalesce(sum(orders), 0)::int as total_orders,
+               coalesce(sum(paid_orders), 0)::int as paid_orders,
                coalesce(sum(captured_amount), 0) as total_revenue,
                {methods},
                coalesce(sum(refunded_amount), 0) as refund_amount,
                coalesce(sum(refund_count), 0)::int as refund_count
-        from {a}.fct_orders
-        where {filter}
+        from {rows}
         group by grouping sets ((order_date), ())
-    """, filter=_order_filter(w), methods=sql.SQL(", ").join(
+    """, rows=_order_rows(w), methods=sql.SQL(", ").join(
         sql.SQL("coalesce(sum({}), 0) as {}").format(
             sql.Identifier(f"captured_{m}_amount"), sql.Identifier(f"{m}_revenue")) for m in PAYMENT_METHODS)),
         w.params()).fetchall()
@@ -444,15 +513,15 @@ def _item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[l
     over the range's orders (with `paid_only`, the orders with a captured payment)."""
     rows = c.execute(_sql("""
         select service_category_name as category, service_name as service,
-               grouping(service_name) as per_category,
-               coalesce(sum(line_total), 0) as item_sales,
+               is_category_total as per_category,
+               coalesce(sum(item_sales), 0) as item_sales,
                coalesce(sum(quantity), 0)::int as quantity,
-               count(distinct order_id)::int as orders
-        from {a}.fct_order_items
-        where {filter} {paid}
-        group by grouping sets ((service_category_name), (service_category_name, service_name))
+               coalesce(sum(orders), 0)::int as orders
+        from {rows}
+        where {paid}
+        group by is_category_total, service_category_name, service_name
         order by item_sales desc, category, service
-    """, filter=_order_filter(w), paid=sql.SQL("and is_paid" if paid_only else "")), w.params()).fetchall()
+    """, rows=_item_rows(w), paid=sql.SQL("is_paid" if paid_only else "true")), w.params()).fetchall()
     categories = [{key: r[key] for key in ("category", "item_sales", "quantity", "orders")}
                   for r in rows if r["per_category"]]
     services = [{key: r[key] for key in ("service", "category", "item_sales", "quantity", "orders")}
@@ -463,19 +532,27 @@ def _item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[l
 def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
     """Each partner with orders in the range: its sums over the range and the rates
     of those sums (METRICS.md definitions applied to the range)."""
+    # Sum per partner first, then name the partners: hashing two text columns for
+    # every (partner, date) row made this 2.6x slower.
     rows = c.execute(_sql("""
-        select m.partner_id, p.business_name, p.city,
-               sum(m.orders_received)::int as orders_received,
-               sum(m.orders_accepted)::int as orders_accepted,
-               sum(m.orders_completed)::int as orders_completed,
-               sum(m.orders_rejected)::int as orders_rejected,
-               sum(m.revenue) as revenue,
-               round(sum(m.average_rating * m.rating_count) / nullif(sum(m.rating_count), 0), 2) as average_rating,
-               sum(m.rating_count)::int as rating_count
-        from {a}.partner_performance_metrics as m
-        left join {a}.dim_partners as p on p.partner_id = m.partner_id
-        where m.date between %(start)s and %(end)s {and_partner}
-        group by m.partner_id, p.business_name, p.city
+        with totals as (
+            select m.partner_id,
+                   sum(m.orders_received)::int as orders_received,
+                   sum(m.orders_accepted)::int as orders_accepted,
+                   sum(m.orders_completed)::int as orders_completed,
+                   sum(m.orders_rejected)::int as orders_rejected,
+                   sum(m.revenue) as revenue,
+                   round(sum(m.average_rating * m.rating_count) / nullif(sum(m.rating_count), 0), 2)
+                       as average_rating,
+                   sum(m.rating_count)::int as rating_count
+            from {a}.partner_performance_metrics as m
+            where m.date between %(start)s and %(end)s {and_partner}
+            group by m.partner_id
+        )
+        select totals.partner_id, p.business_name, p.city, orders_received, orders_accepted, orders_completed,
+               orders_rejected, revenue, average_rating, rating_count
+        from totals
+        left join {a}.dim_partners as p on p.partner_id = totals.partner_id
     """, and_partner=_and_partner(w, "m", "partner_id")), w.params()).fetchall()
     for row in rows:
         row["partner_id"] = str(row["partner_id"])
@@ -505,10 +582,8 @@ def top_customers(c: psycopg.Connection, w: Window, *, unmasked: bool = False) -
 
 def _segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:
     counts = dict.fromkeys(SEGMENTS, 0)
-    for row in c.execute(_sql("""
-        select customer_segment, count(*)::int as n from {a}.customer_analytics as c
-        where {population} group by customer_segment
-    """, population=_customer_population(w)), w.params()):
+    for row in c.execute(_sql("select customer_segment, sum(customers)::int as n from {rows} group by customer_segment",
+                              rows=_customer_rows(w)), w.params()):
         counts[row["customer_segment"]] = row["n"]
     return counts
 

@@ -64,6 +64,50 @@ def test_one_partners_revenue_equals_its_rows_in_the_partner_mart(conn):
     assert (payload["total_revenue"], payload["total_orders"]) == (revenue, orders)
 
 
+def test_partner_payloads_from_the_facts_add_up_to_the_all_partner_payload_from_the_aggregates(conn):
+    # All partners: the daily aggregates. One partner: its rows of fct_orders and
+    # fct_order_items. Every partner's figures plus those of the orders without a
+    # partner must give the all-partner figures exactly.
+    partner_ids = [row[0] for row in conn.execute("select partner_id from analytics.dim_partners")]
+    everyone_orders = analytics.orders(START, END, conn=conn)
+    everyone_revenue = analytics.revenue(START, END, conn=conn)
+    no_partner = conn.execute("""
+        select count(*), coalesce(sum(captured_amount), 0) from analytics.fct_orders
+        where partner_id is null and order_date between %s and %s""", (START, END)).fetchone()
+    no_partner_items = dict(conn.execute("""
+        select service_category_name, sum(line_total) from analytics.fct_order_items
+        where partner_id is null and order_date between %s and %s group by 1""", (START, END)).fetchall())
+    by_status, by_hour, categories = {}, {}, {}
+    revenue, paid = no_partner[1], 0
+    for partner_id in partner_ids:
+        one = analytics.orders(START, END, partner_id=partner_id, conn=conn)
+        for row in one["by_status"]:
+            by_status[row["status"]] = by_status.get(row["status"], 0) + row["orders"]
+        for row in one["by_hour"]:
+            by_hour[row["hour"]] = by_hour.get(row["hour"], 0) + row["orders"]
+        for row in one["by_service_category"]:
+            categories[row["category"]] = categories.get(row["category"], 0) + row["quantity"]
+        totals = analytics.revenue(START, END, partner_id=partner_id, conn=conn)["totals"]
+        revenue += totals["total_revenue"]
+        paid += totals["paid_orders"]
+    assert no_partner[0] > 0 and by_status["completed"] > 0
+    for status, count in conn.execute("""
+            select status, count(*) from analytics.fct_orders
+            where partner_id is null and order_date between %s and %s group by 1""", (START, END)):
+        by_status[status] = by_status.get(status, 0) + count
+    assert by_status == {row["status"]: row["orders"] for row in everyone_orders["by_status"]}
+    assert sum(by_hour.values()) + no_partner[0] == everyone_orders["totals"]["total_orders"]
+    assert revenue == everyone_revenue["totals"]["total_revenue"]
+    assert paid <= everyone_revenue["totals"]["paid_orders"]
+    assert set(categories) | set(no_partner_items) == {row["category"] for row in everyone_orders["by_service_category"]}
+    # The partners payload's average durations cover exactly the orders with a partner.
+    durations = conn.execute("""
+        select round(avg(acceptance_minutes), 2), round(avg(total_minutes), 2) from analytics.fct_orders
+        where partner_id is not null and order_date between %s and %s""", (START, END)).fetchone()
+    average = analytics.partners(START, END, conn=conn)["average_minutes"]
+    assert (average["acceptance"], average["total"]) == durations
+
+
 def test_customer_segments_sum_to_the_customer_count(conn):
     payload = analytics.customers(START, END, conn=conn)
     customers, lifetime_value, new = mart_sum(conn, """

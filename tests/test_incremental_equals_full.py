@@ -16,7 +16,7 @@ from laundry_analytics.generate import generate
 NOW = dt.datetime(2026, 6, 30, 18, 0, tzinfo=dt.timezone.utc)
 VARS = "{as_of_date: '2026-06-30'}"
 SELECT = ["--select", "+daily_revenue_summaries", "+partner_performance_metrics", "+customer_analytics",
-          "+fct_order_items"]
+          "+fct_order_items", "+agg_orders_daily", "+agg_item_sales_daily", "+agg_customers_daily"]
 COMPARED = {
     "analytics.fct_orders": "order_id",
     "analytics.fct_order_items": "order_item_id",
@@ -24,6 +24,9 @@ COMPARED = {
     "analytics.partner_performance_metrics": "partner_id, date",
     "intermediate.int_customer_order_summary": "customer_id",
     "analytics.customer_analytics": "user_id",
+    "analytics.agg_orders_daily": "order_date, status, order_hour, has_partner",
+    "analytics.agg_item_sales_daily": "order_date, is_paid, service_category_name, service_name, is_category_total",
+    "analytics.agg_customers_daily": "first_order_date, customer_segment, is_at_churn_risk",
 }
 
 # Late changes, applied with timestamps after everything already loaded (the

@@ -5,15 +5,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, 
 from dagster_dbt import get_asset_key_for_model
 
 from laundry_analytics import cache
-
-#: The marts each payload reads (laundry_analytics.analytics), as asset dependencies.
-PAYLOAD_MARTS: dict[str, list[str]] = {
-    "dashboard": ["fct_orders", "partner_performance_metrics", "customer_analytics", "dim_partners"],
-    "revenue": ["fct_orders", "fct_order_items"],
-    "orders": ["fct_orders", "fct_order_items"],
-    "partners": ["fct_orders", "partner_performance_metrics", "dim_partners"],
-    "customers": ["fct_orders", "customer_analytics", "dim_customers"],
-}
+from laundry_analytics.analytics import PAYLOAD_MARTS
 
 
 def cache_asset_key(cache_type: str) -> list[str]:

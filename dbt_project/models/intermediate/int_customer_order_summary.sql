@@ -41,7 +41,10 @@ order_items as (
 ),
 
 payments as (
-    select * from {{ ref('stg_ops__payments') }} where not is_excluded
+    -- Only the payments of the customers' orders (an index lookup per order on an
+    -- incremental run), never a scan and dedup of every payment.
+    select * from {{ rows_of_orders(ref('stg_ops__payments'), 'customer_orders') }} as payments
+    where not is_excluded
 ),
 
 totals as (

@@ -9,6 +9,7 @@
             {'columns': ['order_id']},
             {'columns': ['order_date']},
             {'columns': ['customer_id']},
+            {'columns': ['partner_id', 'order_date']},
             {'columns': ['refreshed_at']},
         ],
     )
