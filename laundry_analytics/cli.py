@@ -326,6 +326,10 @@ def cmd_reports(args: argparse.Namespace) -> int:
             _say(f"{args.out / file.file_name}: {len(file.content):,} bytes, {file.rows:,} rows, "
                  f"period {dataset.period.label()} (nothing sent)")
         elif args.action == "send-now":
+            try:  # the address first: nothing is rendered or recorded for a wrong one
+                schedules.parse_address(args.to)
+            except ValueError as error:
+                _fail(f"--to: {error}")
             outcome = runner.send_now(conn, args.schedule, args.to)
             if outcome.failed:
                 _fail(f"sending to {args.to} failed: {outcome.failed[next(iter(outcome.failed))]}", code=1)
@@ -447,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--timezone", default=None, help="IANA zone (default LAUNDRY_BUSINESS_TIMEZONE)")
     q.add_argument("--recipients", required=True, help="comma-separated email addresses")
     q.add_argument("--format", default="pdf", help="pdf, excel or csv (default pdf)")
-    q.add_argument("--filters", help='JSON object, keys: window_days, partner_id, city, service_category')
+    q.add_argument("--filters", help='JSON object, keys: window_days, partner_id (any type), city (partners), '
+                   'service_category (revenue, orders)')
     q.add_argument("--catch-up", default="latest", help="after downtime: skip, latest (default) or all")
     q.add_argument("--catch-up-cap", default=3, help="catch-up all: at most this many missed periods (default 3)")
     q.add_argument("--send-if-empty", action="store_true", help="send even when the period had no orders")

@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from laundry_analytics import settings as settings_module
-from reports import schedules
+from reports import marts, schedules
 from reports.datasets import ReportDataset, build_dataset
 from reports.delivery import DeliveryError, fit_attachment, message_id_for, report_message, send_message
 from reports.periods import Period
@@ -189,9 +189,10 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
     recorded as skipped and next_run_at moves past them). A tick whose marts are
     not ready waits, up to LAUNDRY_REPORT_DATA_WAIT_MINUTES, then runs with a
     "data incomplete" notice. `data_ready(period, report_type)` decides readiness
-    (default: marts_ready; the Dagster sensor also requires the marts' checks)."""
+    (default: marts_ready, i.e. the marts of that report type; the Dagster sensor
+    also requires the marts' blocking checks)."""
     schedules.ensure_tables(conn)
-    data_ready = data_ready or (lambda period, report_type: marts_ready(conn, period))
+    data_ready = data_ready or (lambda period, report_type: marts_ready(conn, period, report_type))
     wait = dt.timedelta(minutes=settings_module.load().report_data_wait_minutes)
     runs: list[DueRun] = []
     with conn.cursor(row_factory=dict_row) as cur:
@@ -223,16 +224,10 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
     return runs
 
 
-def marts_ready(conn: psycopg.Connection, period: Period) -> bool:
-    """The marts were rebuilt after the period closed: the daily mart has the
-    period's last date, written by a run that started after that day ended."""
-    cfg = settings_module.load()
-    row = conn.execute(sql.SQL("""
-        select 1 from {}.daily_revenue_summaries
-        where date = %s and refreshed_at >= (%s::date + 1)::timestamp at time zone %s
-    """).format(_schema()), (period.end, period.end, cfg.business_timezone)).fetchone()
-    conn.commit()
-    return row is not None
+def marts_ready(conn: psycopg.Connection, period: Period, report_type: str) -> bool:
+    """Every mart `report_type` reads was rebuilt after `period` closed
+    (reports.marts: REPORT_MARTS and the readiness rule of each mart)."""
+    return not marts.unready_marts(conn, period, report_type)
 
 
 # --- the ledger ----------------------------------------------------------------------

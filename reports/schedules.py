@@ -37,6 +37,15 @@ FILTER_KEYS = {
     "city": "a partner city: only partners in it (partners report)",
     "service_category": "a service category name (revenue and orders reports' category tables)",
 }
+FILTER_REPORT_TYPES = {
+    "window_days": REPORT_TYPES,
+    "partner_id": REPORT_TYPES,
+    "city": ("partners",),
+    "service_category": ("revenue", "orders"),
+}
+"""The report types whose datasets apply each filter key (reports.datasets): a key
+another type would silently ignore is refused, so a schedule never claims a
+filter its report does not apply."""
 
 DDL = """
 create table if not exists {schema}.report_schedules (
@@ -167,7 +176,7 @@ def validate(raw: dict, *, conn: psycopg.Connection | None = None) -> ScheduleSp
     timezone = check("timezone", _timezone)
     recipients = check("recipients", _recipients)
     fmt = check("format", lambda v: _choice(v, FORMATS))
-    filters = check("filters", lambda v: _filters(v, conn))
+    filters = check("filters", lambda v: _filters(v, conn, report_type))
     catch_up = check("catch_up", lambda v: _choice(v or "latest", CATCH_UP_POLICIES))
     catch_up_cap = check("catch_up_cap", lambda v: _int_range(v if v is not None else DEFAULT_CATCH_UP_CAP, 1, 100))
     description = check("description", lambda v: _header_safe(v or "", "description", 2000))
@@ -238,6 +247,8 @@ def _day_of_month(value, frequency) -> int | None:
         raise ValueError("a monthly or quarterly schedule needs --day-of-month 1-31 or 'last'")
     if isinstance(value, str) and value.lower() == "last":
         return 31  # clamped to each month's last day
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise ValueError(f"{value!r} is not a day of the month; write 1-31 or 'last'")
     return _int_range(value, 1, 31)
 
 
@@ -291,7 +302,9 @@ def _recipients(value) -> list[str]:
     return addresses
 
 
-def _filters(value, conn: psycopg.Connection | None) -> dict:
+def _filters(value, conn: psycopg.Connection | None, report_type: str | None = None) -> dict:
+    """The validated filters; with `report_type` (None when it is itself invalid),
+    only the keys that report type applies (FILTER_REPORT_TYPES)."""
     if value in (None, "", {}):
         return {}
     if isinstance(value, str):
@@ -305,6 +318,10 @@ def _filters(value, conn: psycopg.Connection | None) -> dict:
     if unknown:
         raise ValueError(f"unknown key {', '.join(unknown)}; allowed: "
                          + "; ".join(f"{k} ({v})" for k, v in FILTER_KEYS.items()))
+    irrelevant = sorted(k for k in value if report_type and report_type not in FILTER_REPORT_TYPES[k])
+    if irrelevant:
+        raise ValueError("; ".join(f"{k} applies only to {' and '.join(FILTER_REPORT_TYPES[k])} reports, not to "
+                                   f"{report_type} reports" for k in irrelevant))
     filters = {}
     if "window_days" in value:
         if isinstance(value["window_days"], bool) or not isinstance(value["window_days"], int):
@@ -350,7 +367,8 @@ def add(conn: psycopg.Connection, spec: ScheduleSpec, *, now: dt.datetime | None
         )).fetchone()
     except psycopg.errors.UniqueViolation:
         conn.rollback()
-        raise ScheduleError(f"a schedule named {spec.name!r} exists already: choose another name") from None
+        raise ScheduleError(f"invalid schedule, nothing was stored:\n  name: a schedule named {spec.name!r} exists "
+                            f"already; choose another name") from None
     conn.commit()
     return row
 

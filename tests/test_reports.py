@@ -1,12 +1,16 @@
 """Scheduled reports end to end against a real SMTP server on loopback (aiosmtpd):
-the files' numbers equal the marts, each (schedule, period, recipient) is sent
-exactly once through SMTP outages, refusals, double sensor ticks and re-runs."""
+the files' numbers equal the marts (also as received by email), each (schedule,
+period, recipient) is sent exactly once through SMTP outages, 4xx replies,
+refusals, double sensor ticks and re-runs, a run with a failed recipient fails
+(and alerts), and a report waits for the marts it reads. Nothing here depends on
+the time of day the suite runs: every "now" is fixed."""
 
 import csv
 import datetime as dt
 import email
 import email.policy
 import io
+import re
 import socket
 import subprocess
 import sys
@@ -18,12 +22,22 @@ import psycopg
 import pypdf
 import pytest
 from aiosmtpd.controller import Controller
-from dagster import DagsterInstance, build_sensor_context
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    ReexecutionOptions,
+    build_run_status_sensor_context,
+    build_sensor_context,
+    execute_job,
+    reconstructable,
+)
 
 from dagster_project.definitions import build_definitions
+from dagster_project.sensors import reports as report_sensors
+from dagster_project.sensors.alerts import email_data_team_on_run_failure
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
-from reports import runner, schedules
+from reports import marts, runner, schedules
 from reports.datasets import build_dataset
 from reports.periods import Period
 from reports.render import render
@@ -32,28 +46,45 @@ UTC = dt.timezone.utc
 TICK = dt.datetime(2026, 6, 29, 8, 0, tzinfo=UTC)  # daily 08:00 UTC: reports on Sunday 2026-06-28
 DAY = Period(dt.date(2026, 6, 28), dt.date(2026, 6, 28))
 MONTH = Period(dt.date(2026, 5, 1), dt.date(2026, 5, 31))
+MONTH_TICK = dt.datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # monthly on the 1st, 08:00 UTC: reports on May 2026
+AFTER_THE_DATA = Period(dt.date(2026, 7, 1), dt.date(2026, 7, 1))  # the demo orders end on 2026-06-30
 
 
 class Inbox:
-    """aiosmtpd handler: keeps every message; refuses the addresses in `refuse`."""
+    """aiosmtpd handler: keeps every message; refuses the addresses in `refuse`
+    (550); answers the next `defer[stage]` RCPT or DATA commands with a transient
+    451 (and notes each in `deferred`)."""
 
     def __init__(self, port: int):
         self.port = port
         self.messages: list[email.message.EmailMessage] = []
         self.refuse: set[str] = set()
+        self.defer = {"RCPT": 0, "DATA": 0}
+        self.deferred: list[str] = []
 
     def start(self) -> None:
         """Start a server on the port (a stopped aiosmtpd controller cannot restart)."""
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
+    def _deferring(self, stage: str) -> bool:
+        if self.defer[stage] > 0:
+            self.defer[stage] -= 1
+            self.deferred.append(stage)
+            return True
+        return False
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
+        if self._deferring("RCPT"):
+            return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self._deferring("DATA"):
+            return "451 4.3.0 try again later"
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 Message accepted"
 
@@ -111,6 +142,34 @@ def daily_mart(conn, period: Period) -> tuple:
     return conn.execute("select sum(total_orders), sum(total_revenue), sum(net_revenue) from "
                         "analytics.daily_revenue_summaries where date between %s and %s",
                         (period.start, period.end)).fetchone()
+
+
+def revenue_report_totals(fmt: str, content: bytes) -> dict[str, tuple[int, Decimal]]:
+    """(orders, total revenue) as a revenue report file shows them: its KPIs, and
+    the sums of its daily table, read back the way a recipient's software would."""
+    if fmt == "excel":
+        book = openpyxl.load_workbook(io.BytesIO(content))
+        kpis = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+        daily = list(book["Daily revenue"].iter_rows(min_row=2, values_only=True))
+        return {"kpis": (kpis["Orders"], Decimal(str(kpis["Total revenue"]))),
+                "daily": (sum(r[1] for r in daily), sum(Decimal(str(r[2])) for r in daily))}
+    if fmt == "csv":
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        kpis = {r["kpi"]: r["value"] for r in csv.DictReader(io.StringIO(archive.read("summary.csv").decode()))}
+        daily = list(csv.DictReader(io.StringIO(archive.read("daily.csv").decode())))
+        return {"kpis": (int(kpis["Orders"]), Decimal(kpis["Total revenue"])),
+                "daily": (sum(int(r["total_orders"]) for r in daily), sum(Decimal(r["total_revenue"]) for r in daily))}
+    # PDF text: each KPI tile is its label's line then its value's line; each table
+    # row is one line ("2026-05-01 12 308.50 0.00 308.50" in the daily table).
+    lines = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages).splitlines()
+
+    def number(text: str) -> Decimal:
+        return Decimal(text.replace(",", ""))
+
+    kpi = {label: number(lines[lines.index(label) + 1]) for label in ("Orders", "Total revenue")}
+    rows = [line.split() for line in lines if re.fullmatch(r"\d{4}-\d\d-\d\d( [\d,.]+){4}", line)]
+    return {"kpis": (int(kpi["Orders"]), kpi["Total revenue"]),
+            "daily": (sum(int(number(r[1])) for r in rows), sum(number(r[2]) for r in rows))}
 
 
 # --- the files -------------------------------------------------------------------
@@ -211,6 +270,18 @@ def test_smtp_down_then_up_is_sent_exactly_once_after_a_retry(conn, smtp):
     assert conn.execute("select status, attempts from analytics.report_deliveries").fetchone() == ("sent", 2)
 
 
+@pytest.mark.parametrize("stage", ["RCPT", "DATA"])
+def test_a_transient_451_reply_is_retried_and_the_message_delivered_once(conn, smtp, monkeypatch, stage):
+    monkeypatch.setenv("LAUNDRY_SMTP_BACKOFF_SECONDS", "0.01")  # real sleeps between attempts, but short
+    smtp.defer[stage] = 1  # "451 try again later" for the first RCPT (or DATA), then accept
+    schedule = add_schedule(conn, recipients="ops@example.com")
+    outcome = runner.deliver(conn, str(schedule["schedule_id"]), TICK)
+    assert smtp.deferred == [stage]
+    assert outcome.sent == ["ops@example.com"] and outcome.failed == {}
+    assert len(smtp.messages) == 1 and smtp.messages[0]["To"] == "ops@example.com"
+    assert conn.execute("select status, attempts, error from analytics.report_deliveries").fetchone() == ("sent", 2, None)
+
+
 def test_a_refused_recipient_is_recorded_and_the_others_still_get_theirs(conn, smtp):
     smtp.refuse.add("gone@example.com")
     schedule = add_schedule(conn, recipients="gone@example.com, ops@example.com")
@@ -222,6 +293,36 @@ def test_a_refused_recipient_is_recorded_and_the_others_still_get_theirs(conn, s
     # A permanent failure is final: a re-run does not retry it.
     runner.deliver(conn, str(schedule["schedule_id"]), TICK)
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "excel", "csv"])
+def test_the_emailed_revenue_attachment_has_the_marts_totals(conn, smtp, fmt):
+    schedule = add_schedule(conn, name="Monthly revenue", frequency="monthly", day_of_month="1",
+                            recipients="cfo@example.com", format=fmt)
+    runner.deliver(conn, str(schedule["schedule_id"]), MONTH_TICK)
+    (received,) = smtp.to("cfo@example.com")
+    name, _, content = attachment(received)
+    assert name == {"pdf": "monthly-revenue_2026-05.pdf", "excel": "monthly-revenue_2026-05.xlsx",
+                    "csv": "monthly-revenue_2026-05.zip"}[fmt]
+    orders, revenue, _ = daily_mart(conn, MONTH)
+    assert orders > 0 and revenue > 0
+    assert revenue_report_totals(fmt, content) == {"kpis": (orders, revenue), "daily": (orders, revenue)}
+
+
+def test_the_emailed_partners_attachment_sums_to_partner_performance_metrics(conn, smtp):
+    schedule = add_schedule(conn, name="Monthly partners", report_type="partners", frequency="monthly",
+                            day_of_month="1", recipients="pm@example.com", format="excel")
+    runner.deliver(conn, str(schedule["schedule_id"]), MONTH_TICK)
+    (received,) = smtp.to("pm@example.com")
+    sheet = openpyxl.load_workbook(io.BytesIO(attachment(received)[2]))["Partners"]
+    header = [cell.value for cell in sheet[1]]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    revenue = sum(Decimal(str(row[header.index("Revenue")])) for row in rows)
+    received_orders = sum(row[header.index("Received")] for row in rows)
+    assert (received_orders, revenue) == conn.execute(
+        "select sum(orders_received), sum(revenue) from analytics.partner_performance_metrics "
+        "where date between %s and %s", (MONTH.start, MONTH.end)).fetchone()
+    assert revenue > 0
 
 
 def test_an_attachment_over_budget_is_zipped_or_kept_in_the_outbox_with_a_notice(conn, smtp, monkeypatch):
@@ -258,23 +359,99 @@ def test_an_empty_period_is_skipped_unless_send_if_empty(conn, smtp):
 
 
 def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypatch):
-    # Today's periods have no demo orders: send_if_empty, so there is something to send.
-    schedule = add_schedule(conn, recipients="ops@example.com", send_if_empty=True)
-    last_tick = runner.latest_tick(schedules.spec_of(schedule), dt.datetime.now(UTC))
-    conn.execute("update analytics.report_schedules set next_run_at = %s", (last_tick,))
+    # The sensor's clock is fixed (not the real one): 5 minutes after the tick, the
+    # period (2026-06-28) has its marts, so the sensor fires because the data is
+    # ready, whatever the time of day the suite runs.
+    monkeypatch.setenv("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")
+    schedule = add_schedule(conn, recipients="ops@example.com")
     definitions = build_definitions()
     sensor = definitions.get_sensor_def("report_schedules_sensor")
     with DagsterInstance.ephemeral() as instance:
+        monkeypatch.setattr(report_sensors, "clock", lambda: TICK - dt.timedelta(minutes=1))
+        early = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions))
+        assert early.run_requests == [] and early.skip_message == "no report schedule is due"
+        monkeypatch.setattr(report_sensors, "clock", lambda: TICK + dt.timedelta(minutes=5))
         first = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
         second = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
         assert len(first) == 1 and [r.run_key for r in first] == [r.run_key for r in second]
-        assert first[0].run_key.startswith(f"report:{schedule['schedule_id']}:")
+        assert first[0].run_key == f"report:{schedule['schedule_id']}:2026-06-28"
+        assert first[0].run_config["ops"]["send_scheduled_report"]["config"]["data_incomplete"] is False
         job = definitions.resolve_job_def("send_report_job")
         for request in (first[0], second[0]):  # the same run launched twice
             result = job.execute_in_process(run_config=request.run_config, instance=instance)
             assert result.success
     assert len(smtp.messages) == 1
     assert result.output_for_node("send_scheduled_report") == 0  # the second run sent nobody
+
+
+def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_others(conn, smtp, monkeypatch, tmp_path):
+    monkeypatch.setenv("LAUNDRY_ALERT_RECIPIENTS", "data@example.com")
+    smtp.refuse.add("gone@example.com")
+    schedule = add_schedule(conn, recipients="gone@example.com, ops@example.com")
+    run_config = {"ops": {"send_scheduled_report": {"config": {
+        "schedule_id": str(schedule["schedule_id"]), "tick": TICK.isoformat()}}}}
+    with DagsterInstance.ephemeral() as instance:
+        result = report_sensors.send_report_job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False)
+        # Every recipient was attempted and recorded before the run failed.
+        assert not result.success
+        (step_failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+        metadata = step_failure.step_failure_data.user_failure_data.metadata
+        assert metadata["failed_recipients"].value == ["gone@example.com"] and metadata["recipients_sent"].value == 1
+        assert [m["To"] for m in smtp.messages] == ["ops@example.com"]
+        ledger = conn.execute("select recipient, status, error_class from analytics.report_deliveries "
+                              "order by recipient").fetchall()
+        assert ledger == [("gone@example.com", "failed", "SMTPRecipientsRefused"), ("ops@example.com", "sent", None)]
+        # The failure is no longer invisible: the data team's alert fires for it.
+        run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
+        email_data_team_on_run_failure(build_run_status_sensor_context(
+            sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
+            dagster_run=result.dagster_run, dagster_event=run_failure).for_run_failure())
+        (alert,) = smtp.to("data@example.com")
+        assert alert["Subject"] == "Pipeline run failed: send_report_job"
+        assert "gone@example.com" in alert.get_content() and "550" in alert.get_content()
+        # Re-executing the failed run from its failure sends nobody anything again.
+        with execute_job(reconstructable(report_sensors.send_report_job), instance,
+                         run_config={**run_config, "execution": {"config": {"in_process": {}}}},
+                         reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
+            assert again.dagster_run.parent_run_id == result.run_id
+            assert again.success and again.output_for_node("send_scheduled_report") == 0
+    assert [m["To"] for m in smtp.messages] == ["ops@example.com", "data@example.com"]
+    assert conn.execute("select recipient, status, error_class from analytics.report_deliveries "
+                        "order by recipient").fetchall() == ledger
+
+
+@pytest.mark.parametrize("report_type", ["revenue", "orders", "partners", "customers"])
+def test_each_report_type_waits_for_the_marts_it_reads(conn, report_type):
+    assert report_sensors.REPORT_MARTS is marts.REPORT_MARTS  # one definition, the sensor's checks use it too
+    assert runner.marts_ready(conn, DAY, report_type)
+    dated = [m for m in marts.REPORT_MARTS[report_type] if m not in marts.UNDATED_MARTS]
+    assert marts.unready_marts(conn, AFTER_THE_DATA, report_type) == dated
+
+
+def test_a_partners_report_waits_while_partner_performance_metrics_lacks_the_periods_last_day(conn, monkeypatch):
+    monkeypatch.setenv("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")
+    now = TICK + dt.timedelta(minutes=30)  # within the wait
+    add_schedule(conn, name="Daily partners", report_type="partners", recipients="pm@example.com")
+    add_schedule(conn, name="Daily revenue", recipients="ops@example.com")
+    last_day = {"day": DAY.end}
+    conn.execute("create temporary table held_back as "
+                 "select * from analytics.partner_performance_metrics where date = %(day)s", last_day)
+    try:
+        # Rows of the last day written before that day ended, then no rows at all.
+        conn.execute("update analytics.partner_performance_metrics set refreshed_at = %(day)s::timestamp + "
+                     "interval '12 hours' where date = %(day)s", last_day)
+        assert marts.unready_marts(conn, DAY, "partners") == ["partner_performance_metrics"]
+        conn.execute("delete from analytics.partner_performance_metrics where date = %(day)s", last_day)
+        assert marts.unready_marts(conn, DAY, "partners") == ["partner_performance_metrics"]
+        assert runner.marts_ready(conn, DAY, "revenue")  # the revenue report's marts are complete
+        assert [run.schedule_name for run in runner.due_runs(conn, now)] == ["Daily revenue"]
+    finally:
+        conn.execute("insert into analytics.partner_performance_metrics select * from held_back")
+        conn.execute("drop table held_back")
+    due = runner.due_runs(conn, now)
+    assert sorted(run.schedule_name for run in due) == ["Daily partners", "Daily revenue"]
+    assert not any(run.data_incomplete for run in due)
 
 
 @pytest.mark.parametrize(("policy", "runs", "skipped"), [("all", 3, 0), ("latest", 1, 2), ("skip", 0, 3)])
@@ -326,17 +503,69 @@ GOOD = ["add", "--name", "Weekly partners", "--type", "partners", "--frequency",
     ({"--filters": "{not json"}, "not valid JSON"),
     ({"--catch-up": "sometimes"}, "catch-up: 'sometimes' is not one of"),
     ({"--name": "Weekly\r\nBcc: x@example.com"}, "name: name must be one line"),
+    ({"--day-of-week": None}, "day-of-week: a weekly schedule needs --day-of-week 0-6"),
+    ({"--frequency": "monthly", "--day-of-week": None, "--day-of-month": "32"},
+     "day-of-month: 32 is not between 1 and 31"),
+    ({"--frequency": "monthly", "--day-of-week": None, "--day-of-month": "first"},
+     "day-of-month: 'first' is not a day of the month; write 1-31 or 'last'"),
+    ({"--filters": '{"partner_id": "not-a-uuid"}'}, "filters: partner_id 'not-a-uuid' is not a UUID"),
+    ({"--filters": '{"window_days": 7.5}'}, "filters: window_days must be a whole number"),
+    ({"--filters": '{"service_category": "Dry cleaning"}'},
+     "filters: service_category applies only to revenue and orders reports, not to partners reports"),
+    ({"--type": "revenue", "--filters": '{"city": "Lisbon"}'},
+     "filters: city applies only to partners reports, not to revenue reports"),
 ])
 def test_cli_refuses_each_invalid_field_and_stores_nothing(conn, change, message):
     args = list(GOOD)
-    for flag, value in change.items():
+    for flag, value in change.items():  # a value of None drops the flag
         if flag in args:
-            args[args.index(flag) + 1] = value
-        else:
+            at = args.index(flag)
+            args[at:at + 2] = [] if value is None else [flag, value]
+        elif value is not None:
             args += [flag, value]
     done = cli(*args)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert conn.execute("select count(*) from analytics.report_schedules").fetchone() == (0,)
+
+
+def test_cli_refuses_a_recipient_outside_the_allowed_domains(conn, monkeypatch):
+    monkeypatch.setenv("LAUNDRY_RECIPIENT_DOMAINS", "laundryconnect.example")  # the CLI subprocess inherits it
+    done = cli(*GOOD)
+    assert done.returncode == 2, done.stderr
+    assert ("recipients: 'pm@example.com': domain example.com is not in LAUNDRY_RECIPIENT_DOMAINS "
+            "(laundryconnect.example)") in done.stderr
+    assert conn.execute("select count(*) from analytics.report_schedules").fetchone() == (0,)
+
+
+def test_cli_refuses_a_duplicate_schedule_name_and_keeps_the_first(conn):
+    assert cli(*GOOD).returncode == 0
+    done = cli(*GOOD)
+    assert done.returncode == 2 and "name: a schedule named 'Weekly partners' exists already" in done.stderr
+    assert conn.execute("select count(*) from analytics.report_schedules").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("to", ["not an address", "me@example.com, you@example.com"])
+def test_cli_send_now_refuses_an_invalid_to_and_sends_and_records_nothing(conn, smtp, to):
+    add_schedule(conn, recipients="ops@example.com")
+    done = cli("send-now", "Daily revenue", "--to", to)
+    assert done.returncode == 2 and "error: --to: " in done.stderr and repr(to) in done.stderr, done.stderr
+    assert smtp.messages == []
+    assert conn.execute("select count(*) from analytics.report_schedules").fetchone() == (1,)
+    assert conn.execute("select count(*) from analytics.report_deliveries").fetchone() == (0,)
+
+
+def test_filter_keys_are_accepted_exactly_by_the_report_types_that_apply_them():
+    values = {"window_days": 7, "partner_id": "6f1c1f0e-8f5e-4a39-9d0a-3a3c0c3b7c11", "city": "Lisbon",
+              "service_category": "Dry cleaning"}
+    for key, types in schedules.FILTER_REPORT_TYPES.items():
+        for report_type in schedules.REPORT_TYPES:
+            raw = {"name": "x", "report_type": report_type, "frequency": "daily", "time_of_day": "08:00",
+                   "timezone": "UTC", "recipients": "ops@example.com", "format": "csv", "filters": {key: values[key]}}
+            if report_type in types:
+                assert schedules.validate(raw).filters == {key: values[key]}
+            else:
+                with pytest.raises(schedules.ScheduleError, match=f"filters: {key} applies only to"):
+                    schedules.validate(raw)
 
 
 def test_cli_add_list_pause_resume_preview_and_send_now(conn, smtp, tmp_path):

@@ -1,14 +1,18 @@
 """Scheduled reports in Dagster: a sensor that finds due schedules every minute
 and launches one `send_report_job` run per (schedule, period), with that pair as
 run key, so a tick evaluated twice or a daemon restart never sends a period twice;
-the run renders, emails and records the delivery (reports.runner)."""
+the run renders, emails and records the delivery (reports.runner). A run in which
+any recipient failed fails (after every recipient was attempted and the ledger
+written), so the data team's run-failure alert fires."""
 
 import datetime as dt
+from collections.abc import Callable
 
 from dagster import (
     AssetCheckSeverity,
     Config,
     DefaultSensorStatus,
+    Failure,
     MetadataValue,
     OpExecutionContext,
     Output,
@@ -22,6 +26,17 @@ from dagster import (
 
 from laundry_analytics import database
 from reports import runner
+from reports.marts import REPORT_MARTS
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+clock: Callable[[], dt.datetime] = utc_now
+"""The sensor's "now" (which ticks are due, how long their data has been waited
+for). Tests set a fixed instant so that what is due does not depend on the time
+of day the suite runs."""
 
 
 class ReportRunConfig(Config):
@@ -48,8 +63,19 @@ def send_scheduled_report(context: OpExecutionContext, config: ReportRunConfig):
         metadata |= {"file": outcome.file.file_name, "bytes": len(outcome.file.content), "rows": outcome.file.rows,
                      "path": MetadataValue.path(str(runner.report_outbox() / outcome.file.file_name))}
     if outcome.failed:
+        # Fail the run only now, after every recipient was attempted and the ledger
+        # written: the others have their report, a re-execution skips every finished
+        # recipient (a failed one too: permanent failures are final), and the failed
+        # run triggers the data team's alert instead of passing as a success.
         metadata["failures"] = MetadataValue.json(outcome.failed)
-        context.log.warning(f"{len(outcome.failed)} recipient(s) failed: {outcome.failed}")
+        metadata["failed_recipients"] = MetadataValue.json(sorted(outcome.failed))
+        raise Failure(
+            description=f"{outcome.schedule}, {outcome.period.label()}: {len(outcome.failed)} recipient(s) failed, "
+                        f"{len(outcome.sent)} sent; failed: "
+                        + "; ".join(f"{to}: {error}" for to, error in sorted(outcome.failed.items())),
+            metadata=metadata,
+            allow_retries=False,  # a retry would find every recipient finished and pass: the failure would vanish
+        )
     yield Output(len(outcome.sent), metadata=metadata)
 
 
@@ -59,18 +85,10 @@ def send_report_job():
     send_scheduled_report()
 
 
-#: The marts each report type reads; their blocking (error-severity) checks must pass.
-REPORT_MARTS = {
-    "revenue": ["fct_orders", "fct_order_items", "daily_revenue_summaries"],
-    "orders": ["fct_orders", "fct_order_items"],
-    "partners": ["partner_performance_metrics", "dim_partners"],
-    "customers": ["customer_analytics", "dim_customers"],
-}
-
-
 def failed_blocking_checks(context: SensorEvaluationContext, report_type: str) -> list[str]:
-    """Checks on the report's marts whose latest evaluation failed with severity
-    ERROR (warn-severity source tests never block a report)."""
+    """Checks on the report's marts (reports.marts.REPORT_MARTS) whose latest
+    evaluation failed with severity ERROR (warn-severity source tests never block
+    a report)."""
     keys = [key for key in context.repository_def.asset_graph.asset_check_keys
             if key.asset_key.path[-1] in REPORT_MARTS[report_type]]
     summaries = context.instance.event_log_storage.get_asset_check_summary_records(keys)
@@ -87,10 +105,10 @@ def failed_blocking_checks(context: SensorEvaluationContext, report_type: str) -
         description="Every minute: due report schedules (analytics.report_schedules), one run per schedule and "
                     "period, after the marts for the period are built (or the wait runs out).")
 def report_schedules_sensor(context: SensorEvaluationContext):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock()
     with database.connect() as conn:
         due = runner.due_runs(conn, now, data_ready=lambda period, report_type: (
-            runner.marts_ready(conn, period) and not failed_blocking_checks(context, report_type)))
+            runner.marts_ready(conn, period, report_type) and not failed_blocking_checks(context, report_type)))
     if not due:
         yield SkipReason("no report schedule is due")
         return
