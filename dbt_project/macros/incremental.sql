@@ -83,3 +83,16 @@
     {{ relation }}
     {%- endif -%}
 {%- endmacro -%}
+
+{#- The rows of `relation` (a mart with a `refreshed_at` column) whose `key` has a
+    row refreshed since this model's last run, on an incremental run; all of
+    `relation` otherwise. For summaries keyed by an immutable attribute (an order
+    never changes date): every summary row of such a key is rebuilt whole. -#}
+{%- macro rows_of_refreshed_keys(relation, key) -%}
+    {%- if is_incremental() -%}
+    (select * from {{ relation }}
+     where {{ key }} in (select {{ key }} from {{ relation }} where {{ refreshed_since_last_run() }}))
+    {%- else -%}
+    {{ relation }}
+    {%- endif -%}
+{%- endmacro -%}

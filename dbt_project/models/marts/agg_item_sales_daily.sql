@@ -20,21 +20,8 @@
 
 with
 
-items as (
-    select * from {{ ref('fct_order_items') }}
-),
-
-{% if is_incremental() %}
-dates_to_build as (
-    select distinct order_date from items where {{ refreshed_since_last_run() }}
-),
-{% endif %}
-
 items_to_sum as (
-    select * from items
-    {% if is_incremental() %}
-    where order_date in (select order_date from dates_to_build)
-    {% endif %}
+    select * from {{ rows_of_refreshed_keys(ref('fct_order_items'), 'order_date') }} as items
 ),
 
 final as (

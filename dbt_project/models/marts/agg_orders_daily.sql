@@ -20,21 +20,8 @@
 
 with
 
-orders as (
-    select * from {{ ref('fct_orders') }}
-),
-
-{% if is_incremental() %}
-dates_to_build as (
-    select distinct order_date from orders where {{ refreshed_since_last_run() }}
-),
-{% endif %}
-
 orders_to_sum as (
-    select * from orders
-    {% if is_incremental() %}
-    where order_date in (select order_date from dates_to_build)
-    {% endif %}
+    select * from {{ rows_of_refreshed_keys(ref('fct_orders'), 'order_date') }} as orders
 ),
 
 final as (
