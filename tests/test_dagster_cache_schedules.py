@@ -2,6 +2,7 @@
 with run keys, and the hourly cleanup job, all evaluated or executed for real."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -24,7 +25,8 @@ def test_cache_assets_depend_on_the_marts_their_payload_reads(definitions):
     graph = definitions.resolve_asset_graph()
     assert graph.get(AssetKey(["analytics_cache", "customers"])).parent_keys == {
         AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "customer_analytics"]),
-        AssetKey(["analytics", "dim_customers"])}
+        AssetKey(["analytics", "dim_customers"]), AssetKey(["analytics", "agg_customers_daily"])}
+    assert AssetKey(["analytics", "agg_orders_daily"]) in graph.get(AssetKey(["analytics_cache", "revenue"])).parent_keys
 
 
 @pytest.mark.parametrize(("schedule_name", "cron", "cache_types"), [
@@ -69,3 +71,19 @@ def test_the_nightly_refresh_runs_every_asset_at_1am_business_time_with_a_run_ke
     assert requests[0].run_config == {"ops": {"laundry_daily_marts": {"config": {"only_changed_dates": True}}}}
     job_keys = definitions.resolve_job_def("all_assets_job").asset_layer.asset_graph.get_all_asset_keys()
     assert AssetKey(["analytics", "customer_analytics"]) in job_keys and AssetKey(["analytics_cache", "dashboard"]) in job_keys
+
+
+def test_the_schedules_follow_a_non_utc_business_time_zone(module_warehouse, monkeypatch):
+    monkeypatch.setenv("LAUNDRY_BUSINESS_TIMEZONE", "Europe/Lisbon")
+    definitions = build_definitions()  # what a code location reload after the change builds
+    schedules = list(definitions.schedules)
+    assert schedules and {schedule.execution_timezone for schedule in schedules} == {"Europe/Lisbon"}
+    schedule = definitions.get_schedule_def("nightly_marts_refresh")
+    # 01:00 in Lisbon on 1 July is midnight UTC (summer time): the run covers the
+    # Lisbon business days up to and including 1 July.
+    tick = dt.datetime(2026, 7, 1, 1, 0, tzinfo=ZoneInfo("Europe/Lisbon"))
+    with DagsterInstance.ephemeral() as instance:
+        (request,) = schedule.evaluate_tick(
+            build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+    assert request.run_key == "nightly_marts_refresh:2026-07-01T01:00:00+01:00"
+    assert request.partition_key_range == PartitionKeyRange("2025-01-01", "2026-07-01")

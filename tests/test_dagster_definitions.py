@@ -6,12 +6,15 @@ import sys
 
 import psycopg
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
+from dagster_project.assets.dbt_models import environment_variable
+from dagster_project.checks import ASSET_CHECKS
 from dagster_project.definitions import build_definitions, defs
 from dagster_project.partitions import catch_up_run, daily_partitions
 
 DBT_MARTS = {AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "data_quality_issues"])}
+FRESHNESS = AssetCheckKey(AssetKey(["ops", "orders"]), "orders_arrive_within_lag")
 
 
 def _asset_graph():
@@ -48,8 +51,15 @@ def _insert_one_paid_order(conninfo: str) -> None:
         )
 
 
-def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehouse):
+def test_the_nightly_job_selects_every_python_check_sources_included():
+    job_checks = defs.resolve_job_def("all_assets_job").asset_layer.asset_graph.asset_check_keys
+    assert {key for check in ASSET_CHECKS for key in check.check_keys} <= job_checks
+    assert FRESHNESS in job_checks  # on the external ops/orders, which "*" alone leaves out
+
+
+def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehouse, monkeypatch):
     _insert_one_paid_order(warehouse.conninfo)
+    monkeypatch.delenv("DBT_INDIRECT_SELECTION", raising=False)
     definitions = build_definitions()  # for this test's database
     result = definitions.resolve_job_def("all_assets_job").execute_in_process(
         instance=DagsterInstance.ephemeral(), **catch_up_run(daily_partitions()))
@@ -58,6 +68,13 @@ def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehou
     assert DBT_MARTS <= materialized
     checks = [event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert checks and all(check.passed for check in checks)
+    # Every check of the code location ran: the dbt tests (source tests included),
+    # the anomaly check and the source freshness check on the external ops/orders.
+    evaluated = {check.asset_check_key for check in checks}
+    assert FRESHNESS in evaluated
+    assert evaluated == definitions.resolve_asset_graph().asset_check_keys
+    # The dbt steps set DBT_INDIRECT_SELECTION for their own dbt invocation only.
+    assert "DBT_INDIRECT_SELECTION" not in os.environ
     with psycopg.connect(warehouse.conninfo) as conn:
         assert conn.execute("select captured_amount::text from analytics.fct_orders").fetchall() == [("12.50",)]
         # The cache assets ran after the marts, through the query API.
@@ -81,6 +98,17 @@ def test_dagster_cli_materializes_a_selection(warehouse, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     with psycopg.connect(warehouse.conninfo) as conn:
         assert conn.execute("select count(*) from analytics.fct_orders").fetchone() == (1,)
+
+
+def test_an_environment_variable_is_set_for_the_block_only(monkeypatch):
+    monkeypatch.setenv("DBT_INDIRECT_SELECTION", "cautious")
+    with environment_variable("DBT_INDIRECT_SELECTION", "buildable"):
+        assert os.environ["DBT_INDIRECT_SELECTION"] == "buildable"
+    assert os.environ["DBT_INDIRECT_SELECTION"] == "cautious"  # the previous value is back
+    monkeypatch.delenv("DBT_INDIRECT_SELECTION")
+    with pytest.raises(RuntimeError), environment_variable("DBT_INDIRECT_SELECTION", "eager"):
+        raise RuntimeError("dbt could not start")
+    assert "DBT_INDIRECT_SELECTION" not in os.environ  # unset again, even after an error
 
 
 @pytest.mark.parametrize(("messages", "transient"), [

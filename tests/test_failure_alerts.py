@@ -1,5 +1,6 @@
 """A failed run is emailed to the data team once, with the failed step, the error
-and a link to the run, through the real SMTP path (aiosmtpd on loopback)."""
+and a link to the run, through the real SMTP path (aiosmtpd on loopback); the
+deployed sensor watches every job of the code location."""
 
 import email
 import email.policy
@@ -10,11 +11,15 @@ from aiosmtpd.controller import Controller
 from dagster import (
     DagsterEventType,
     DagsterInstance,
+    RunStatusSensorDefinition,
     build_run_status_sensor_context,
+    build_sensor_context,
+    instance_for_test,
     job,
     op,
 )
 
+from dagster_project.definitions import defs
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
 
 
@@ -71,3 +76,18 @@ def test_a_failed_run_is_emailed_once_with_step_error_and_link(inbox):
     body = message.get_content()
     assert "connection to the partner feed was reset" in body
     assert f"http://dagster.internal:3000/runs/{result.run_id}" in body
+
+
+def test_the_deployed_sensor_alerts_on_a_failure_of_any_job_of_the_code_location(inbox):
+    sensor = defs.get_sensor_def("email_data_team_on_run_failure")
+    assert isinstance(sensor, RunStatusSensorDefinition)
+    # Not the nightly job: a sensor restricted to some jobs would ignore this one. The
+    # test's warehouse has no marts yet, so refreshing the dashboard cache fails.
+    failing_job = defs.resolve_job_def("cache_refresh_every_5_min")
+    with instance_for_test() as instance:  # persistent, as the daemon's: the sensor keeps a cursor
+        first_tick = sensor.evaluate_tick(build_sensor_context(instance=instance))  # starts its cursor
+        result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=first_tick.cursor))
+    assert [message["Subject"] for _, message in inbox.messages] == ["Pipeline run failed: cache_refresh_every_5_min"]
+    assert f"/runs/{result.run_id}" in inbox.messages[0][1].get_content()

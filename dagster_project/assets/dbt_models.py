@@ -4,6 +4,8 @@ marts are partitioned by business day (dagster_project.partitions)."""
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, Config, Output, RetryRequested
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -78,11 +80,11 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     step runs the reconciliation tests (attached to daily_revenue_summaries, they
     read marts of the other step, built before it) with "eager"; the other step
     uses "buildable", so it never runs those tests itself. dagster-dbt reads the
-    variable when it starts dbt (and overrides it for a run of selected checks only);
-    each step of a multiprocess run has its own environment."""
+    variable from this process's environment when it starts dbt (and overrides it
+    for a run of selected checks only); it is set for that call only."""
     args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
-    os.environ["DBT_INDIRECT_SELECTION"] = indirect_selection
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    with environment_variable("DBT_INDIRECT_SELECTION", indirect_selection):
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = invocation.stream()
     if context.assets_def.partitions_def is None:
         # A partition's materialization gets its window's figures instead: a table
@@ -96,6 +98,24 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     if is_transient(messages):
         raise RetryRequested(max_retries=3, seconds_to_wait=5 * 2 ** context.retry_number) from invocation.get_error()
     raise invocation.get_error()
+
+
+@contextmanager
+def environment_variable(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable of this process for the block, then restore its
+    previous value (or its absence). DbtCliResource.cli takes no environment of its
+    own: it copies os.environ into the dbt subprocess it starts before returning, so
+    setting the variable around that call scopes it to that one invocation and it
+    never leaks into later dbt runs of the same process (in-process runs, tests)."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 def window_figures(context: AssetExecutionContext, output: Output, start: str, end: str) -> dict:
