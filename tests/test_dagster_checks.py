@@ -117,9 +117,8 @@ def materialize_daily_revenue(definitions: Definitions, instance: DagsterInstanc
 
 
 def test_a_tampered_mart_fails_the_revenue_reconciliation(warehouse):
-    # The checks run in a partition's run, as in the nightly one: a checks-only run of
-    # them fails (Dagster gives a checks-only selection no partitions definition, and
-    # the daily-marts step reads its partition window).
+    # The checks run in a partition's run, as in the nightly one (a checks-only run:
+    # test_the_reconciliation_checks_run_on_their_own_without_a_partition).
     with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
         generate(conn, orders=300, seed=5, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31))
         run_dbt(["run"], capture=True)
@@ -134,3 +133,24 @@ def test_a_tampered_mart_fails_the_revenue_reconciliation(warehouse):
     assert not tampered["success"]  # a failing dbt test fails the step, and so the run (and alerts)
     assert not tampered[REVENUE_RECONCILES].passed and tampered[REVENUE_RECONCILES].severity.value == "ERROR"
     assert tampered[ORDERS_RECONCILE].passed  # the order counts were not touched
+
+
+def test_the_reconciliation_checks_run_on_their_own_without_a_partition(warehouse):
+    # What "Execute" on the check in the UI launches: the checks only, no partition.
+    # They test the marts as they are (a tampered day fails), building nothing.
+    with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
+        generate(conn, orders=300, seed=5, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31))
+        run_dbt(["run"], capture=True)
+        conn.execute("update analytics.daily_revenue_summaries set total_revenue = total_revenue + 1 "
+                     "where date = '2026-03-20'")
+        refreshed_before = conn.execute("select max(refreshed_at) from analytics.daily_revenue_summaries").fetchone()
+        definitions = build_definitions()
+        job = definitions.resolve_job_def("all_assets_job").get_subset(
+            asset_check_selection={REVENUE_RECONCILES, ORDERS_RECONCILE})
+        with DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        evaluations = {e.asset_check_key: e for e in result.get_asset_check_evaluations()}
+        assert not evaluations[REVENUE_RECONCILES].passed and evaluations[ORDERS_RECONCILE].passed
+        assert not result.get_asset_materialization_events()  # only tested, nothing rebuilt
+        assert conn.execute("select max(refreshed_at) from analytics.daily_revenue_summaries").fetchone() == \
+            refreshed_before

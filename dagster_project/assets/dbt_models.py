@@ -59,7 +59,12 @@ def build_dbt_assets() -> list[AssetsDefinition]:
                 backfill_policy=BackfillPolicy.single_run(), **common)
     def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, config: DailyMartsConfig):
         """Build the daily marts for the run's partitions (one run per backfill: the
-        window is passed to dbt as vars partition_start / partition_end)."""
+        window is passed to dbt as vars partition_start / partition_end). A run of
+        their checks only (the UI's "Execute" on a check) has no partition: it tests
+        the marts as they are and builds nothing."""
+        if not context.has_partition_key_range:
+            yield from build(context, dbt, indirect_selection="eager")
+            return
         window = context.partition_time_window
         start, end = window.start.date().isoformat(), window.end.date().isoformat()
         dbt_vars = {} if config.only_changed_dates else {"partition_start": start, "partition_end": end}
@@ -94,7 +99,10 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     yield from events
     if invocation.is_successful():
         return
-    messages = failure_messages(invocation.get_artifact("run_results.json"))
+    try:
+        messages = failure_messages(invocation.get_artifact("run_results.json"))
+    except FileNotFoundError:  # dbt stopped before running anything (e.g. it could not compile or connect)
+        messages = [str(invocation.get_error())]
     if is_transient(messages):
         raise RetryRequested(max_retries=3, seconds_to_wait=5 * 2 ** context.retry_number) from invocation.get_error()
     raise invocation.get_error()
