@@ -41,7 +41,7 @@ def table(result: dict) -> str:
     cache_read = api["cache_get_dashboard"]
     row("cache read (dashboard) p50 / p99", f"{cache_read['p50_ms']} / {cache_read['p99_ms']} ms")
     for key, value in api.items():
-        if key.startswith(("api_", "raw_ops_")):
+        if key.startswith(("api_", "raw_ops_")) and isinstance(value, dict):
             row(f"{key} p50 / p99", f"{value['p50_ms']:.0f} / {value['p99_ms']:.0f} ms")
         elif key.startswith("raw_over_api_"):
             row(key + " (p50 ratio)", f"{value}x")

@@ -62,7 +62,7 @@ def build_dbt_assets() -> list[AssetsDefinition]:
         window is passed to dbt as vars partition_start / partition_end). A run of
         their checks only (the UI's "Execute" on a check) has no partition: it tests
         the marts as they are and builds nothing."""
-        if not context.has_partition_key_range:
+        if not (context.has_partition_key or context.has_partition_key_range):
             yield from build(context, dbt, indirect_selection="eager")
             return
         window = context.partition_time_window
