@@ -14,7 +14,9 @@
 
 with
 
-orders as (
+-- Not materialized although used twice: each use keeps its own filter on an index
+-- (refreshed_at, customer_id) instead of copying all of fct_orders first.
+orders as not materialized (
     select * from {{ ref('fct_orders') }}
 ),
 

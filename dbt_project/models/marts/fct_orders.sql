@@ -37,7 +37,11 @@ changed_orders as (
 ),
 {% endif %}
 
-orders as (
+-- Materialized: computed once, then merge- or hash-joined to the per-order
+-- aggregates below. Inlined, PostgreSQL nested the items aggregate inside the
+-- per-order lookups and rescanned it for every changed order (at 10M orders and
+-- 55k changes: 7 minutes instead of 5 seconds).
+orders as materialized (
     select * from {{ rows_of_orders(ref('stg_ops__orders'), 'changed_orders') }} as orders
 ),
 
