@@ -42,13 +42,6 @@ order_items as (
     {% endif %}
 ),
 
-payments as (
-    -- Only the payments of the customers' orders (an index lookup per order on an
-    -- incremental run), never a scan and dedup of every payment.
-    select * from {{ rows_of_orders(ref('stg_ops__payments'), 'customer_orders') }} as payments
-    where not is_excluded
-),
-
 totals as (
     select
         customer_id,
@@ -84,14 +77,21 @@ favorite_categories as (
 ),
 
 method_counts as (
+    -- Captured payments per known method, from fct_orders' per-order counts (a
+    -- payment of unknown method counts for none): no lookup of every payment of
+    -- a customer's whole history.
     select
         customer_orders.customer_id,
-        payments.method,
-        count(*) as captured_payments
+        by_method.method,
+        sum(by_method.captured_payments) as captured_payments
     from customer_orders
-    inner join payments on payments.order_id = customer_orders.order_id
-    where payments.status = 'completed' and payments.method <> 'unknown'
-    group by customer_orders.customer_id, payments.method
+    cross join lateral (values
+        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        ('{{ method }}', customer_orders.captured_{{ method }}_payment_count){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as by_method (method, captured_payments)
+    where by_method.captured_payments > 0
+    group by customer_orders.customer_id, by_method.method
 ),
 
 preferred_methods as (

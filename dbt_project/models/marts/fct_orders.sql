@@ -64,6 +64,7 @@ payments as (
         sum(amount) filter (where status = 'completed') as captured_amount,
         {%- for method in ['cash', 'card', 'wallet', 'online'] %}
         sum(amount) filter (where status = 'completed' and method = '{{ method }}') as captured_{{ method }}_amount,
+        count(*) filter (where status = 'completed' and method = '{{ method }}') as captured_{{ method }}_payment_count,
         {%- endfor %}
         max(updated_at) as last_changed_at
     from {{ rows_of_orders(ref('stg_ops__payments'), 'changed_orders') }} as payments
@@ -135,6 +136,9 @@ final as (
         coalesce(payments.captured_amount, 0)::numeric(12, 2) as captured_amount,
         {%- for method in ['cash', 'card', 'wallet', 'online'] %}
         coalesce(payments.captured_{{ method }}_amount, 0)::numeric(12, 2) as captured_{{ method }}_amount,
+        {%- endfor %}
+        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        coalesce(payments.captured_{{ method }}_payment_count, 0)::int as captured_{{ method }}_payment_count,
         {%- endfor %}
         coalesce(refunds.refund_count, 0)::int as refund_count,
         coalesce(refunds.refunded_amount, 0)::numeric(12, 2) as refunded_amount,
