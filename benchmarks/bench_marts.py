@@ -81,18 +81,25 @@ def model_seconds() -> dict[str, float]:
     return dict(sorted(timings.items(), key=lambda item: -item[1]))
 
 
-def run_marts(orders: int, seed: int = 42) -> dict:
+def run_marts(orders: int, seed: int = 42, reuse_data: bool = False) -> dict:
     """Generate + load a fresh ops dataset, full build, tests, then the incremental
-    run after one new day of orders and 1,000 late changes."""
+    run after one new day of orders and 1,000 late changes. With `reuse_data`, the
+    ops data already in the benchmark database is kept (not generated or timed)."""
     # A target folder of its own, so the benchmark never races a dbt run of the tests.
     os.environ.setdefault("DBT_TARGET_PATH", tempfile.mkdtemp(prefix="laundry-bench-target-"))
     info = bench_database()
     with psycopg.connect(info.conninfo) as conn:
         ops_schema.create_ops_schema(conn, "ops")
-        generated = generate(conn, orders=orders, seed=seed)
-    print(f"{'generate + load':42s} {generated.seconds:8.1f}s", flush=True)
-    result = {"orders": orders, "generate_seconds": round(generated.seconds, 1), "rows": generated.rows,
-              "peak_rss_mb_generate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        if reuse_data:
+            rows = {table: conn.execute(f"select count(*) from ops.{table}").fetchone()[0]
+                    for table in ops_schema.OPS_TABLES}
+            result = {"orders": rows["orders"], "generate_seconds": None, "rows": rows, "peak_rss_mb_generate": None}
+            print(f"{'generate + load':42s}   reused ({rows['orders']:,} orders)", flush=True)
+        else:
+            generated = generate(conn, orders=orders, seed=seed)
+            print(f"{'generate + load':42s} {generated.seconds:8.1f}s", flush=True)
+            result = {"orders": orders, "generate_seconds": round(generated.seconds, 1), "rows": generated.rows,
+                      "peak_rss_mb_generate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         conn.execute("vacuum analyze")
     result["full_run_seconds"] = timed("full build (dbt run --full-refresh)", ["run", "--full-refresh", *MODELS])
@@ -117,8 +124,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="keep the ops data of the last run (skip generate + load)")
     args = parser.parse_args()
-    result = run_marts(args.orders, args.seed)
+    result = run_marts(args.orders, args.seed, args.reuse_data)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"marts-{args.orders}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
