@@ -24,16 +24,18 @@
 with
 
 {% if is_incremental() %}
+{#- Read once: each watermark() call queries this table. -#}
+{% set since = watermark('last_changed_at') %}
 changed_orders as (
-    select order_id from {{ ref('stg_ops__orders') }} where updated_at > {{ watermark('last_changed_at') }}
+    select order_id from {{ ref('stg_ops__orders') }} where updated_at > {{ since }}
     union
-    select order_id from {{ ref('stg_ops__payments') }} where updated_at > {{ watermark('last_changed_at') }}
+    select order_id from {{ ref('stg_ops__payments') }} where updated_at > {{ since }}
     union
-    select order_id from {{ ref('stg_ops__refunds') }} where updated_at > {{ watermark('last_changed_at') }}
+    select order_id from {{ ref('stg_ops__refunds') }} where updated_at > {{ since }}
     union
-    select order_id from {{ ref('stg_ops__reviews') }} where created_at > {{ watermark('last_changed_at') }}
+    select order_id from {{ ref('stg_ops__reviews') }} where created_at > {{ since }}
     union
-    select order_id from {{ ref('stg_ops__order_issues') }} where created_at > {{ watermark('last_changed_at') }}
+    select order_id from {{ ref('stg_ops__order_issues') }} where created_at > {{ since }}
 ),
 {% endif %}
 
