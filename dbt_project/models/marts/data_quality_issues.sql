@@ -18,15 +18,21 @@ with
 {% for table_name, model, key, changed_at, resembles in flagged_staging %}
 {{ table_name }}_flags as (
     select
-        '{{ table_name }}'::text as table_name,
-        {{ key }}::text as record_id,
-        rules.rule,
-        is_excluded,
-        {{ changed_at }} as detected_at,
-        case when rules.rule = 'possible_duplicate' then {{ resembles }}::text end as related_record_id
-    from {{ ref(model) }}
-    cross join lateral unnest(string_to_array(dq_reason, ', ')) as rules (rule)
-    where dq_reason is not null
+        table_name, record_id, rule, is_excluded, detected_at,
+        case when rule = 'possible_duplicate' then resembles end as related_record_id
+    from (
+        -- unnest() in the select list: written as a lateral join it cost the scans
+        -- of orders and order_items their parallel workers.
+        select
+            '{{ table_name }}'::text as table_name,
+            {{ key }}::text as record_id,
+            unnest(string_to_array(dq_reason, ', ')) as rule,
+            is_excluded,
+            {{ changed_at }} as detected_at,
+            {{ resembles }}::text as resembles
+        from {{ ref(model) }}
+        where dq_reason is not null
+    ) as flags
 ),
 {% endfor %}
 
