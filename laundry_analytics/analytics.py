@@ -16,7 +16,7 @@ Conventions of every payload (JSON Schemas in laundry_analytics/schemas/):
 - the range is `start`..`end`, both inclusive, on order dates (local dates in the
   business time zone); the default is the last 30 days up to today;
 - money is exact to the cent; rates are percentages with 2 decimals, rounded half
-  away from zero, and null when their denominator is 0 (METRICS.md);
+  away from zero, and null when their denominator is 0 (docs/metrics.md);
 - averages are over the orders where the value is known, 2 decimals, null if none;
 - customer figures are as of the `as_of_date` of the last customer_analytics
   build (segments, lifetime value, churn risk move with it, not with the range).
@@ -352,7 +352,7 @@ def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: p
     return PAYLOADS[payload_type](start, end, partner_id, conn=conn)
 
 
-# --- arithmetic, as METRICS.md defines it -------------------------------------------
+# --- arithmetic, as docs/metrics.md defines it ---------------------------------------
 
 
 def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None:
@@ -531,7 +531,7 @@ def _item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[l
 
 def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
     """Each partner with orders in the range: its sums over the range and the rates
-    of those sums (METRICS.md definitions applied to the range)."""
+    of those sums (the definitions of docs/metrics.md applied to the range)."""
     # Sum per partner first, then name the partners: hashing two text columns for
     # every (partner, date) row made this 2.6x slower.
     rows = c.execute(_sql("""

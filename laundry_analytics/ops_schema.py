@@ -1,4 +1,4 @@
-"""The project's own DDL for the operational `ops` schema (DESIGN.md source contract)."""
+"""The project's own DDL for the operational `ops` schema (the source contract in docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from laundry_analytics.analytics import PAYLOAD_MARTS
 from reports.periods import Period
 from reports.schedules import REPORT_TYPES
 
-#: Marts a report waits for beyond those its payload reads: the METRICS.md revenue
+#: Marts a report waits for beyond those its payload reads: the revenue
 #: reconciliation checks hang on daily_revenue_summaries.
 EXTRA_MARTS: dict[str, tuple[str, ...]] = {"revenue": ("daily_revenue_summaries",)}
 

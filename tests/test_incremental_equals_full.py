@@ -1,5 +1,5 @@
 """After any sequence of late source changes, incremental runs give exactly the rows
-a full refresh gives (METRICS.md cross-check), every column of every row.
+a full refresh gives (docs/metrics.md cross-check), every column of every row.
 
 Each seed: build, then twice (apply a batch of random late changes; incremental
 run), then compare every mart with a --full-refresh of the same sources.
@@ -37,6 +37,10 @@ LATE_CHANGES = [
        select gen_random_uuid(), o.id, round((random() * 40 + 5)::numeric, 2), (array['cash','card','wallet','online'])[1 + floor(random() * 4)::int],
               'completed', clock_timestamp(), clock_timestamp(), clock_timestamp()
        from ops.orders o order by random() limit 15""",
+    # Old orders paid late in two identical halves (a split payment: both rows count).
+    """insert into ops.payments
+       select gen_random_uuid(), o.id, 7.50, 'card', 'completed', now(), now(), now()
+       from (select id from ops.orders order by random() limit 3) as o, generate_series(1, 2)""",
     # A failed payment that turns out to have gone through.
     """update ops.payments set status = 'completed', paid_at = clock_timestamp(), updated_at = clock_timestamp()
        where id in (select id from ops.payments where status = 'failed' order by random() limit 5)""",

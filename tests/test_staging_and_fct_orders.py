@@ -76,8 +76,9 @@ insert into ops.payments values
   ('{PAY_FAILED}', '{O_COMPLETED}', 25.00, 'card', 'failed', '2026-07-10T12:00Z', null, '2026-07-10T12:00Z'),
   ('{PAY_CARD}', '{O_COMPLETED}', 10.00, 'CARD', 'completed', '2026-07-10T12:01Z', '2026-07-10T12:01Z', '2026-07-10T12:01Z'),
   ('{PAY_WALLET}', '{O_COMPLETED}', 15.00, 'wallet', 'completed', '2026-07-10T12:02Z', '2026-07-10T12:02Z', '2026-07-10T12:02Z'),
--- O_NEGATIVE: a negative "payment" (excluded), a payment recorded twice (one copy
--- excluded), and 3.00 captured by an unknown method (counts, but in no method column).
+-- O_NEGATIVE: a negative "payment" (excluded), two identical 5.00 cash rows (a split
+-- payment: both count, the later id is flagged possible_duplicate), and 3.00
+-- captured by an unknown method (counts, but in no method column).
   ('{PAY_NEGATIVE}', '{O_NEGATIVE}', -4.00, 'cash', 'completed', '2026-07-12T13:00Z', '2026-07-12T13:00Z', '2026-07-12T13:00Z'),
   ('{PAY_DUP_A}', '{O_NEGATIVE}', 5.00, 'cash', 'completed', '2026-07-12T13:00Z', '2026-07-12T13:00Z', '2026-07-12T13:00Z'),
   ('{PAY_DUP_B}', '{O_NEGATIVE}', 5.00, 'cash', 'completed', '2026-07-12T13:00Z', '2026-07-12T13:00Z', '2026-07-12T13:00Z'),
@@ -120,6 +121,14 @@ def built(module_warehouse):
     return orders, issues
 
 
+@pytest.fixture(scope="module")
+def issue_rows(built, module_warehouse):
+    """Every column of data_quality_issues, by (table, record, rule)."""
+    with psycopg.connect(module_warehouse.conninfo, row_factory=psycopg.rows.dict_row) as conn:
+        return {(row["table_name"], row["record_id"], row["rule"]): row
+                for row in conn.execute("select * from analytics.data_quality_issues")}
+
+
 def test_one_row_per_order(built):
     orders, _ = built
     assert set(orders) == {O_COMPLETED, O_LATE_NIGHT, O_REJECTED, O_NEGATIVE, O_ON_HOLD, O_WINTER}
@@ -155,10 +164,10 @@ def test_negative_duration_is_null_and_flagged(built):
 
 def test_excluded_and_unknown_method_payments(built):
     order = built[0][O_NEGATIVE]
-    # -4.00 excluded, one of the two identical 5.00 rows excluded, 3.00 "crypto" kept.
-    assert order["captured_amount"] == Decimal("8.00")
-    assert order["captured_cash_amount"] == Decimal("5.00")
-    assert order["captured_payment_count"] == 2
+    # -4.00 excluded; both identical 5.00 rows are payments; 3.00 "crypto" kept.
+    assert order["captured_amount"] == Decimal("5.00") + Decimal("5.00") + Decimal("3.00")
+    assert order["captured_cash_amount"] == Decimal("10.00")
+    assert order["captured_payment_count"] == 3
     assert order["refunded_amount"] == Decimal("0.00")  # the negative refund is excluded
 
 
@@ -203,11 +212,17 @@ def test_defects_are_reported_with_their_rule(built, table, record, rule, exclud
     assert issues.get((table, record, rule)) is excluded
 
 
-def test_exactly_one_copy_of_a_duplicated_payment_is_excluded(built):
+def test_identical_payments_are_kept_and_the_later_id_points_at_the_earlier(built, issue_rows):
     _, issues = built
-    flagged = [p for p in (PAY_DUP_A, PAY_DUP_B) if ("payments", p, "duplicate") in issues]
-    assert len(flagged) == 1
-    assert issues[("payments", flagged[0], "duplicate")] is True
+    assert ("payments", PAY_DUP_A, "possible_duplicate") not in issues
+    row = issue_rows[("payments", PAY_DUP_B, "possible_duplicate")]
+    assert (row["is_excluded"], row["severity"], row["related_record_id"]) == (False, "warn", PAY_DUP_A)
+
+
+def test_severity_follows_exclusion_and_only_look_alikes_have_a_related_record(issue_rows):
+    for key, row in issue_rows.items():
+        assert row["severity"] == ("error" if row["is_excluded"] else "warn"), key
+        assert (row["related_record_id"] is not None) == (row["rule"] == "possible_duplicate"), key
 
 
 def test_clean_rows_are_not_reported(built):

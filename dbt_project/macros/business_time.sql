@@ -1,4 +1,4 @@
-{#- METRICS.md conventions: the one definition of local time and of durations. -#}
+{#- The conventions of docs/metrics.md: the one definition of local time and durations. -#}
 
 {%- macro business_timezone() -%}
     '{{ var("business_timezone", env_var("LAUNDRY_BUSINESS_TIMEZONE", "UTC")) }}'
@@ -50,9 +50,10 @@
     round(avg({{ expression }}), 2)
 {%- endmacro -%}
 
-{#- METRICS.md baseline churn score: 1 − exp(−days / coalesce(nullif(frequency, 0), 30)),
-    clamped to [0, 1], 4 decimals. Uses the published (2-decimal) order_frequency_days
-    so an analyst can reproduce it from the mart's own columns. -#}
+{#- The baseline churn score (docs/metrics.md, customer_analytics):
+    1 − exp(−days / coalesce(nullif(frequency, 0), 30)), clamped to [0, 1], 4 decimals.
+    Uses the published (2-decimal) order_frequency_days so an analyst can reproduce
+    it from the mart's own columns. -#}
 {%- macro churn_risk_score(days_since_last_order, order_frequency_days) -%}
     round(least(1, greatest(0,
         1 - exp(-({{ days_since_last_order }})::numeric / coalesce(nullif({{ order_frequency_days }}, 0), 30))

@@ -1,4 +1,4 @@
-{#- Incremental refresh helpers. The rule (METRICS.md): an incremental run gives
+{#- Incremental refresh helpers. The rule (docs/metrics.md): an incremental run gives
     exactly the rows a full refresh gives, however late a change arrives. -#}
 
 {#- The largest value of timestamptz `column` in this model's table, as a SQL

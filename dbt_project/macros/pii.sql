@@ -1,5 +1,5 @@
 {#- Customer PII as every report and dashboard shows it unless a schedule is
-    explicitly allowed to show it (DESIGN.md: reports). Enough to recognise a
+    explicitly allowed to show it (docs/architecture.md, reports). Enough to recognise a
     customer you already know, not enough to contact one you do not. -#}
 
 {#- jane.doe@example.com -> j***@example.com -#}

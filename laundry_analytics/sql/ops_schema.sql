@@ -1,4 +1,4 @@
--- The operational source contract (DESIGN.md, "Operational source contract").
+-- The operational source contract (docs/architecture.md, "Operational source contract").
 -- Idempotent: every statement is "if not exists". {schema} is replaced by the
 -- configured ops schema name (quoted identifier).
 --

@@ -10,7 +10,7 @@
     )
 }}
 
--- One row per customer with at least one order (METRICS.md customer_analytics).
+-- One row per customer with at least one order (docs/metrics.md, customer_analytics).
 -- The order aggregates come from the incremental int_customer_order_summary; the
 -- columns that move with as_of_date (recency, segment, churn) are recomputed on
 -- every run from that one-row-per-customer table, never from the order history.

@@ -10,7 +10,7 @@
 }}
 
 -- One row per order date from the first to the latest order date, zeros on days
--- without orders (METRICS.md daily_revenue_summaries). Every figure is attributed
+-- without orders (docs/metrics.md, daily_revenue_summaries). Every figure is attributed
 -- to the order date of its order.
 -- Incremental: rebuilds the dates of fct_orders rows refreshed since this model's
 -- last run, plus the first two order dates of their customers (new vs returning

@@ -2,28 +2,37 @@
 -- Every defective source row and why: one row per (table, record, rule).
 -- is_excluded tells whether the row is kept out of every metric or kept with a flag.
 -- A view: always current, and no build ever rescans history to refresh it.
-{#- (table, staging model, key, when the row last changed in the source) -#}
+{#- (table, staging model, key, when the row last changed in the source,
+    the row a possible_duplicate resembles) -#}
 {%- set flagged_staging = [
-    ('users', 'stg_ops__users', 'user_id', 'date_joined'),
-    ('partners', 'stg_ops__partners', 'partner_id', 'created_at'),
-    ('orders', 'stg_ops__orders', 'order_id', 'updated_at'),
-    ('order_items', 'stg_ops__order_items', 'order_item_id', 'null::timestamptz'),
-    ('payments', 'stg_ops__payments', 'payment_id', 'updated_at'),
-    ('refunds', 'stg_ops__refunds', 'refund_id', 'updated_at'),
-    ('order_issues', 'stg_ops__order_issues', 'order_issue_id', 'created_at'),
+    ('users', 'stg_ops__users', 'user_id', 'date_joined', 'null'),
+    ('partners', 'stg_ops__partners', 'partner_id', 'created_at', 'null'),
+    ('orders', 'stg_ops__orders', 'order_id', 'updated_at', 'null'),
+    ('order_items', 'stg_ops__order_items', 'order_item_id', 'null::timestamptz', 'null'),
+    ('payments', 'stg_ops__payments', 'payment_id', 'updated_at', 'resembles_payment_id'),
+    ('refunds', 'stg_ops__refunds', 'refund_id', 'updated_at', 'null'),
+    ('order_issues', 'stg_ops__order_issues', 'order_issue_id', 'created_at', 'null'),
 ] %}
 
 with
-{% for table_name, model, key, changed_at in flagged_staging %}
+{% for table_name, model, key, changed_at, resembles in flagged_staging %}
 {{ table_name }}_flags as (
     select
-        '{{ table_name }}'::text as table_name,
-        {{ key }}::text as record_id,
-        unnest(string_to_array(dq_reason, ', ')) as rule,
-        is_excluded,
-        {{ changed_at }} as detected_at
-    from {{ ref(model) }}
-    where dq_reason is not null
+        table_name, record_id, rule, is_excluded, detected_at,
+        case when rule = 'possible_duplicate' then resembles end as related_record_id
+    from (
+        -- unnest() in the select list: written as a lateral join it cost the scans
+        -- of orders and order_items their parallel workers.
+        select
+            '{{ table_name }}'::text as table_name,
+            {{ key }}::text as record_id,
+            unnest(string_to_array(dq_reason, ', ')) as rule,
+            is_excluded,
+            {{ changed_at }} as detected_at,
+            {{ resembles }}::text as resembles
+        from {{ ref(model) }}
+        where dq_reason is not null
+    ) as flags
 ),
 {% endfor %}
 
@@ -34,7 +43,7 @@ orders as (
 amount_mismatches as (
     select
         'orders'::text as table_name, order_id::text as record_id, 'amount_mismatch' as rule,
-        false as is_excluded, last_changed_at as detected_at
+        false as is_excluded, last_changed_at as detected_at, null::text as related_record_id
     from {{ ref('fct_orders') }}
     where total_amount <> items_total
 ),
@@ -58,7 +67,8 @@ orphans_{{ loop.index }} as (
         child.{{ key }}::text as record_id,
         'orphan_{{ fk }}' as rule,
         {{ excluded }} as is_excluded,
-        null::timestamptz as detected_at
+        null::timestamptz as detected_at,
+        null::text as related_record_id
     from {{ ref(child) }} as child
     where child.{{ fk }} is not null
       and not exists (select 1 from {{ ref(parent) }} as parent where parent.{{ parent_key }} = child.{{ fk }})
@@ -66,7 +76,7 @@ orphans_{{ loop.index }} as (
 {% endfor %}
 
 all_issues as (
-    {% for table_name, model, key, changed_at in flagged_staging %}
+    {% for table_name, model, key, changed_at, resembles in flagged_staging %}
     select * from {{ table_name }}_flags union all
     {% endfor %}
     {% for check in orphan_checks %}
@@ -81,6 +91,10 @@ final as (
         record_id,
         rule,
         is_excluded,
+        -- error: the row is wrong and left out of every metric; warn: it counts,
+        -- and someone may want to look at it.
+        case when is_excluded then 'error' else 'warn' end as severity,
+        related_record_id,
         detected_at
     from all_issues
 )

@@ -14,7 +14,7 @@
     )
 }}
 
--- One row per (partner, order date) with at least one order (METRICS.md
+-- One row per (partner, order date) with at least one order (docs/metrics.md,
 -- partner_performance_metrics). Durations are averaged over orders whose two
 -- timestamps are set and ordered (negative durations are NULL in fct_orders).
 -- Incremental: replaces every row of the order dates of fct_orders rows refreshed

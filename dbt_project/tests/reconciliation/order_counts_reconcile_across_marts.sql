@@ -1,6 +1,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'daily_revenue_summaries'}}}) }}
 -- Shown in Dagster as an asset check on daily_revenue_summaries (it reads several marts).
--- METRICS.md cross-check: Σ daily total_orders = Σ customer total_orders = number of
+-- Cross-check of docs/metrics.md: Σ daily total_orders = Σ customer total_orders = number of
 -- orders (and the partner mart counts every order that has a partner).
 with counts as (
     select

@@ -1,6 +1,6 @@
 {{ config(meta={'dagster': {'ref': {'name': 'daily_revenue_summaries'}}}) }}
 -- Shown in Dagster as an asset check on daily_revenue_summaries (it reads several marts).
--- METRICS.md cross-check: Σ daily total_revenue = Σ customer total_spent = Σ captured
+-- Cross-check of docs/metrics.md: Σ daily total_revenue = Σ customer total_spent = Σ captured
 -- payments of all orders; Σ partner revenue = Σ captured payments of orders that
 -- have a partner. Returns a row (a failure) when any of them differ.
 with captured as (

@@ -52,7 +52,7 @@ final as (
             ('missing_timestamp', "status_normalised = 'completed' and delivered_at is null"),
             ('negative_amount', 'total_amount < 0'),
         ]) }} as dq_reason,
-        -- Flagged orders still count: METRICS.md treats any unknown status as open.
+        -- Flagged orders still count: an unknown status is open (docs/metrics.md).
         false as is_excluded
     from renamed
 )

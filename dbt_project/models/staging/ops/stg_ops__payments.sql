@@ -15,15 +15,20 @@ renamed as (
     from source
 ),
 
-ranked as (
+flagged as (
     select
         *,
-        -- Identical rows under a new id are double-recorded, not double-paid:
-        -- the earliest (by id) is the payment, later copies are excluded.
-        row_number() over (
-            partition by order_id, amount, method_normalised, status_normalised, created_at, paid_at, updated_at
-            order by payment_id
-        ) as copy_number
+        -- Rows identical in every column but the id are usually separate payments
+        -- (two equal halves on one card terminal, instalments, a batch import that
+        -- stamps one time): each one counts. A later id of such a group is flagged
+        -- possible_duplicate with the lowest id of the group, the row it resembles.
+        nullif(
+            first_value(payment_id) over (
+                partition by order_id, amount, method_normalised, status_normalised, created_at, paid_at, updated_at
+                order by payment_id
+            ),
+            payment_id
+        ) as resembles_payment_id
     from renamed
 ),
 
@@ -39,15 +44,23 @@ final as (
         created_at,
         paid_at,
         updated_at,
+        resembles_payment_id,
         {{ dq_reason([
-            ('duplicate', 'copy_number > 1'),
+            ('possible_duplicate', 'resembles_payment_id is not null'),
             ('negative_amount', 'amount < 0'),
             ('unknown_method', "method_normalised not in ('cash', 'card', 'wallet', 'online') or method_normalised is null"),
             ('unknown_status', "status_normalised not in ('pending', 'completed', 'failed') or status_normalised is null"),
             ('missing_paid_at', "status_normalised = 'completed' and paid_at is null"),
         ]) }} as dq_reason,
-        (copy_number > 1 or amount < 0) as is_excluded
-    from ranked
+        (
+            amount < 0
+            {#- Opt-in (var exclude_identical_payments), for a source known to record
+                one payment twice under two ids. -#}
+            {%- if var('exclude_identical_payments') %}
+            or resembles_payment_id is not null
+            {%- endif %}
+        ) as is_excluded
+    from flagged
 )
 
 select * from final
