@@ -9,7 +9,7 @@ from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.resources import build_resources
 from dagster_project.checks import ASSET_CHECKS
 from dagster_project.schedules import build_schedules, cache_cleanup_job, cache_refresh_jobs
-from dagster_project.sensors.alerts import email_data_team_on_run_failure
+from dagster_project.sensors.alerts import email_data_team_on_run_failure, retry_failure_alerts_sensor
 from dagster_project.sensors.reports import report_schedules_sensor, send_report_job
 
 
@@ -42,7 +42,7 @@ def build_definitions() -> Definitions:
             cache_cleanup_job,
             send_report_job,
         ],
-        sensors=[report_schedules_sensor, email_data_team_on_run_failure],
+        sensors=[report_schedules_sensor, email_data_team_on_run_failure, retry_failure_alerts_sensor],
         schedules=build_schedules(refresh_jobs, nightly_job=all_assets_job),
         resources=resources,
     )

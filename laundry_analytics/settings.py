@@ -73,6 +73,15 @@ class Settings:
     report_data_wait_minutes: int
     """LAUNDRY_REPORT_DATA_WAIT_MINUTES: how long a due report waits for its marts before it
     is sent with a "data incomplete" notice."""
+    delivery_claim_timeout_minutes: float
+    """LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES: a delivery claimed this long ago by a run that
+    never recorded its outcome (the run died) is relaunched by the report sensor."""
+    delivery_retry_minutes: float
+    """LAUNDRY_DELIVERY_RETRY_MINUTES: first wait before a transient delivery failure is
+    retried; each later wait is as long as the delivery has been delayed so far (doubling)."""
+    delivery_deadline_hours: float
+    """LAUNDRY_DELIVERY_DEADLINE_HOURS: how long after its first attempt a report or alert is
+    still retried; then it is recorded as failed (and alerted)."""
 
     @property
     def pgdata(self) -> Path:
@@ -121,4 +130,7 @@ def load() -> Settings:
                                 if d.strip()),
         partitions_start=os.environ.get("LAUNDRY_PARTITIONS_START", "2025-01-01"),
         report_data_wait_minutes=int(os.environ.get("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")),
+        delivery_claim_timeout_minutes=float(os.environ.get("LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", "10")),
+        delivery_retry_minutes=float(os.environ.get("LAUNDRY_DELIVERY_RETRY_MINUTES", "5")),
+        delivery_deadline_hours=float(os.environ.get("LAUNDRY_DELIVERY_DEADLINE_HOURS", "24")),
     )

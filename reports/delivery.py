@@ -3,12 +3,16 @@ template plus a text part, the report attached) and send it over SMTP from env,
 or write it as an `.eml` file to the outbox when no SMTP server is configured.
 
 Transient SMTP failures (connection refused or dropped, 4xx replies) are retried
-with exponential backoff; permanent ones (5xx, a refused recipient) fail at once.
-Alerts to the data team use the same `send_message`.
+a few times at once with exponential backoff; permanent ones (5xx, a refused
+recipient) fail at once. A delivery still failing after those quick tries is
+retried later from its ledger (`is_transient`, `next_attempt_at`: the policy the
+report ledger and the alert ledger share). Alerts to the data team use the same
+`send_message`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import smtplib
@@ -22,6 +26,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+import psycopg
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from laundry_analytics import settings as settings_module
@@ -35,11 +40,12 @@ _templates.filters["change"] = format_change
 
 
 class DeliveryError(Exception):
-    """Sending failed. `permanent` says whether retrying could help."""
+    """Sending failed. `permanent` says whether retrying could help; `attempts`
+    counts the SMTP tries made."""
 
-    def __init__(self, message: str, *, permanent: bool, error_class: str):
+    def __init__(self, message: str, *, permanent: bool, error_class: str, attempts: int = 1):
         super().__init__(message)
-        self.permanent, self.error_class = permanent, error_class
+        self.permanent, self.error_class, self.attempts = permanent, error_class, attempts
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,7 @@ def send_message(msg: EmailMessage, *, outbox_dir: Path | None = None,
     with no LAUNDRY_SMTP_HOST, write its exact bytes to the outbox instead."""
     cfg = settings_module.load()
     if not cfg.smtp_host:
-        folder = outbox_dir or cfg.outbox
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{msg['Message-ID'].strip('<>').split('@')[0]}.eml"
-        temporary = path.with_suffix(".eml.part")
-        temporary.write_bytes(msg.as_bytes())
-        temporary.replace(path)  # never a half-written .eml
+        path = write_eml(msg, outbox_dir or cfg.outbox)
         return SendResult(msg["Message-ID"], 1, "outbox", path)
     delay = cfg.smtp_backoff_seconds
     for attempt in range(1, cfg.smtp_attempts + 1):
@@ -113,11 +114,32 @@ def send_message(msg: EmailMessage, *, outbox_dir: Path | None = None,
             return SendResult(msg["Message-ID"], attempt, "smtp")
         except DeliveryError as error:
             if error.permanent or attempt == cfg.smtp_attempts:
-                error.attempts = attempt  # type: ignore[attr-defined]
+                error.attempts = attempt
                 raise
             sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
+
+
+def write_eml(msg: EmailMessage, folder: Path, name: str | None = None) -> Path:
+    """The message's exact bytes as `<name or Message-ID>.eml` in `folder`."""
+    name = name or msg["Message-ID"].strip("<>").split("@")[0]
+    return write_atomically(folder / f"{name}.eml", msg.as_bytes())
+
+
+def write_atomically(path: Path, content: bytes) -> Path:
+    """Write through `<path>.part` and a rename: a reader never sees half a file,
+    and a failed write (disk full, folder unwritable, name taken by a folder)
+    leaves no `.part` behind. A killed process can leave one; the next write of
+    the same file replaces it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_bytes(content)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
 
 
 def _smtp_send(msg: EmailMessage, cfg: settings_module.Settings) -> None:
@@ -130,7 +152,12 @@ def _smtp_send(msg: EmailMessage, cfg: settings_module.Settings) -> None:
             if cfg.smtp_security == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if cfg.smtp_user:
-                client.login(cfg.smtp_user, cfg.smtp_password or "")
+                try:
+                    client.login(cfg.smtp_user, cfg.smtp_password or "")
+                except UnicodeEncodeError:  # smtplib encodes the AUTH exchange as ASCII
+                    raise DeliveryError("LAUNDRY_SMTP_USER or LAUNDRY_SMTP_PASSWORD has a non-ASCII character, "
+                                        "which Python's SMTP login cannot send: use an ASCII password",
+                                        permanent=True, error_class="SMTPAuthenticationError") from None
             refused = client.send_message(msg)
             if refused:  # some of several recipients refused (we send one per message)
                 code, text = next(iter(refused.values()))
@@ -146,3 +173,41 @@ def _smtp_send(msg: EmailMessage, cfg: settings_module.Settings) -> None:
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout, OSError) as error:
         raise DeliveryError(f"SMTP server unreachable: {error}", permanent=False,
                             error_class=type(error).__name__) from None
+    except smtplib.SMTPException as error:  # e.g. the server lacks a feature the message needs (SMTPUTF8, AUTH)
+        raise DeliveryError(str(error), permanent=True, error_class=type(error).__name__) from None
+
+
+# --- retry policy (report deliveries and alerts) ---------------------------------------
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether trying again later could help: an SMTP server or network that is
+    down, a 4xx reply, a disk or folder problem, a lost database connection. A
+    5xx reply, a header the email library refuses and any other error are final."""
+    if isinstance(error, DeliveryError):
+        return not error.permanent
+    return isinstance(error, (OSError, psycopg.OperationalError))
+
+
+def next_attempt_at(first_attempt: dt.datetime, now: dt.datetime) -> dt.datetime | None:
+    """When to retry a delivery that failed transiently at `now`: after waiting as
+    long as it has been delayed already, at least LAUNDRY_DELIVERY_RETRY_MINUTES
+    (so the waits double), and at the latest at the deadline
+    (LAUNDRY_DELIVERY_DEADLINE_HOURS after the first attempt); None once the
+    deadline has passed: the delivery has failed."""
+    cfg = settings_module.load()
+    deadline = first_attempt + dt.timedelta(hours=cfg.delivery_deadline_hours)
+    if now >= deadline:
+        return None
+    return min(now + max(dt.timedelta(minutes=cfg.delivery_retry_minutes), now - first_attempt), deadline)
+
+
+def claim_timeout() -> dt.timedelta:
+    """How long a claim stays with the run that made it; a run that has neither
+    finished nor refreshed it by then is taken to have died."""
+    return dt.timedelta(minutes=settings_module.load().delivery_claim_timeout_minutes)
+
+
+def describe(error: BaseException) -> tuple[str, str]:
+    """(error class, message) of a failure, as the ledgers record it."""
+    return getattr(error, "error_class", type(error).__name__), (str(error) or repr(error))[:2000]

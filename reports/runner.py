@@ -1,14 +1,15 @@
 """Sending a schedule's report for one tick exactly once per recipient, and
-deciding which ticks are due (what the Dagster sensor asks).
+deciding which runs to launch (what the Dagster sensor asks).
 
-The ledger (`report_deliveries`) has a unique key (schedule, period start,
-recipient) for scheduled sends. A recipient is claimed before the message is
-sent; a claimed row is finished (sent, failed, skipped, kept_in_outbox) in the
-same transaction that advances the schedule's `last_run_at` / `next_run_at`. A
-retried or relaunched run skips finished recipients, so nobody gets a period
-twice. A claim left by a run that died is taken over after CLAIM_TIMEOUT (or at
-once by a retry of the same Dagster run); the message keeps a deterministic
-Message-ID, so even that rare resend is recognisable as a duplicate.
+Every (schedule, period, recipient) has one row in the delivery ledger
+(reports.ledger) and is always in one of its states: queued by the sensor,
+claimed by the run serving it, then sent, kept_in_outbox, skipped, retrying
+(a transient failure: the sensor relaunches it at next_attempt_at, until the
+deadline) or failed. Every exception of a recipient's delivery (rendering, the
+outbox, the message, SMTP) is recorded in its row; only a ledger write that
+fails (the database gone, the process killed) leaves a claim behind, which the
+sensor relaunches once it is stale. The Message-ID is deterministic, so even a
+resend after such a crash is recognisable as a duplicate.
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from laundry_analytics import settings as settings_module
-from reports import marts, schedules
+from reports import ledger, marts, schedules
 from reports.datasets import ReportDataset, build_dataset
-from reports.delivery import DeliveryError, fit_attachment, message_id_for, report_message, send_message
+from reports.delivery import describe, fit_attachment, message_id_for, report_message, send_message, write_atomically
 from reports.periods import Period
 from reports.render import RenderedFile, render
 
-CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 SKIP_GRACE = dt.timedelta(hours=1)
 """catch_up=skip still sends a tick this recent; older missed ticks are skipped."""
-FINISHED = ("sent", "failed", "skipped", "kept_in_outbox")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass
@@ -43,9 +46,21 @@ class RunOutcome:
     period: Period
     file: RenderedFile | None = None
     sent: list[str] = field(default_factory=list)
+    """Sent (or kept in the outbox) by this run."""
     failed: dict[str, str] = field(default_factory=dict)
+    """Failed for good in this run: recipient → cause."""
+    retrying: dict[str, str] = field(default_factory=dict)
+    """Failed transiently in this run, retried later: recipient → cause."""
     skipped: list[str] = field(default_factory=list)
     already_done: list[str] = field(default_factory=list)
+    """Finished before this run."""
+    states: dict[str, ledger.RecipientState] = field(default_factory=dict)
+    """Every recipient's ledger state after this run."""
+
+    @property
+    def undelivered(self) -> dict[str, str]:
+        """The recipients not served (yet): recipient → state and cause."""
+        return {to: str(state) for to, state in self.states.items() if state.status not in ledger.DELIVERED}
 
 
 def _schema() -> sql.Identifier:
@@ -65,60 +80,72 @@ def render_report(spec: schedules.ScheduleSpec, period: Period, *, conn: psycopg
 
 
 def deliver(conn: psycopg.Connection, schedule_key: str, tick: dt.datetime, *, run_id: str | None = None,
-            data_incomplete: bool = False, sleep: Callable[[float], None] = time.sleep) -> RunOutcome:
-    """Send the report of the period of `tick` to every recipient not yet served."""
+            data_incomplete: bool = False, clock: Callable[[], dt.datetime] = utc_now,
+            sleep: Callable[[float], None] = time.sleep) -> RunOutcome:
+    """Send the report of the period of `tick` to every recipient not yet served,
+    leaving each in a recorded state (`RunOutcome.states`)."""
     schedules.ensure_tables(conn)
     row = schedules.find(conn, schedule_key)
     spec = schedules.spec_of(row)
     period = spec.cadence.period_of(tick)
     outcome = RunOutcome(spec.name, period)
-    next_run = spec.cadence.next_tick(tick)
-    done = _finished_recipients(conn, row["schedule_id"], period)
-    pending = [r for r in spec.recipients if r not in done]
-    outcome.already_done = [r for r in spec.recipients if r in done]
-    if not pending:
-        _advance(conn, row["schedule_id"], next_run)
-        conn.commit()
-        return outcome
+    rows = ledger.PeriodLedger(conn, row["schedule_id"], period, run_id, clock)
+    with conn.transaction():  # the claims and the schedule's next_run_at move together
+        claimed = rows.claim(spec.recipients, tick=tick, data_incomplete=data_incomplete)
+        _advance(conn, row["schedule_id"], spec.cadence.next_tick(tick))
+    conn.commit()
+    if claimed:
+        _send_to_claimed(rows, spec, claimed, data_incomplete, outcome, sleep)
+    outcome.states = rows.states(spec.recipients)
+    outcome.already_done = [to for to in spec.recipients
+                            if to not in claimed and outcome.states[to].status not in ledger.OPEN]
+    return outcome
 
+
+def _send_to_claimed(rows: ledger.PeriodLedger, spec: schedules.ScheduleSpec, claimed: list[str],
+                     data_incomplete: bool, outcome: RunOutcome, sleep: Callable[[float], None]) -> None:
     notices = ["The marts were not confirmed complete for this period when this report was sent; figures may "
                "change."] if data_incomplete else []
-    dataset, file = render_report(spec, period, conn=conn, notices=notices)
-    if dataset.is_empty and not spec.send_if_empty:
-        for recipient in pending:
-            if _claim(conn, row["schedule_id"], period, recipient, run_id, tick):
-                _finish(conn, row["schedule_id"], period, recipient, next_run, status="skipped",
-                        error_class="EmptyPeriod", error="nothing happened in the period and send_if_empty is off")
-                outcome.skipped.append(recipient)
-        return outcome
-
+    try:
+        dataset, file = render_report(spec, rows.period, conn=rows.conn, notices=notices)
+        skip = dataset.is_empty and not spec.send_if_empty
+        if not skip:
+            write_atomically(report_outbox() / file.file_name, file.content)
+            attachment, too_large = fit_attachment(file, settings_module.load().report_max_bytes)
+    except Exception as error:  # any failure: recorded for each recipient
+        for recipient in claimed:
+            _note_failure(outcome, recipient, rows.record_failure(recipient, error))
+        return
+    if skip:
+        for recipient in claimed:
+            rows.finish(recipient, "skipped", error_class="EmptyPeriod",
+                        error="nothing happened in the period and send_if_empty is off")
+            outcome.skipped.append(recipient)
+        return
     outcome.file = file
-    folder = report_outbox()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / file.file_name).write_bytes(file.content)
-    attachment, too_large = fit_attachment(file, settings_module.load().report_max_bytes)
     details = {"file_name": file.file_name, "format": spec.format, "bytes": len(file.content),
                "sha256": hashlib.sha256(file.content).hexdigest(), "rows": file.rows,
                "data_refreshed_at": dataset.data_refreshed_at, "data_incomplete": data_incomplete}
-    for recipient in pending:
-        if not _claim(conn, row["schedule_id"], period, recipient, run_id, tick):
-            outcome.already_done.append(recipient)
-            continue
-        message = report_message(dataset, attachment, schedule_name=spec.name, recipient=recipient,
-                                 message_id=message_id_for(str(row["schedule_id"]), period.start.isoformat(), recipient),
-                                 too_large_notice=too_large)
+    for recipient in claimed:
+        if not rows.hold(recipient):
+            continue  # another run took the claim over: it sends and records this one
         try:
+            message = report_message(dataset, attachment, schedule_name=spec.name, recipient=recipient,
+                                     message_id=message_id_for(str(rows.schedule_id), rows.period.start.isoformat(),
+                                                               recipient), too_large_notice=too_large)
             result = send_message(message, sleep=sleep)
-        except DeliveryError as error:
-            _finish(conn, row["schedule_id"], period, recipient, next_run, status="failed",
-                    attempts=getattr(error, "attempts", 1), error_class=error.error_class, error=str(error), **details)
-            outcome.failed[recipient] = str(error)
+        except Exception as error:  # any failure: recorded for each recipient
+            _note_failure(outcome, recipient, rows.record_failure(recipient, error, **details))
             continue
-        _finish(conn, row["schedule_id"], period, recipient, next_run,
-                status="kept_in_outbox" if too_large else "sent", attempts=result.attempts,
-                message_id=result.message_id, **details)
+        # A crash between the SMTP reply and this commit leaves the claim to go stale:
+        # the relaunch resends it, with the same Message-ID.
+        rows.finish(recipient, "kept_in_outbox" if too_large else "sent", attempts=result.attempts,
+                    message_id=result.message_id, **details)
         outcome.sent.append(recipient)
-    return outcome
+
+
+def _note_failure(outcome: RunOutcome, recipient: str, state: ledger.RecipientState) -> None:
+    (outcome.retrying if state.status == "retrying" else outcome.failed)[recipient] = state.cause
 
 
 def send_now(conn: psycopg.Connection, schedule_key: str, to: str, *, now: dt.datetime | None = None,
@@ -142,8 +169,8 @@ def send_now(conn: psycopg.Connection, schedule_key: str, to: str, *, now: dt.da
         result = send_message(message, sleep=sleep)
         status, error_class, error, message_id, attempts = "sent", None, None, result.message_id, result.attempts
         outcome.sent.append(address)
-    except DeliveryError as failure:
-        status, error_class, error, message_id = "failed", failure.error_class, str(failure), None
+    except Exception as failure:  # recorded; a manual send is not retried
+        (error_class, error), status, message_id = describe(failure), "failed", None
         attempts = getattr(failure, "attempts", 1)
         outcome.failed[address] = error
     conn.execute(sql.SQL("""
@@ -176,25 +203,31 @@ class DueRun:
     tick: dt.datetime
     period: Period
     data_incomplete: bool
+    launch: int = 0
+    """0 for the period's first run, then 1, 2, … for each relaunch (stale claims,
+    due retries): a new run key each time, so Dagster does not drop it as a repeat."""
 
     @property
     def run_key(self) -> str:
-        return f"report:{self.schedule_id}:{self.period.start.isoformat()}"
+        key = f"report:{self.schedule_id}:{self.period.start.isoformat()}"
+        return f"{key}:relaunch-{self.launch}" if self.launch else key
 
 
 def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
              data_ready: Callable[[Period, str], bool] | None = None) -> list[DueRun]:
-    """The runs to launch now: for each active schedule whose next_run_at has
-    passed, the due ticks its catch-up policy keeps (missed ones it drops are
-    recorded as skipped and next_run_at moves past them). A tick whose marts are
-    not ready waits, up to LAUNDRY_REPORT_DATA_WAIT_MINUTES, then runs with a
-    "data incomplete" notice. `data_ready(period, report_type)` decides readiness
-    (default: marts_ready, i.e. the marts of that report type; the Dagster sensor
-    also requires the marts' blocking checks)."""
+    """The runs to launch now. First, for each active schedule whose next_run_at
+    has passed, the due ticks its catch-up policy keeps (missed ones it drops are
+    recorded as skipped) are queued in the ledger and next_run_at moves past them;
+    a tick whose marts are not ready waits (with the later ones), up to
+    LAUNDRY_REPORT_DATA_WAIT_MINUTES, then is queued with a "data incomplete"
+    notice. `data_ready(period, report_type)` decides readiness (default:
+    marts_ready, i.e. the marts of that report type; the Dagster sensor also
+    requires the marts' blocking checks). Then, from the ledger: a run for every
+    period with queued recipients (its run key repeats until the run claims them),
+    and a relaunch for every period with a stale claim or a due retry."""
     schedules.ensure_tables(conn)
     data_ready = data_ready or (lambda period, report_type: marts_ready(conn, period, report_type))
     wait = dt.timedelta(minutes=settings_module.load().report_data_wait_minutes)
-    runs: list[DueRun] = []
     with conn.cursor(row_factory=dict_row) as cur:
         due = cur.execute(sql.SQL("""
             select * from {}.report_schedules where is_active and next_run_at <= %s order by next_run_at, name
@@ -215,12 +248,31 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
             _record_skipped(conn, row, spec, tick, f"missed while reports were not running (catch_up={spec.catch_up})")
         if not keep:
             _advance(conn, row["schedule_id"], spec.cadence.next_tick(ticks[-1]))
-        conn.commit()
         for tick in keep:
             period = spec.cadence.period_of(tick)
             ready = data_ready(period, spec.report_type)
-            if ready or now - tick >= wait:
-                runs.append(DueRun(str(row["schedule_id"]), spec.name, tick, period, data_incomplete=not ready))
+            if not ready and now - tick < wait:
+                break
+            ledger.queue(conn, row["schedule_id"], period, spec.recipients, tick=tick, data_incomplete=not ready,
+                         now=now)
+            _advance(conn, row["schedule_id"], spec.cadence.next_tick(tick))
+        conn.commit()
+    return _runs_from_ledger(conn, now)
+
+
+def _runs_from_ledger(conn: psycopg.Connection, now: dt.datetime) -> list[DueRun]:
+    runs = []
+    for open_period in ledger.open_periods(conn, now):
+        launch = open_period["launches"]
+        if open_period["overdue"]:
+            launch += 1
+            ledger.relaunch(conn, open_period["schedule_id"], open_period["period_start"], launch, now)
+        elif not open_period["queued"]:
+            continue  # claimed by a live run, or retrying later
+        runs.append(DueRun(str(open_period["schedule_id"]), open_period["name"], open_period["tick"],
+                           Period(open_period["period_start"], open_period["period_end"]),
+                           open_period["data_incomplete"], launch))
+    conn.commit()
     return runs
 
 
@@ -230,50 +282,7 @@ def marts_ready(conn: psycopg.Connection, period: Period, report_type: str) -> b
     return not marts.unready_marts(conn, period, report_type)
 
 
-# --- the ledger ----------------------------------------------------------------------
-
-
-def _finished_recipients(conn, schedule_id, period: Period) -> set[str]:
-    rows = conn.execute(sql.SQL("""
-        select recipient from {}.report_deliveries
-        where schedule_id = %s and period_start = %s and kind = 'scheduled' and status = any(%s)
-    """).format(_schema()), (schedule_id, period.start, list(FINISHED))).fetchall()
-    conn.commit()
-    return {recipient for (recipient,) in rows}
-
-
-def _claim(conn, schedule_id, period: Period, recipient: str, run_id: str | None, tick: dt.datetime) -> bool:
-    """Claim (schedule, period, recipient) for this run; False if another run has
-    it or it is finished."""
-    claimed = conn.execute(sql.SQL("""
-        insert into {schema}.report_deliveries as d
-            (schedule_id, period_start, period_end, recipient, status, run_id, scheduled_for)
-        values (%(schedule)s, %(start)s, %(end)s, %(recipient)s, 'claimed', %(run)s, %(tick)s)
-        on conflict (schedule_id, period_start, recipient) where kind = 'scheduled' do update
-            set claimed_at = now(), run_id = excluded.run_id
-            where d.status = 'claimed'
-              and (d.claimed_at < now() - %(timeout)s or d.run_id is not distinct from excluded.run_id)
-        returning delivery_id
-    """).format(schema=_schema()), {"schedule": schedule_id, "start": period.start, "end": period.end,
-                                    "recipient": recipient, "run": run_id, "tick": tick,
-                                    "timeout": CLAIM_TIMEOUT}).fetchone()
-    conn.commit()
-    return claimed is not None
-
-
-def _finish(conn, schedule_id, period: Period, recipient: str, next_run: dt.datetime, *, status: str,
-            **details) -> None:
-    """Finish a claimed ledger row and advance the schedule, in one transaction."""
-    columns = ["status", "finished_at", *details]
-    with conn.transaction():
-        conn.execute(sql.SQL("""
-            update {schema}.report_deliveries set {assignments}
-            where schedule_id = %s and period_start = %s and recipient = %s and kind = 'scheduled'
-        """).format(schema=_schema(), assignments=sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(sql.Identifier(c), sql.SQL("now()") if c == "finished_at" else sql.Placeholder())
-            for c in columns)), [status, *details.values(), schedule_id, period.start, recipient])
-        _advance(conn, schedule_id, next_run)
-    conn.commit()
+# --- the schedule ------------------------------------------------------------------
 
 
 def _advance(conn, schedule_id, next_run: dt.datetime) -> None:

@@ -4,7 +4,7 @@ field before anything is stored, and the operations the CLI offers.
 Both tables live in the analytics schema (analysts can read them); the project
 creates them (`ensure_tables`). A delivery row is the ledger entry of one
 (schedule, period, recipient): claimed before sending, so a retried or relaunched
-run never sends it twice.
+run never sends it twice, and always in one of DELIVERY_STATUSES.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ create table if not exists {schema}.report_deliveries (
     period_start date not null,
     period_end date not null,
     recipient text not null,
-    status text not null check (status in ('claimed', 'sent', 'failed', 'skipped', 'kept_in_outbox')),
+    status text not null check (status in ({statuses})),
     attempts smallint not null default 0,
     error_class text,
     error text,
@@ -97,13 +97,44 @@ create table if not exists {schema}.report_deliveries (
     data_incomplete boolean not null default false,
     run_id text,
     scheduled_for timestamptz,
+    created_at timestamptz not null default now(),
     claimed_at timestamptz not null default now(),
+    next_attempt_at timestamptz,
+    launches smallint not null default 0,
     finished_at timestamptz
 );
+-- Ledgers created before the retry states: add their columns and statuses once.
+do $$ begin
+    if not exists (select from pg_attribute where attrelid = '{schema}.report_deliveries'::regclass
+                   and attname = 'next_attempt_at') then
+        alter table {schema}.report_deliveries
+            add column if not exists created_at timestamptz not null default now(),
+            add column if not exists next_attempt_at timestamptz,
+            add column if not exists launches smallint not null default 0,
+            drop constraint if exists report_deliveries_status_check,
+            add constraint report_deliveries_status_check check (status in ({statuses}));
+        -- claims left by runs of the old code: relaunched once stale (its timeout was 10 minutes)
+        update {schema}.report_deliveries set next_attempt_at = claimed_at + interval '10 minutes'
+        where status = 'claimed';
+    end if;
+end $$;
 create unique index if not exists report_deliveries_once_idx
     on {schema}.report_deliveries (schedule_id, period_start, recipient) where kind = 'scheduled';
 create index if not exists report_deliveries_schedule_idx on {schema}.report_deliveries (schedule_id, claimed_at);
+create index if not exists report_deliveries_open_idx on {schema}.report_deliveries (next_attempt_at)
+    where status in ('queued', 'claimed', 'retrying');
 """
+DELIVERY_STATUSES = {
+    "queued": "due; the sensor launched (or is about to launch) a run for it",
+    "claimed": "a run is sending it (claimed_at); relaunched if that run dies (next_attempt_at)",
+    "sent": "accepted by the SMTP server (or written to the outbox when no server is set)",
+    "kept_in_outbox": "sent without the file, over the attachment limit; the file is in the outbox",
+    "retrying": "failed transiently (error); tried again at next_attempt_at until the deadline",
+    "failed": "failed for good (error_class, error): a permanent error or the deadline passed",
+    "skipped": "not sent on purpose (error: why)",
+}
+"""Every state of a scheduled delivery, with what it means (reports.runner moves
+rows between them)."""
 
 
 def _schema() -> sql.Identifier:
@@ -114,7 +145,8 @@ def ensure_tables(conn: psycopg.Connection) -> None:
     """Create the schedule and delivery tables if missing; readable by analysts."""
     cfg = settings_module.load()
     conn.execute(sql.SQL("create schema if not exists {}").format(_schema()))
-    conn.execute(sql.SQL(DDL).format(schema=_schema()))
+    statuses = sql.SQL(", ").join(map(sql.Literal, DELIVERY_STATUSES))
+    conn.execute(sql.SQL(DDL).format(schema=_schema(), statuses=statuses))
     if conn.execute("select 1 from pg_roles where rolname = %s", (cfg.analyst_role,)).fetchone():
         for table in ("report_schedules", "report_deliveries"):
             conn.execute(sql.SQL("grant select on {}.{} to {}").format(
@@ -426,7 +458,7 @@ def deliveries(conn: psycopg.Connection, key: str | None = None, limit: int = 50
         return cur.execute(sql.SQL("""
             select s.name, d.* from {schema}.report_deliveries d
             join {schema}.report_schedules s using (schedule_id)
-            {where} order by d.claimed_at desc, d.delivery_id desc limit %s
+            {where} order by d.created_at desc, d.delivery_id desc limit %s
         """).format(schema=_schema(), where=where), [*params, limit]).fetchall()
 
 

@@ -410,12 +410,16 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
         (alert,) = smtp.to("data@example.com")
         assert alert["Subject"] == "Pipeline run failed: send_report_job"
         assert "gone@example.com" in alert.get_content() and "550" in alert.get_content()
-        # Re-executing the failed run from its failure sends nobody anything again.
+        # Re-executing the failed run from its failure sends nobody anything again, and
+        # fails again: the refused recipient is still not delivered (a 5xx is final).
         with execute_job(reconstructable(report_sensors.send_report_job), instance,
                          run_config={**run_config, "execution": {"config": {"in_process": {}}}},
                          reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
             assert again.dagster_run.parent_run_id == result.run_id
-            assert again.success and again.output_for_node("send_scheduled_report") == 0
+            assert not again.success
+            (step_failure,) = [e for e in again.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+            metadata = step_failure.step_failure_data.user_failure_data.metadata
+            assert metadata["failed_recipients"].value == ["gone@example.com"] and metadata["recipients_sent"].value == 0
     assert [m["To"] for m in smtp.messages] == ["ops@example.com", "data@example.com"]
     assert conn.execute("select recipient, status, error_class from analytics.report_deliveries "
                         "order by recipient").fetchall() == ledger

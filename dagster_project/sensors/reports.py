@@ -1,9 +1,12 @@
-"""Scheduled reports in Dagster: a sensor that finds due schedules every minute
-and launches one `send_report_job` run per (schedule, period), with that pair as
-run key, so a tick evaluated twice or a daemon restart never sends a period twice;
-the run renders, emails and records the delivery (reports.runner). A run in which
-any recipient failed fails (after every recipient was attempted and the ledger
-written), so the data team's run-failure alert fires."""
+"""Scheduled reports in Dagster: a sensor that, every minute, queues due
+schedules in the delivery ledger and launches one `send_report_job` run per
+(schedule, period), with that pair as run key, so a tick evaluated twice or a
+daemon restart never sends a period twice; it relaunches a period (run key
+`…:relaunch-N`) when a recipient's retry is due or a run died holding its claim.
+The run renders, emails and records each delivery (reports.runner). A run in
+which any recipient is not delivered (retrying, failed, claimed elsewhere) fails,
+after every recipient was attempted and recorded, with each recipient's state in
+its metadata, so the data team's run-failure alert fires."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -28,15 +31,11 @@ from laundry_analytics import database
 from reports import runner
 from reports.marts import REPORT_MARTS
 
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-clock: Callable[[], dt.datetime] = utc_now
-"""The sensor's "now" (which ticks are due, how long their data has been waited
-for). Tests set a fixed instant so that what is due does not depend on the time
-of day the suite runs."""
+clock: Callable[[], dt.datetime] = runner.utc_now
+"""The "now" of the sensor (which ticks are due, how long their data has been waited
+for, which retries are due) and for the ledger times its runs write (claims,
+next attempts, the deadline). Tests set a fixed instant so that what is due does
+not depend on the time of day the suite runs."""
 
 
 class ReportRunConfig(Config):
@@ -51,30 +50,32 @@ class ReportRunConfig(Config):
 def send_scheduled_report(context: OpExecutionContext, config: ReportRunConfig):
     with database.connect() as conn:
         outcome = runner.deliver(conn, config.schedule_id, dt.datetime.fromisoformat(config.tick),
-                                 run_id=context.run_id, data_incomplete=config.data_incomplete)
+                                 run_id=context.run_id, data_incomplete=config.data_incomplete, clock=clock)
     metadata = {
         "schedule": outcome.schedule,
         "period": f"{outcome.period.start}..{outcome.period.end}",
         "recipients_sent": len(outcome.sent),
+        "recipients_retrying": len(outcome.retrying),
         "recipients_failed": len(outcome.failed),
         "recipients_skipped": len(outcome.skipped) + len(outcome.already_done),
+        "recipients": MetadataValue.json({to: str(state) for to, state in outcome.states.items()}),
     }
     if outcome.file is not None:
         metadata |= {"file": outcome.file.file_name, "bytes": len(outcome.file.content), "rows": outcome.file.rows,
                      "path": MetadataValue.path(str(runner.report_outbox() / outcome.file.file_name))}
-    if outcome.failed:
-        # Fail the run only now, after every recipient was attempted and the ledger
-        # written: the others have their report, a re-execution skips every finished
-        # recipient (a failed one too: permanent failures are final), and the failed
-        # run triggers the data team's alert instead of passing as a success.
-        metadata["failures"] = MetadataValue.json(outcome.failed)
-        metadata["failed_recipients"] = MetadataValue.json(sorted(outcome.failed))
+    undelivered = outcome.undelivered
+    if undelivered:
+        # Fail the run only now, after every recipient was attempted and recorded: the
+        # others have their report, the ledger holds each one's state (retrying ones
+        # are relaunched by the sensor), and the data team is alerted.
+        metadata["failures"] = MetadataValue.json(undelivered)
+        metadata["failed_recipients"] = MetadataValue.json(sorted(undelivered))
         raise Failure(
-            description=f"{outcome.schedule}, {outcome.period.label()}: {len(outcome.failed)} recipient(s) failed, "
-                        f"{len(outcome.sent)} sent; failed: "
-                        + "; ".join(f"{to}: {error}" for to, error in sorted(outcome.failed.items())),
+            description=f"{outcome.schedule}, {outcome.period.label()}: {len(undelivered)} of "
+                        f"{len(outcome.states)} recipient(s) not delivered, {len(outcome.sent)} sent by this run: "
+                        + "; ".join(f"{to}: {state}" for to, state in sorted(undelivered.items())),
             metadata=metadata,
-            allow_retries=False,  # a retry would find every recipient finished and pass: the failure would vanish
+            allow_retries=False,  # retries are the ledger's (sensor relaunches), not the step's
         )
     yield Output(len(outcome.sent), metadata=metadata)
 
@@ -103,7 +104,8 @@ def failed_blocking_checks(context: SensorEvaluationContext, report_type: str) -
 
 @sensor(job=send_report_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
         description="Every minute: due report schedules (analytics.report_schedules), one run per schedule and "
-                    "period, after the marts for the period are built (or the wait runs out).")
+                    "period, after the marts for the period are built (or the wait runs out); relaunches a "
+                    "period when a delivery's retry is due or its run died (analytics.report_deliveries).")
 def report_schedules_sensor(context: SensorEvaluationContext):
     now = clock()
     with database.connect() as conn:
@@ -117,5 +119,6 @@ def report_schedules_sensor(context: SensorEvaluationContext):
             run_key=run.run_key,
             run_config={"ops": {"send_scheduled_report": {"config": {
                 "schedule_id": run.schedule_id, "tick": run.tick.isoformat(), "data_incomplete": run.data_incomplete}}}},
-            tags={"laundry/schedule": run.schedule_name, "laundry/period": run.period.label()},
+            tags={"laundry/schedule": run.schedule_name, "laundry/period": run.period.label(),
+                  "laundry/launch": str(run.launch)},
         )
