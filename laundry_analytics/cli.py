@@ -12,15 +12,20 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import psycopg
 
 from laundry_analytics import database, ops_schema
 from laundry_analytics import settings as settings_module
 from laundry_analytics.settings import PROJECT_ROOT
 
 DEFAULT_DEMO_ORDERS = 50_000
+MAX_DELIVERIES_LISTED = 10_000
 
 
 def _say(message: str) -> None:
@@ -42,6 +47,28 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
+
+
+def _report_date(text: str) -> dt.date:
+    """A date of a query or cache range: exactly YYYY-MM-DD, in the years the
+    payloads can compute a default window and a previous period for."""
+    try:
+        return settings_module.parse_iso_date(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
 
 
 def _fraction(text: str) -> float:
@@ -318,11 +345,13 @@ def cmd_reports(args: argparse.Namespace) -> int:
             _say(f"deleted {row['name']!r} and its delivery history")
         elif args.action == "preview":
             row = schedules.find(conn, args.schedule)
+            _writable_folder(args.out, "--out", "give a folder you can write to (it is created if missing)")
             spec = schedules.spec_of(row)
             tick = runner.latest_tick(spec, dt.datetime.now(dt.timezone.utc))
             dataset, file = runner.render_report(spec, spec.cadence.period_of(tick), conn=conn)
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / file.file_name).write_bytes(file.content)
+            partial = args.out / f"{file.file_name}.part"
+            partial.write_bytes(file.content)
+            partial.replace(args.out / file.file_name)  # never a half-written report
             _say(f"{args.out / file.file_name}: {len(file.content):,} bytes, {file.rows:,} rows, "
                  f"period {dataset.period.label()} (nothing sent)")
         elif args.action == "send-now":
@@ -330,6 +359,11 @@ def cmd_reports(args: argparse.Namespace) -> int:
                 schedules.parse_address(args.to)
             except ValueError as error:
                 _fail(f"--to: {error}")
+            cfg = settings_module.load()
+            if not cfg.smtp_host:  # the message goes to the outbox: a folder that can take it, before rendering
+                variable = "LAUNDRY_OUTBOX" if os.environ.get("LAUNDRY_OUTBOX") else "LAUNDRY_HOME"
+                _writable_folder(cfg.outbox, "the outbox", f"set {variable} to a folder you can write to "
+                                 "(or LAUNDRY_SMTP_HOST to send by SMTP)")
             outcome = runner.send_now(conn, args.schedule, args.to)
             if outcome.failed:
                 _fail(f"sending to {args.to} failed: {outcome.failed[next(iter(outcome.failed))]}", code=1)
@@ -342,6 +376,19 @@ def cmd_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writable_folder(folder: Path, what: str, fix: str) -> None:
+    """Create `folder` if missing and prove a file can be written in it, so a wrong
+    path is refused before a report is rendered (and nothing is half-written)."""
+    if folder.exists() and not folder.is_dir():
+        _fail(f"{what} {folder} is a file, not a folder; {fix}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        _fail(f"{what} {folder} cannot be written ({error.strerror or error}); {fix}")
+
+
 def cmd_dbt(args: argparse.Namespace) -> int:
     from laundry_analytics.dbt_runner import run_dbt
 
@@ -349,6 +396,14 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
 
 # --- parser --------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """Refuses wrong arguments in one line (argparse's default puts the whole usage
+    first, which buries the sentence that says what to fix)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class _Fail(Exception):
@@ -372,7 +427,7 @@ def _add_generation_options(parser: argparse.ArgumentParser, default_orders: int
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="laundry-analytics",
         description="LaundryConnect analytics: demo data, dbt marts through Dagster, cache and reports.",
     )
@@ -401,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="open the Dagster UI (dagster dev)",
                        description="Run `dagster dev` on workspace.yaml with this project's settings.")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=_positive_int, default=3000)
+    p.add_argument("--port", type=_int_between(1, 65_535), default=3000, help="1-65535 (default 3000)")
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("info", help="print where the warehouse, Dagster home and outbox are",
@@ -415,8 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compute a payload (the original dashboard endpoints) for a range of order "
                        "dates from the marts. Defaults: the last 30 days up to today, all partners.")
     p.add_argument("payload", choices=PAYLOAD_TYPES)
-    p.add_argument("--start", type=_iso_date, help="first order date, YYYY-MM-DD (default: end - 29 days)")
-    p.add_argument("--end", type=_iso_date, help="last order date, YYYY-MM-DD (default: today, business time zone)")
+    p.add_argument("--start", type=_report_date, help="first order date, YYYY-MM-DD (default: end - 29 days)")
+    p.add_argument("--end", type=_report_date, help="last order date, YYYY-MM-DD (default: today, business time zone)")
     p.add_argument("--partner", help="only this partner's orders (partner UUID)")
     p.add_argument("--format", choices=["json", "table"], default="json")
     p.set_defaults(func=cmd_query)
@@ -431,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cache_sub.add_parser("refresh", help="recompute cached payloads (all types by default)")
     q.add_argument("cache_types", nargs="*", metavar="TYPE",
                    help=f"any of {', '.join(CACHE_TYPES)}")
-    q.add_argument("--as-of", type=_iso_date, help="the 'today' of the payloads (default: today)")
+    q.add_argument("--as-of", type=_report_date, help="the 'today' of the payloads, YYYY-MM-DD (default: today)")
     q.set_defaults(func=cmd_cache_refresh)
     q = cache_sub.add_parser("cleanup", help="delete expired cache rows")
     q.set_defaults(func=cmd_cache_cleanup)
@@ -471,7 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list schedules")
     q = actions.add_parser("deliveries", help="the delivery ledger, newest first")
     q.add_argument("schedule", nargs="?", help="only this schedule (name or id)")
-    q.add_argument("--limit", type=_positive_int, default=50)
+    q.add_argument("--limit", type=_int_between(1, MAX_DELIVERIES_LISTED), default=50,
+                   help=f"at most this many rows, 1-{MAX_DELIVERIES_LISTED:,} (default 50)")
     p.set_defaults(func=cmd_reports)
 
     p = sub.add_parser("dbt", help="run dbt on the project with the warehouse exported",
@@ -481,17 +537,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warehouse_source() -> str:
+    """Where the connection settings come from (read before a command exports the
+    resolved connection as LAUNDRY_PG_DSN and PG* variables)."""
+    if os.environ.get("LAUNDRY_PG_DSN"):
+        return "LAUNDRY_PG_DSN"
+    if os.environ.get("PGHOST"):
+        return "the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)"
+    return "the embedded server's folder (LAUNDRY_HOME)"
+
+
+def _raised_connecting(error: psycopg.OperationalError) -> bool:
+    """Whether the error came from opening a connection (the settings or the server's
+    reachability), not from a statement on an open one (a server that failed)."""
+    return any(frame.f_code.co_name == "connect" and frame.f_globals.get("__name__", "").startswith("psycopg")
+               for frame, _ in traceback.walk_tb(error.__traceback__))
+
+
+def _connection_failure(error: psycopg.OperationalError, source: str) -> str:
+    reason = " ".join(str(error).split()).rsplit("failed: ", 1)[-1]  # libpq's cause, on one line
+    pgconn = error.pgconn
+    if pgconn is None:
+        return f"cannot connect to the warehouse: {reason}; check {source}"
+    host, port, dbname = ((part or b"").decode(errors="replace") for part in (pgconn.host, pgconn.port, pgconn.db))
+    return f"cannot connect to database {dbname!r} on {host}:{port}: {reason}; check {source}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    source = _warehouse_source()
+
+    def refuse(message: str, code: int = 2) -> int:
+        print(f"laundry-analytics {args.command}: error: {message}", file=sys.stderr)
+        return code
+
     try:
         return args.func(args)
     except _Fail as failure:
-        print(f"laundry-analytics {args.command}: error: {failure}", file=sys.stderr)
-        return failure.code
-    except ValueError as error:  # validation inside the library: the input is wrong
-        print(f"laundry-analytics {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return refuse(str(failure), failure.code)
+    except ValueError as error:  # validation inside the library (and settings): the input is wrong
+        return refuse(str(error))
+    except RecursionError:
+        if getattr(args, "filters", None) is None:
+            raise  # not the JSON a user gave: a bug
+        return refuse("--filters is nested too deeply to read; give a flat JSON object, e.g. "
+                      "'{\"city\": \"Lisbon\"}'")
+    except psycopg.OperationalError as error:
+        if not _raised_connecting(error):
+            raise  # the server failed during the command: not the configuration
+        return refuse(_connection_failure(error, source))
+    except OSError as error:
+        if error.filename is None:
+            raise
+        return refuse(f"{error.filename}: {error.strerror or error}; check the path and its permissions")
 
 
 if __name__ == "__main__":

@@ -2,18 +2,52 @@
 
 Every other module asks this one; no path, schema name or default is repeated
 elsewhere. Values are read when `load()` is called, so tests and the CLI can set
-environment variables first.
+environment variables first, and validated there: a wrong value is refused with
+the variable's name and what to write instead (`SettingsError`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict
 
 #: The repository root when the project is installed with `pip install -e .`.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+#: The dates any command accepts: every range, default window and previous-period
+#: comparison computed from them stays a valid date (Python's go from year 1 to 9999).
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+SMTP_SECURITY_MODES = ("none", "starttls", "ssl")
+
+
+class SettingsError(ValueError):
+    """An environment variable with a value the project cannot use."""
+
+
+def parse_iso_date(text: str) -> dt.date:
+    """A calendar date written exactly YYYY-MM-DD between EARLIEST_DATE and LATEST_DATE,
+    else ValueError saying so. (`date.fromisoformat` alone also takes 20260101 and
+    2026-W01-1, which nobody means as a report date.)"""
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(f"{text!r} is not a date; write it as YYYY-MM-DD")
+    try:
+        value = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a calendar date; write it as YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"{text} is outside {EARLIEST_DATE}..{LATEST_DATE}; give a date in that range")
+    return value
 
 
 def _default_home() -> Path:
@@ -100,37 +134,107 @@ class Settings:
         return not self.pg_dsn and not os.environ.get("PGHOST")
 
 
-def _default_smtp_port() -> int:
-    return {"ssl": 465, "starttls": 587}.get(os.environ.get("LAUNDRY_SMTP_SECURITY", "none").lower(), 25)
+def _default_smtp_port(env: dict) -> int:
+    return {"ssl": 465, "starttls": 587}.get(env.get("LAUNDRY_SMTP_SECURITY", "none").strip().lower(), 25)
 
 
 def load() -> Settings:
-    """Read the settings from the current environment."""
+    """The settings of the current environment, validated (SettingsError names the
+    variable to fix). Cached per environment: it is called on every query."""
+    snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LAUNDRY_")))
+    return _load(snapshot, os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: relative LAUNDRY_HOME, _default_home
+    env = dict(snapshot)
     return Settings(
-        home=Path(os.environ.get("LAUNDRY_HOME") or _default_home()).resolve(),
-        pg_dsn=os.environ.get("LAUNDRY_PG_DSN") or None,
-        database=os.environ.get("LAUNDRY_PG_DATABASE", "laundry"),
-        ops_schema=os.environ.get("LAUNDRY_OPS_SCHEMA", "ops"),
-        analytics_schema=os.environ.get("LAUNDRY_ANALYTICS_SCHEMA", "analytics"),
-        business_timezone=os.environ.get("LAUNDRY_BUSINESS_TIMEZONE", "UTC"),
-        restricted_schema=os.environ.get("LAUNDRY_RESTRICTED_SCHEMA", "restricted"),
-        analyst_role=os.environ.get("LAUNDRY_ANALYST_ROLE", "analyst"),
-        dbt_threads=int(os.environ.get("LAUNDRY_DBT_THREADS", "2")),
-        query_max_days=int(os.environ.get("LAUNDRY_QUERY_MAX_DAYS", "731")),
-        smtp_host=os.environ.get("LAUNDRY_SMTP_HOST") or None,
-        smtp_port=int(os.environ.get("LAUNDRY_SMTP_PORT") or _default_smtp_port()),
-        smtp_security=os.environ.get("LAUNDRY_SMTP_SECURITY", "none").lower(),
-        smtp_user=os.environ.get("LAUNDRY_SMTP_USER") or None,
-        smtp_password=os.environ.get("LAUNDRY_SMTP_PASSWORD") or None,
-        smtp_sender=os.environ.get("LAUNDRY_SMTP_SENDER", "LaundryConnect Reports <reports@laundryconnect.example>"),
-        smtp_attempts=int(os.environ.get("LAUNDRY_SMTP_ATTEMPTS", "4")),
-        smtp_backoff_seconds=float(os.environ.get("LAUNDRY_SMTP_BACKOFF_SECONDS", "2")),
-        report_max_bytes=int(os.environ.get("LAUNDRY_REPORT_MAX_BYTES", str(10 * 1024 * 1024))),
-        recipient_domains=tuple(d.strip().lower() for d in os.environ.get("LAUNDRY_RECIPIENT_DOMAINS", "").split(",")
+        home=Path(env.get("LAUNDRY_HOME") or _default_home()).resolve(),
+        pg_dsn=_dsn(env.get("LAUNDRY_PG_DSN") or None),
+        database=env.get("LAUNDRY_PG_DATABASE", "laundry"),
+        ops_schema=env.get("LAUNDRY_OPS_SCHEMA", "ops"),
+        analytics_schema=env.get("LAUNDRY_ANALYTICS_SCHEMA", "analytics"),
+        business_timezone=_timezone(env, "LAUNDRY_BUSINESS_TIMEZONE", "UTC"),
+        restricted_schema=env.get("LAUNDRY_RESTRICTED_SCHEMA", "restricted"),
+        analyst_role=env.get("LAUNDRY_ANALYST_ROLE", "analyst"),
+        dbt_threads=_number(env, "LAUNDRY_DBT_THREADS", 2, 1, 64),
+        query_max_days=_number(env, "LAUNDRY_QUERY_MAX_DAYS", 731, 1, 36_600),
+        smtp_host=env.get("LAUNDRY_SMTP_HOST") or None,
+        smtp_port=_number(env, "LAUNDRY_SMTP_PORT", _default_smtp_port(env), 1, 65_535),
+        smtp_security=_choice(env, "LAUNDRY_SMTP_SECURITY", "none", SMTP_SECURITY_MODES),
+        smtp_user=env.get("LAUNDRY_SMTP_USER") or None,
+        smtp_password=env.get("LAUNDRY_SMTP_PASSWORD") or None,
+        smtp_sender=env.get("LAUNDRY_SMTP_SENDER", "LaundryConnect Reports <reports@laundryconnect.example>"),
+        smtp_attempts=_number(env, "LAUNDRY_SMTP_ATTEMPTS", 4, 1, 20),
+        smtp_backoff_seconds=_number(env, "LAUNDRY_SMTP_BACKOFF_SECONDS", 2.0, 0, 3600, kind=float),
+        report_max_bytes=_number(env, "LAUNDRY_REPORT_MAX_BYTES", 10 * 1024 * 1024, 1, 1024 ** 3),
+        recipient_domains=tuple(d.strip().lower() for d in env.get("LAUNDRY_RECIPIENT_DOMAINS", "").split(",")
                                 if d.strip()),
-        partitions_start=os.environ.get("LAUNDRY_PARTITIONS_START", "2025-01-01"),
-        report_data_wait_minutes=int(os.environ.get("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")),
-        delivery_claim_timeout_minutes=float(os.environ.get("LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", "10")),
-        delivery_retry_minutes=float(os.environ.get("LAUNDRY_DELIVERY_RETRY_MINUTES", "5")),
-        delivery_deadline_hours=float(os.environ.get("LAUNDRY_DELIVERY_DEADLINE_HOURS", "24")),
+        partitions_start=_date(env, "LAUNDRY_PARTITIONS_START", "2025-01-01"),
+        report_data_wait_minutes=_number(env, "LAUNDRY_REPORT_DATA_WAIT_MINUTES", 120, 0, 7 * 24 * 60),
+        delivery_claim_timeout_minutes=_number(env, "LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", 10.0, 0.1, 24 * 60,
+                                               kind=float),
+        delivery_retry_minutes=_number(env, "LAUNDRY_DELIVERY_RETRY_MINUTES", 5.0, 0.01, 24 * 60, kind=float),
+        delivery_deadline_hours=_number(env, "LAUNDRY_DELIVERY_DEADLINE_HOURS", 24.0, 0.01, 24 * 30, kind=float),
     )
+
+
+# --- validation of one variable each --------------------------------------------------
+
+
+def _number(env: dict, name: str, default, low, high, *, kind=int):
+    text = env.get(name, "").strip()
+    if not text:  # unset or empty: the default, as for every other variable
+        return default
+    what = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be {what} from {low} to {high}, got {text!r}") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise SettingsError(f"{name} must be {what} from {low} to {high}, got {text!r}")
+    return value
+
+
+def _choice(env: dict, name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env[name]!r}")
+    return value
+
+
+def _timezone(env: dict, name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, e.g. 'America'
+        raise SettingsError(f"{name} must be an IANA time zone such as Europe/Lisbon or UTC, got {value!r}") from None
+    return value
+
+
+def _date(env: dict, name: str, default: str) -> str:
+    value = env.get(name) or default
+    try:
+        parse_iso_date(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a date as YYYY-MM-DD from {EARLIEST_DATE} to {LATEST_DATE}, "
+                            f"got {value!r}") from None
+    return value
+
+
+def _dsn(value: str | None) -> str | None:
+    """The DSN if libpq can read it and its port is a number; the server itself is
+    only reached (and its errors reported) when a command connects."""
+    if value is None:
+        return None
+    hint = "e.g. 'host=127.0.0.1 port=5432 user=postgres dbname=laundry'"
+    try:
+        params = conninfo_to_dict(value)
+    except ProgrammingError as error:
+        raise SettingsError(f"LAUNDRY_PG_DSN is not a libpq connection string ({str(error).strip()}); "
+                            f"write it as {hint}") from None
+    port = str(params.get("port") or "5432")
+    if not (re.fullmatch(r"[0-9]{1,5}", port) and 1 <= int(port) <= 65_535):  # one server: the project connects to one
+        raise SettingsError(f"LAUNDRY_PG_DSN has port {port!r}, which is not a port number 1-65535; "
+                            f"write it as {hint}")
+    return value

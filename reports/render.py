@@ -61,6 +61,24 @@ def format_value(value, kind: str) -> str:
     return str(value)
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+"""First characters that make a spreadsheet read a text cell as a formula (OWASP's
+CSV injection list, with the line feed and NUL of ASVS 1.2.10)."""
+
+
+def is_formula_like(value) -> bool:
+    """Whether a cell value is text a spreadsheet would evaluate: a partner named
+    `=HYPERLINK(...)` must reach finance as that text, not as a live link. Numbers,
+    negative ones included, are never text."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def inert_text(value):
+    """A CSV cell value: text a spreadsheet would evaluate is prefixed with a single
+    quote, which spreadsheets read as "this is text"; anything else is unchanged."""
+    return "'" + value if is_formula_like(value) else value
+
+
 def format_change(kpi: Kpi) -> str:
     change = kpi.change_percent
     if change is None:
@@ -249,6 +267,18 @@ NUMBER_FORMATS = {"money": "#,##0.00", "rate": "0.00", "minutes": "#,##0.00", "n
                   "int": "#,##0", "date": "yyyy-mm-dd", "text": "@"}
 
 
+def _append(ws, values: list) -> None:
+    """Append a row; text a spreadsheet would evaluate is stored as a string with
+    Excel's quote prefix (openpyxl otherwise writes any text starting with '=' as a
+    formula), so it shows, and stays after an edit, as the text it is."""
+    ws.append(values)
+    for column, value in enumerate(values, start=1):
+        if is_formula_like(value):
+            cell = ws.cell(ws.max_row, column)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def render_xlsx(dataset: ReportDataset) -> bytes:
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, LineChart, Reference
@@ -258,27 +288,27 @@ def render_xlsx(dataset: ReportDataset) -> bytes:
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"
-    summary.append([dataset.title])
+    _append(summary, [dataset.title])
     summary["A1"].font = Font(size=16, bold=True)
-    summary.append(["Period", period_text(dataset)])
-    summary.append(["Compared with", dataset.previous.label()])
-    summary.append(["Filters", filters_text(dataset)])
+    _append(summary, ["Period", period_text(dataset)])
+    _append(summary, ["Compared with", dataset.previous.label()])
+    _append(summary, ["Filters", filters_text(dataset)])
     for notice in dataset.notices:
-        summary.append(["Notice", notice])
+        _append(summary, ["Notice", notice])
     summary.append([])
     header_row = summary.max_row + 1
-    summary.append(["KPI", "Value", "Previous period", "Change %"])
+    _append(summary, ["KPI", "Value", "Previous period", "Change %"])
     for cell in summary[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="E1E8F0")
     for kpi in dataset.kpis:
-        summary.append([kpi.label, kpi.value, kpi.previous, kpi.change_percent])
+        _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change_percent])
         row = summary.max_row
         summary.cell(row, 2).number_format = summary.cell(row, 3).number_format = NUMBER_FORMATS[kpi.kind]
         summary.cell(row, 4).number_format = "0.00"
     summary.freeze_panes = summary.cell(header_row + 1, 1)
     summary.append([])
-    summary.append([footer_text(dataset)])
+    _append(summary, [footer_text(dataset)])
     for letter, width in zip("ABCD", (28, 44, 18, 12)):
         summary.column_dimensions[letter].width = width
 
@@ -286,12 +316,12 @@ def render_xlsx(dataset: ReportDataset) -> bytes:
     for table in dataset.tables:
         ws = wb.create_sheet(table.title[:31].replace("/", "-").replace(":", ""))
         sheets[table.name] = ws
-        ws.append([c.label for c in table.columns])
+        _append(ws, [c.label for c in table.columns])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="E1E8F0")
         for row in table.rows:
-            ws.append(list(row))  # openpyxl writes Decimal, int, date, str natively
+            _append(ws, list(row))  # openpyxl writes Decimal, int, date, str natively
         for index, column in enumerate(table.columns, start=1):
             letter = get_column_letter(index)
             for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
@@ -324,12 +354,13 @@ def render_xlsx(dataset: ReportDataset) -> bytes:
 
 def table_csv(table: Table) -> bytes:
     """One table as UTF-8 CSV: a header of column names, plain numbers (no
-    thousands separators), ISO dates, empty for NULL; no index column."""
+    thousands separators), ISO dates, empty for NULL, text a spreadsheet would
+    evaluate prefixed with ' (inert_text); no index column."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.name for c in table.columns])
+    writer.writerow([inert_text(c.name) for c in table.columns])
     for row in table.rows:
-        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in row])
+        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, dt.date) else inert_text(v) for v in row])
     return out.getvalue().encode("utf-8")
 
 
@@ -338,7 +369,8 @@ def kpis_csv(dataset: ReportDataset) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["kpi", "value", "previous", "change_percent", "period_start", "period_end"])
     for kpi in dataset.kpis:
-        writer.writerow([kpi.label, "" if kpi.value is None else kpi.value, "" if kpi.previous is None else kpi.previous,
+        writer.writerow([inert_text(kpi.label), "" if kpi.value is None else kpi.value,
+                         "" if kpi.previous is None else kpi.previous,
                          "" if kpi.change_percent is None else kpi.change_percent,
                          dataset.period.start.isoformat(), dataset.period.end.isoformat()])
     return out.getvalue().encode("utf-8")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -211,8 +212,8 @@ def validate(raw: dict, *, conn: psycopg.Connection | None = None) -> ScheduleSp
     filters = check("filters", lambda v: _filters(v, conn, report_type))
     catch_up = check("catch_up", lambda v: _choice(v or "latest", CATCH_UP_POLICIES))
     catch_up_cap = check("catch_up_cap", lambda v: _int_range(v if v is not None else DEFAULT_CATCH_UP_CAP, 1, 100))
-    description = check("description", lambda v: _header_safe(v or "", "description", 2000))
-    created_by = check("created_by", lambda v: _header_safe(v or "cli", "created-by", 200))
+    description = check("description", lambda v: check_plain_text(v or "", "description", 2000))
+    created_by = check("created_by", lambda v: check_plain_text(v or "cli", "created-by", 200))
     if problems:
         raise ScheduleError("invalid schedule, nothing was stored:\n  " + "\n  ".join(problems))
     return ScheduleSpec(
@@ -230,21 +231,52 @@ def _choice(value, choices) -> str:
 
 
 def _name(value) -> str:
-    text = _header_safe(value or "", "name", 200).strip()
+    text = check_plain_text(value or "", "name", 200).strip()
     if not text:
         raise ValueError("give the schedule a name")
+    if _is_id(text):
+        raise ValueError(f"a schedule name may not look like an id (a UUID), as {text!r} does: `show`, `pause` "
+                         "and the others would read it as one; choose a name in words")
     return text
 
 
-def _header_safe(value: str, what: str, limit: int) -> str:
-    # Names and descriptions end up in email subjects: no header injection.
+_UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""Characters that do not belong in one line of text: the C0 and C1 controls (ESC,
+which starts terminal escape sequences, and all the line breaks `str.splitlines`
+knows but U+2028 and U+2029, which are listed too), the bidirectional embeddings,
+overrides and isolates (text that displays other than it reads), and lone
+surrogates (bytes that were not UTF-8)."""
+
+
+def check_plain_text(value, what: str, limit: int) -> str:
+    """`value` if it is text of at most `limit` characters on one line with no control
+    characters, else ValueError naming `what` and the character to remove. Free text
+    ends up in email subjects and bodies, file names and terminals: no header
+    injection, no escape sequences, nothing that displays differently from what it is."""
     if not isinstance(value, str):
         raise ValueError(f"{what} must be text")
-    if "\r" in value or "\n" in value or "\x00" in value:
-        raise ValueError(f"{what} must be one line (no line breaks)")
     if len(value) > limit:
         raise ValueError(f"{what} is longer than {limit} characters")
-    return value
+    found = _UNSAFE_TEXT.search(value)
+    if found is None:
+        return value
+    char = found.group()
+    if len(f"a{char}b".splitlines()) > 1:
+        raise ValueError(f"{what} must be one line (no line breaks)")
+    if unicodedata.category(char) == "Cs":
+        raise ValueError(f"{what} is not valid text (it holds bytes that are not UTF-8)")
+    kind = "bidirectional control" if unicodedata.category(char) == "Cf" else "control character"
+    if char == "\x1b":
+        kind = "escape character (terminal escape sequence)"
+    raise ValueError(f"{what} contains the {kind} U+{ord(char):04X}; remove it")
+
+
+def _is_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _int_range(value, low: int, high: int) -> int:
@@ -302,17 +334,32 @@ def _timezone(value) -> str:
     return value
 
 
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+"""A DNS label as mail servers accept it (RFC 5321's sub-domain): letters, digits and
+inner hyphens, 1-63 characters; international names go in their xn-- form."""
+
+
 def parse_address(text: str) -> str:
-    """One email address, normalised (domain lower-cased), or ValueError."""
-    if not isinstance(text, str) or any(c in text for c in "\r\n\x00,;<>\"") or not text.strip():
+    """One email address, normalised (domain lower-cased), or ValueError. Within the
+    limits of RFC 5321: 64 characters before the @, 63 per domain label, 254 in all."""
+    if (not isinstance(text, str) or _UNSAFE_TEXT.search(text) or any(c in text for c in ",;<>\"")
+            or not text.strip()):
         raise ValueError(f"{text!r} is not a plain email address (user@example.com)")
     text = text.strip()
+    if len(text) > 254:
+        raise ValueError(f"{text[:40]!r}... is {len(text)} characters; an email address has at most 254")
     try:
         address = Address(addr_spec=text)
     except (HeaderParseError, ValueError, IndexError):
         raise ValueError(f"{text!r} is not a valid email address") from None
     if not address.username or "." not in address.domain or address.addr_spec != text:
         raise ValueError(f"{text!r} is not a valid email address (user@example.com)")
+    if len(address.username) > 64:
+        raise ValueError(f"{text!r}: the part before @ is {len(address.username)} characters; at most 64 are allowed")
+    for label in address.domain.split("."):
+        if not _DOMAIN_LABEL.fullmatch(label):
+            raise ValueError(f"{text!r}: {label[:70]!r} is not a domain name part (letters, digits and inner "
+                             "hyphens, at most 63 characters)")
     allowed = settings_module.load().recipient_domains
     domain = address.domain.lower()
     if allowed and domain not in allowed:
@@ -322,7 +369,9 @@ def parse_address(text: str) -> str:
 
 def _recipients(value) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value or [])
-    items = [item.strip() for item in items if item and item.strip()]
+    if not all(isinstance(item, str) for item in items):
+        raise ValueError("give the recipients as text (comma-separated addresses)")
+    items = [item.strip() for item in items if item.strip()]
     if not items:
         raise ValueError("give at least one recipient (comma-separated)")
     if len(items) > MAX_RECIPIENTS:
@@ -407,6 +456,12 @@ def add(conn: psycopg.Connection, spec: ScheduleSpec, *, now: dt.datetime | None
 
 def find(conn: psycopg.Connection, key: str) -> dict:
     """A schedule by id or name, or ScheduleError."""
+    if not isinstance(key, str) or not key.strip():
+        raise ScheduleError("give a schedule name or id: `laundry-analytics reports list` shows them")
+    try:
+        check_plain_text(key, "a schedule name or id", 200)
+    except ValueError as error:  # no stored name holds such text (names are checked when added)
+        raise ScheduleError(f"no schedule {key!r}: {error}") from None
     ensure_tables(conn)
     with conn.cursor(row_factory=dict_row) as cur:
         try:
@@ -452,7 +507,7 @@ def delete(conn: psycopg.Connection, key: str) -> dict:
 def deliveries(conn: psycopg.Connection, key: str | None = None, limit: int = 50) -> list[dict]:
     ensure_tables(conn)
     where, params = sql.SQL(""), []
-    if key:
+    if key is not None:  # '' is refused by find(), not read as "every schedule"
         where, params = sql.SQL("where d.schedule_id = %s"), [find(conn, key)["schedule_id"]]
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql.SQL("""

@@ -30,3 +30,12 @@ def test_every_subcommand_has_help(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: laundry-analytics " + command in capsys.readouterr().out
+
+
+def test_a_refused_argument_is_one_line_that_points_to_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reports", "add", "--name", "x"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        "laundry-analytics reports add: error: the following arguments are required: --type, --frequency, "
+        "--recipients (see laundry-analytics reports add --help)\n")

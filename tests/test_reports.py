@@ -40,7 +40,7 @@ from laundry_analytics.generate import generate
 from reports import marts, runner, schedules
 from reports.datasets import build_dataset
 from reports.periods import Period
-from reports.render import render
+from reports.render import inert_text, render
 
 UTC = dt.timezone.utc
 TICK = dt.datetime(2026, 6, 29, 8, 0, tzinfo=UTC)  # daily 08:00 UTC: reports on Sunday 2026-06-28
@@ -218,6 +218,44 @@ def test_csv_zip_has_one_utf8_table_per_file_equal_to_the_marts(conn):
     assert list(daily[0]) == ["date", "total_orders", "total_revenue", "refund_amount", "net_revenue"]
     assert sum(Decimal(r["total_revenue"]) for r in daily) == revenue
     assert sum(int(r["total_orders"]) for r in daily) == orders
+
+
+HOSTILE_NAMES = ['=HYPERLINK("http://x.example","click me")', "+1 Laundry", "@cmd", "-Dash", "\tTab"]
+
+
+def test_partner_names_a_spreadsheet_would_evaluate_reach_excel_and_csv_as_text(conn):
+    """Partners named like formulas (OWASP CSV injection: a leading = + - @ or tab)
+    arrive as the text they are; the numbers beside them are still numbers."""
+    revenue = dict(conn.execute(
+        "select partner_id, sum(revenue) from analytics.partner_performance_metrics where date between %s and %s "
+        "group by partner_id order by sum(revenue) desc, partner_id limit 5", (MONTH.start, MONTH.end)).fetchall())
+    renamed = dict(zip(HOSTILE_NAMES, revenue.values()))  # name -> that partner's revenue in May
+    with conn.transaction():  # rolled back: the other tests keep the generated names
+        for partner_id, name in zip(revenue, HOSTILE_NAMES):
+            conn.execute("update analytics.dim_partners set business_name = %s where partner_id = %s",
+                         (name, partner_id))
+        dataset = build_dataset("partners", MONTH, conn=conn)
+        excel, csv_zip = render(dataset, "excel").content, render(dataset, "csv").content
+        raise psycopg.Rollback
+
+    book = openpyxl.load_workbook(io.BytesIO(excel))
+    assert [c.coordinate for ws in book for row in ws.iter_rows() for c in row if c.data_type == "f"] == []
+    rows = {row[0].value: row for row in book["Partners"].iter_rows(min_row=2)}
+    for name, expected in renamed.items():
+        name_cell, revenue_cell = rows[name][0], rows[name][5]
+        assert name_cell.data_type == "s" and name_cell.quotePrefix, name  # shown, and kept on edit, as text
+        assert revenue_cell.data_type == "n" and Decimal(str(revenue_cell.value)) == expected
+
+    table = {r["business_name"]: r for r in csv.DictReader(io.StringIO(
+        zipfile.ZipFile(io.BytesIO(csv_zip)).read("partners.csv").decode("utf-8")))}
+    for name, expected in renamed.items():
+        assert Decimal(table["'" + name]["revenue"]) == expected  # the name prefixed with ', the number as is
+    assert all(not key.startswith(("=", "+", "-", "@", "\t")) for key in table)
+
+
+def test_only_text_is_made_inert_never_numbers():
+    assert [inert_text(v) for v in ["-5%", "=1+1", "Lisbon", "", Decimal("-5.00"), -3, None]] == [
+        "'-5%", "'=1+1", "Lisbon", "", Decimal("-5.00"), -3, None]
 
 
 def test_customer_pii_is_masked_unless_the_schedule_allows_it(conn):
