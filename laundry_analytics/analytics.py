@@ -9,17 +9,27 @@ daily aggregates `agg_orders_daily`, `agg_item_sales_daily` and `agg_customers_d
 `partner_performance_metrics`, `customer_analytics`, `dim_partners`,
 `dim_customers`), never from `ops`: each metric keeps its one definition in dbt,
 and this module only adds it up over a date range. A range over all partners adds
-up the daily aggregates, so its cost grows with the number of days, not orders. `analytics_cache` is filled by
-calling these same functions (laundry_analytics.cache).
+up the daily aggregates, so its cost grows with the number of days, not orders;
+a filtered range reads the range's rows of the facts (indexed by date and
+partner). `analytics_cache` is filled by calling these same functions
+(laundry_analytics.cache).
 
 Conventions of every payload (JSON Schemas in laundry_analytics/schemas/):
 - the range is `start`..`end`, both inclusive, on order dates (local dates in the
   business time zone); the default is the last 30 days up to today;
+- a filter applies to every figure of the payload (laundry_analytics.windows):
+  `partner_id` (any payload), `service_category` (revenue, orders: the orders
+  with an item of that category; item figures only that category's lines),
+  `city` (partners: the partners of that city and their orders); `period`
+  echoes them;
 - money is exact to the cent; rates are percentages with 2 decimals, rounded half
   away from zero, and null when their denominator is 0 (docs/metrics.md);
 - averages are over the orders where the value is known, 2 decimals, null if none;
 - customer figures are as of the `as_of_date` of the last customer_analytics
   build (segments, lifetime value, churn risk move with it, not with the range).
+
+`completeness()` says which of a range's figures can still change (days with
+open orders, days not over yet), for the same filters as a payload.
 """
 
 from __future__ import annotations
@@ -28,7 +38,6 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,6 +48,14 @@ from psycopg.rows import dict_row
 
 from laundry_analytics import database
 from laundry_analytics import settings as settings_module
+from laundry_analytics.windows import (  # noqa: F401 (Window, make_window, today: part of this API)
+    DEFAULT_RANGE_DAYS,
+    PAYLOAD_FILTERS,
+    Window,
+    analytics_sql,
+    make_window,
+    today,
+)
 
 PAYLOAD_TYPES = ("dashboard", "revenue", "orders", "partners", "customers")
 PAYLOAD_MARTS: dict[str, tuple[str, ...]] = {
@@ -51,7 +68,6 @@ PAYLOAD_MARTS: dict[str, tuple[str, ...]] = {
 }
 """The marts each payload reads, for all partners or for one: the cache assets'
 dependencies in Dagster and the marts a scheduled report waits for."""
-DEFAULT_RANGE_DAYS = 30
 PAYMENT_METHODS = ("cash", "card", "wallet", "online")
 ORDER_STATUSES = ("pending", "accepted", "rejected", "picked_up", "processing", "ready",
                   "out_for_delivery", "completed", "cancelled", "unknown")
@@ -65,87 +81,15 @@ MIN_ORDERS_TO_RANK_PARTNER = 5
 _CENT = Decimal("0.01")
 
 
-# --- the range --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Window:
-    """A validated range of order dates (inclusive), optionally one partner's."""
-
-    start: dt.date
-    end: dt.date
-    partner_id: uuid.UUID | None = None
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def dates(self) -> list[dt.date]:
-        return [self.start + dt.timedelta(days=n) for n in range(self.days)]
-
-    def params(self) -> dict:
-        """Query parameters %(start)s, %(end)s, %(partner_id)s."""
-        return {"start": self.start, "end": self.end, "partner_id": self.partner_id}
-
-    def describe(self) -> dict:
-        return {"start": self.start, "end": self.end, "days": self.days,
-                "partner_id": str(self.partner_id) if self.partner_id else None}
-
-
-def today() -> dt.date:
-    """Today's local date in the business time zone."""
-    return dt.datetime.now(ZoneInfo(settings_module.load().business_timezone)).date()
-
-
-def make_window(start: dt.date | str | None = None, end: dt.date | str | None = None,
-                partner_id: uuid.UUID | str | None = None, *, conn: psycopg.Connection | None = None) -> Window:
-    """Validate a range the way every entry point does: dates (ISO text allowed),
-    end not before start, at most LAUNDRY_QUERY_MAX_DAYS days, a partner that
-    exists. Defaults: end today, start so that the range is the last 30 days.
-    Raises ValueError with a message that says what to fix."""
-    end = _parse_date(end, "end") if end is not None else today()
-    start = _parse_date(start, "start") if start is not None else end - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}: give an end on or after the start")
-    max_days = settings_module.load().query_max_days
-    if (end - start).days + 1 > max_days:
-        raise ValueError(f"the range {start}..{end} is {(end - start).days + 1} days; at most {max_days} "
-                         "are allowed (LAUNDRY_QUERY_MAX_DAYS): ask for a shorter range")
-    if partner_id is not None:
-        partner_id = _parse_partner(partner_id)
-        with _connection(conn) as c:
-            found = c.execute(_sql("select 1 from {a}.dim_partners where partner_id = %s"), (partner_id,)).fetchone()
-        if not found:
-            raise ValueError(f"no partner {partner_id} in dim_partners: check the id (laundry-analytics query partners "
-                             "lists partners by name)")
-    return Window(start, end, partner_id)
-
-
-def _parse_date(value: dt.date | str, name: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} {value!r} is not a date: write it as YYYY-MM-DD") from None
-
-
-def _parse_partner(value: uuid.UUID | str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValueError(f"partner {value!r} is not a partner id (a UUID)") from None
-
-
 # --- the five payloads ------------------------------------------------------------
 
 
-def revenue(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
-    """Revenue: totals, by payment method, by service category, daily trend, top services."""
+def revenue(start=None, end=None, partner_id=None, *, service_category: str | None = None,
+            conn: psycopg.Connection | None = None) -> dict:
+    """Revenue: totals, by payment method, by service category, daily trend, top
+    services (ranked among the category's services under `service_category`)."""
     with _connection(conn) as c:
-        w = make_window(start, end, partner_id, conn=c)
+        w = make_window(start, end, partner_id, service_category=service_category, conn=c)
         days = _orders_by_day(c, w)
         total = days.pop(None)
         categories, services = _item_sales(c, w, paid_only=True)
@@ -176,11 +120,12 @@ def revenue(start=None, end=None, partner_id=None, *, conn: psycopg.Connection |
     }
 
 
-def orders(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+def orders(start=None, end=None, partner_id=None, *, service_category: str | None = None,
+           conn: psycopg.Connection | None = None) -> dict:
     """Orders: by status, service category, local hour and day of week; average
     durations; completion and cancellation rates."""
     with _connection(conn) as c:
-        w = make_window(start, end, partner_id, conn=c)
+        w = make_window(start, end, partner_id, service_category=service_category, conn=c)
         rows = c.execute(_sql("""
             select grouping(status) as by_status, grouping(order_hour) as by_hour,
                    grouping(order_day_of_week) as by_dow,
@@ -214,13 +159,15 @@ def orders(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | 
     }
 
 
-def partners(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None,
-             min_orders: int = MIN_ORDERS_TO_RANK_PARTNER) -> dict:
-    """Partners: counts, average acceptance and completion rates (the mean of each
-    partner's rate over the range), average durations, top and low performers by
-    completion rate then revenue (partners with at least `min_orders` orders), trend."""
+def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
+             conn: psycopg.Connection | None = None, min_orders: int = MIN_ORDERS_TO_RANK_PARTNER) -> dict:
+    """Partners (with `city`, that city's): counts, average acceptance and
+    completion rates (the mean of each partner's rate over the range), average
+    durations, top and low performers by completion rate then revenue (partners
+    with at least `min_orders` orders), trend; and, over all partners, the orders
+    that have no partner (in no partner's figures)."""
     with _connection(conn) as c:
-        w = make_window(start, end, partner_id, conn=c)
+        w = make_window(start, end, partner_id, city=city, conn=c)
         counts = c.execute(_sql("""
             select count(*) as total, count(*) filter (where is_active) as active,
                    count(*) filter (where not is_active) as inactive
@@ -236,6 +183,7 @@ def partners(start=None, end=None, partner_id=None, *, conn: psycopg.Connection 
         """, filter=_partner_filter(w, "partner_id")), w.params())}
         durations = c.execute(_sql("select {averages} from {rows} where has_partner",
                                    rows=_order_rows(w), averages=_DURATION_AVERAGES), w.params()).fetchone()
+        without_partner = None if w.partner_id or w.city else _orders_without_partner(c, w)
     rankable = [p for p in ranked if p["orders_received"] >= min_orders]
     return {
         "type": "partners",
@@ -257,7 +205,17 @@ def partners(start=None, end=None, partner_id=None, *, conn: psycopg.Connection 
             for day, row in _every_day(w, trend, {"orders_received": 0, "revenue": Decimal("0.00"),
                                                   "partners_with_orders": 0})
         ],
+        "orders_without_partner": without_partner,
     }
+
+
+def _orders_without_partner(c: psycopg.Connection, w: Window) -> dict:
+    """The range's orders assigned to no partner (so in no partner's figures) and their revenue."""
+    return c.execute(_sql("""
+        select coalesce(sum(orders), 0)::int as orders, coalesce(sum(captured_amount), 0) as revenue
+        from {a}.agg_orders_daily
+        where order_date between %(start)s and %(end)s and not has_partner
+    """), w.params()).fetchone()
 
 
 def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
@@ -288,9 +246,11 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
             where first_order_date between %(start)s and %(end)s
             group by first_order_date
         """, rows=rows), w.params())}
+        as_of = customers_as_of(c)
     return {
         "type": "customers",
         "period": w.describe(),
+        "as_of_date": as_of,
         "totals": {**totals, "active_customers": active},
         "segments": segments,
         "churn_rate": rate(segments["churned"], totals["total_customers"]),
@@ -312,7 +272,7 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
             from {a}.fct_orders
             where order_date between %(end)s - 1 and %(end)s {and_partner}
             group by order_date
-        """, and_partner=_and_partner(w)), w.params())}
+        """, and_partner=_partner_scope(w)), w.params())}
         zero = {"orders": 0, "revenue": Decimal("0.00"), "customers": 0}
         today_row = days.get(w.end, zero)
         yesterday = days.get(w.end - dt.timedelta(days=1), zero)
@@ -345,11 +305,56 @@ PAYLOADS: dict[str, Callable[..., dict]] = {
 }
 
 
-def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
-    """The payload of one type (see PAYLOAD_TYPES) for a range."""
+def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None,
+            **filters: str | None) -> dict:
+    """The payload of one type (see PAYLOAD_TYPES) for a range, with the filters
+    that type applies (PAYLOAD_FILTERS; a None value is no filter)."""
     if payload_type not in PAYLOADS:
         raise ValueError(f"unknown payload {payload_type!r}: choose one of {', '.join(PAYLOAD_TYPES)}")
-    return PAYLOADS[payload_type](start, end, partner_id, conn=conn)
+    given = {key: value for key, value in filters.items() if value is not None}
+    refused = sorted(set(given) - set(PAYLOAD_FILTERS[payload_type]))
+    if refused:
+        raise ValueError(f"the {payload_type} payload cannot be filtered by {', '.join(refused)}; it takes "
+                         + (", ".join(["partner_id", *PAYLOAD_FILTERS[payload_type]])))
+    return PAYLOADS[payload_type](start, end, partner_id, conn=conn, **given)
+
+
+def completeness(start=None, end=None, partner_id=None, *, service_category: str | None = None,
+                 city: str | None = None, conn: psycopg.Connection | None = None,
+                 now: dt.datetime | None = None) -> dict:
+    """What of a range's figures can still change, over the same orders as the
+    payload with these filters: each order date with open orders (status other
+    than completed, cancelled, rejected: fct_orders.is_open) and how many of its
+    orders are open; the dates not over yet in the business time zone at `now`
+    (default: the current time); and `data_up_to`, the local time of the last
+    fct_orders refresh (the marts' data goes up to then; never after `now`)."""
+    zone = ZoneInfo(settings_module.load().business_timezone)
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+    with _connection(conn) as c:
+        w = make_window(start, end, partner_id, service_category=service_category, city=city, conn=c)
+        open_days = c.execute(_sql("""
+            select order_date as date, sum(orders)::int as orders, sum(open_orders)::int as open_orders
+            from {rows}
+            group by order_date
+            having sum(open_orders) > 0
+            order by order_date
+        """, rows=_order_rows(w)), w.params()).fetchall()
+        refreshed = c.execute(_sql("select max(refreshed_at) as at from {a}.fct_orders")).fetchone()["at"]
+    return {
+        "period": w.describe(),
+        "now": now,
+        "data_up_to": min(refreshed, now).astimezone(zone) if refreshed else None,
+        "open_orders_by_day": open_days,
+        "unfinished_days": [day for day in w.dates() if day >= now.date()],
+    }
+
+
+def customers_as_of(c: psycopg.Connection) -> dt.date | None:
+    """The as-of date of the last customer_analytics build (every row has the same):
+    the date its segments, lifetime values and churn risk describe."""
+    row = c.cursor(row_factory=dict_row).execute(_sql(
+        "select last_order_date + days_since_last_order as as_of from {a}.customer_analytics limit 1")).fetchone()
+    return row["as_of"] if row else None
 
 
 # --- arithmetic, as docs/metrics.md defines it ---------------------------------------
@@ -404,23 +409,43 @@ _DURATION_AVERAGES = sql.SQL(", ").join(
 )
 
 
-def _sql(query: str, **parts: sql.Composable) -> sql.Composed:
-    """A query over the analytics schema: {a} is the schema, other {names} are parts."""
-    return sql.SQL(query).format(a=sql.Identifier(settings_module.load().analytics_schema), **parts)
+_sql = analytics_sql
 
 
-def _and_partner(w: Window, *column: str) -> sql.Composable:
-    # Only when asked: no "(%s is null or ...)" that would keep plans off the indexes.
-    column = column or ("partner_id",)
-    return sql.SQL("and {} = %(partner_id)s").format(sql.Identifier(*column)) if w.partner_id else sql.SQL("")
+def _partner_scope(w: Window, *column: str) -> sql.Composable:
+    """`and ...` keeping the rows of the window's partner and city; `column` is the
+    partner id column. Only the filters asked for: no "(%s is null or ...)" that
+    would keep plans off the indexes."""
+    column = sql.Identifier(*(column or ("partner_id",)))
+    parts = []
+    if w.partner_id:
+        parts.append(sql.SQL("and {} = %(partner_id)s").format(column))
+    if w.city:
+        parts.append(_sql("and {column} in (select partner_id from {a}.dim_partners where city = %(city)s)",
+                          column=column))
+    return sql.SQL(" ").join(parts)
 
 
 def _order_filter(w: Window) -> sql.Composable:
-    return sql.SQL("order_date between %(start)s and %(end)s {}").format(_and_partner(w))
+    """fct_orders rows of the window: its dates, partner and city, and under a
+    service category the orders with at least one item of it (a semi-join on the
+    range's items: the date index, then a hash of the category's order ids)."""
+    category = sql.SQL("")
+    if w.service_category:
+        category = _sql("""and order_id in (
+            select order_id from {a}.fct_order_items
+            where order_date between %(start)s and %(end)s and service_category_name = %(service_category)s)""")
+    return sql.SQL("order_date between %(start)s and %(end)s {} {}").format(_partner_scope(w), category)
+
+
+def _item_filter(w: Window) -> sql.Composable:
+    """fct_order_items rows of the window: under a service category, only its lines."""
+    category = sql.SQL("and service_category_name = %(service_category)s" if w.service_category else "")
+    return sql.SQL("order_date between %(start)s and %(end)s {} {}").format(_partner_scope(w), category)
 
 
 def _partner_filter(w: Window, column: str) -> sql.Composable:
-    return sql.SQL("true {}").format(_and_partner(w, column))
+    return sql.SQL("true {}").format(_partner_scope(w, column))
 
 
 def _customer_population(w: Window) -> sql.Composable:
@@ -436,13 +461,14 @@ def _customer_population(w: Window) -> sql.Composable:
 
 def _order_rows(w: Window) -> sql.Composable:
     """The rows whose sums are a window's order figures, aliased `order_rows`: for
-    all partners the daily aggregates (agg_orders_daily: ~100k rows a year, whatever
-    the order volume); for one partner its orders from fct_orders (index on partner
-    and date) in the same shape, each order counting 1 and each known duration once."""
-    if w.partner_id is None:
+    all orders the daily aggregates (agg_orders_daily: ~100k rows a year, whatever
+    the order volume); under a filter (partner, city, category) the matching
+    orders from fct_orders (indexed by date, and by partner and date) in the same
+    shape, each order counting 1 and each known duration once."""
+    if not w.is_filtered:
         return _sql("(select * from {a}.agg_orders_daily where order_date between %(start)s and %(end)s) as order_rows")
     return _sql("""(
-        select order_date, order_day_of_week, status, order_hour, true as has_partner,
+        select order_date, order_day_of_week, status, order_hour, partner_id is not null as has_partner,
                1 as orders, is_completed::int as completed_orders, is_cancelled::int as cancelled_orders,
                is_open::int as open_orders, (captured_payment_count > 0)::int as paid_orders, captured_amount,
                {methods}, refunded_amount, refund_count, {durations}
@@ -459,19 +485,21 @@ def _order_rows(w: Window) -> sql.Composable:
 
 def _item_rows(w: Window) -> sql.Composable:
     """The rows whose sums are a window's item sales, aliased `item_rows`: for all
-    partners the daily aggregates (agg_item_sales_daily); for one partner its items
+    partners the daily aggregates (agg_item_sales_daily, which has the category, so
+    a category filter keeps its rows only); for one partner or city its items
     from fct_order_items grouped the same way (per service, and per category with
     is_category_total, counting an order once per category)."""
-    if w.partner_id is None:
-        return _sql("(select * from {a}.agg_item_sales_daily where order_date between %(start)s and %(end)s) "
-                    "as item_rows")
+    if not (w.partner_id or w.city):
+        return _sql("(select * from {a}.agg_item_sales_daily where order_date between %(start)s and %(end)s "
+                    "{category}) as item_rows", category=sql.SQL(
+                        "and service_category_name = %(service_category)s" if w.service_category else ""))
     return _sql("""(
         select is_paid, service_category_name, service_name, grouping(service_name) = 1 as is_category_total,
                sum(line_total) as item_sales, sum(quantity) as quantity, count(distinct order_id) as orders
         from {a}.fct_order_items
         where {filter}
         group by grouping sets ((is_paid, service_category_name, service_name), (is_paid, service_category_name))
-    ) as item_rows""", filter=_order_filter(w))
+    ) as item_rows""", filter=_item_filter(w))
 
 
 def _customer_rows(w: Window) -> sql.Composable:
@@ -553,7 +581,7 @@ def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
                orders_rejected, revenue, average_rating, rating_count
         from totals
         left join {a}.dim_partners as p on p.partner_id = totals.partner_id
-    """, and_partner=_and_partner(w, "m", "partner_id")), w.params()).fetchall()
+    """, and_partner=_partner_scope(w, "m", "partner_id")), w.params()).fetchall()
     for row in rows:
         row["partner_id"] = str(row["partner_id"])
         row["acceptance_rate"] = rate(row["orders_accepted"], row["orders_received"])

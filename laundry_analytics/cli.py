@@ -241,7 +241,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     from laundry_analytics import analytics
 
-    data = analytics.to_jsonable(analytics.payload(args.payload, args.start, args.end, args.partner))
+    data = analytics.to_jsonable(analytics.payload(args.payload, args.start, args.end, args.partner,
+                                                   service_category=args.service_category, city=args.city))
     print(json.dumps(data, indent=2) if args.format == "json" else format_table(data))
     return 0
 
@@ -327,6 +328,15 @@ def cmd_reports(args: argparse.Namespace) -> int:
             }, conn=conn)
             row = schedules.add(conn, spec)
             _say(f"added {row['name']!r} ({row['schedule_id']}); first run {row['next_run_at']:%Y-%m-%d %H:%M %Z}")
+        elif args.action == "edit":
+            if all(value is None for value in (args.filters, args.recipients, args.format, args.time, args.timezone,
+                                               args.description)):
+                _fail("give at least one of --filters, --recipients, --format, --time, --timezone, --description")
+            row, changed = schedules.edit(conn, args.schedule, {
+                "filters": args.filters, "recipients": args.recipients, "format": args.format,
+                "time_of_day": args.time, "timezone": args.timezone, "description": args.description})
+            _say(f"changed {', '.join(changed) or 'nothing (the values were the same)'} of {row['name']!r}; next run "
+                 f"{row['next_run_at']:%Y-%m-%d %H:%M %Z}")
         elif args.action == "list":
             for row in schedules.list_all(conn):
                 state = "active" if row["is_active"] else "paused"
@@ -473,6 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_report_date, help="first order date, YYYY-MM-DD (default: end - 29 days)")
     p.add_argument("--end", type=_report_date, help="last order date, YYYY-MM-DD (default: today, business time zone)")
     p.add_argument("--partner", help="only this partner's orders (partner UUID)")
+    p.add_argument("--service-category", help="revenue, orders: only the orders with an item of this category "
+                   "(item figures: only its lines)")
+    p.add_argument("--city", help="partners: only the partners of this city (dim_partners.city)")
     p.add_argument("--format", choices=["json", "table"], default="json")
     p.set_defaults(func=cmd_query)
 
@@ -491,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = cache_sub.add_parser("cleanup", help="delete expired cache rows")
     q.set_defaults(func=cmd_cache_cleanup)
 
-    p = sub.add_parser("reports", help="scheduled email reports: add, list, show, pause, resume, delete, "
+    p = sub.add_parser("reports", help="scheduled email reports: add, edit, list, show, pause, resume, delete, "
                        "preview, send-now, deliveries",
                        description="Manage report schedules. Every input is validated before anything is stored.")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -507,12 +520,22 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--recipients", required=True, help="comma-separated email addresses")
     q.add_argument("--format", default="pdf", help="pdf, excel or csv (default pdf)")
     q.add_argument("--filters", help='JSON object, keys: window_days, partner_id (any type), city (partners), '
-                   'service_category (revenue, orders)')
+                   'service_category (revenue, orders); values must exist in the marts')
     q.add_argument("--catch-up", default="latest", help="after downtime: skip, latest (default) or all")
     q.add_argument("--catch-up-cap", default=3, help="catch-up all: at most this many missed periods (default 3)")
     q.add_argument("--send-if-empty", action="store_true", help="send even when the period had no orders")
     q.add_argument("--allow-pii", action="store_true", help="show customer names and emails unmasked")
     q.add_argument("--created-by", default=os.environ.get("USER", "cli"))
+    q = actions.add_parser("edit", help="change a schedule's filters, recipients, format, time, time zone or "
+                           "description", description="Change only the fields given; the schedule is validated "
+                           "exactly as by add, and nothing is stored if a value is refused.")
+    q.add_argument("schedule", help="schedule name or id")
+    q.add_argument("--filters", help="JSON object replacing the filters ('{}' removes them); keys as for add")
+    q.add_argument("--recipients", help="comma-separated email addresses (replace the list)")
+    q.add_argument("--format", help="pdf, excel or csv")
+    q.add_argument("--time", help="local time of day HH:MM")
+    q.add_argument("--timezone", help="IANA zone")
+    q.add_argument("--description")
     for action, text in (("show", "print a schedule"), ("pause", "stop sending"), ("resume", "send again from the "
                          "next tick"), ("delete", "delete a schedule and its history"),
                          ("preview", "render the latest period's file without sending"),

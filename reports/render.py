@@ -97,6 +97,10 @@ def filters_text(dataset: ReportDataset) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(dataset.filters.items())) or "none"
 
 
+def numbered(footnotes: list[str]) -> list[str]:
+    return [f"Note {n}: {text}" for n, text in enumerate(footnotes, start=1)]
+
+
 def footer_text(dataset: ReportDataset) -> str:
     refreshed = dataset.data_refreshed_at.strftime("%Y-%m-%d %H:%M UTC") if dataset.data_refreshed_at else "unknown"
     return f"LaundryConnect · {dataset.title} · {period_text(dataset)} · data as of {refreshed}"
@@ -117,12 +121,12 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     table = dataset.table(chart.table)
     xi = [c.name for c in table.columns].index(chart.x)
     yi = [c.name for c in table.columns].index(chart.y)
-    rows = table.rows[:10] if chart.kind == "bar" and len(table.rows) > 24 else table.rows
+    rows = table.rows[:chart.limit] if chart.limit else table.rows
     xs = [str(r[xi]) if r[xi] is not None else "–" for r in rows]
     ys = [float(r[yi] or 0) for r in rows]
     fig, ax = plt.subplots(figsize=(7.5, 2.8), dpi=150)
@@ -136,6 +140,8 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
         ax.set_xticks(range(len(xs)), [x[:18] for x in xs], rotation=30, ha="right", fontsize=7)
     ax.set_title(chart.title, fontsize=10)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    if table.columns[yi].kind == "int":  # counts: whole-number ticks, not 0, 0, 1, 1 from rounded fractions
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -167,14 +173,21 @@ def render_pdf(dataset: ReportDataset) -> bytes:
     pdf.cell(0, 10, dataset.title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", size=10)
     pdf.cell(0, 6, f"Period: {period_text(dataset)}", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, f"Compared with: {dataset.previous.label()}   Filters: {filters_text(dataset)}",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, f"Compared with: {dataset.previous.label()}   Filters: {filters_text(dataset)}",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=8.5)
+    for line in dataset.scope:
+        pdf.multi_cell(0, 4.5, f"Filter: {line}", new_x="LMARGIN", new_y="NEXT")
     for notice in dataset.notices:
         pdf.set_text_color(170, 30, 30)
-        pdf.multi_cell(0, 6, f"Notice: {notice}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, f"Notice: {notice}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
     pdf.ln(2)
     _pdf_kpis(pdf, dataset.kpis)
+    pdf.set_font("DejaVu", size=7.5)
+    for line in numbered(dataset.footnotes):
+        pdf.multi_cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1 if dataset.footnotes else 0)
     for chart in dataset.charts:
         png = chart_png(dataset, chart)
         if pdf.will_page_break(72):
@@ -187,24 +200,39 @@ def render_pdf(dataset: ReportDataset) -> bytes:
 
 
 def _pdf_kpis(pdf, kpis: list[Kpi]) -> None:
+    """KPI tiles, three a row: label (two lines at most, smaller when long),
+    value, change vs the previous period, and the KPI's note."""
     per_row = 3
     width = (pdf.epw - 4 * (per_row - 1)) / per_row
     for start in range(0, len(kpis), per_row):
         y = pdf.get_y()
+        if pdf.will_page_break(30):
+            pdf.add_page()
+            y = pdf.get_y()
         for i, kpi in enumerate(kpis[start:start + per_row]):
             x = pdf.l_margin + i * (width + 4)
             pdf.set_fill_color(243, 246, 250)
-            pdf.rect(x, y, width, 22, style="F")
-            pdf.set_xy(x + 2, y + 2)
+            pdf.rect(x, y, width, 27, style="F")
             pdf.set_font("DejaVu", size=8)
-            pdf.cell(width - 4, 4, kpi.label)
-            pdf.set_xy(x + 2, y + 7)
+            if pdf.get_string_width(kpi.label) > width - 4 - 2 * pdf.c_margin:
+                pdf.set_font("DejaVu", size=6.5)
+            for n, line in enumerate(pdf.multi_cell(width - 4, 3.2, kpi.label, dry_run=True, output="LINES")[:2]):
+                pdf.set_xy(x + 2, y + 1.5 + 3.2 * n)
+                pdf.cell(width - 4, 3.2, line)
+            pdf.set_xy(x + 2, y + 8.5)
             pdf.set_font("DejaVu", size=14)
             pdf.cell(width - 4, 7, format_value(kpi.value, kpi.kind))
-            pdf.set_xy(x + 2, y + 15)
+            pdf.set_xy(x + 2, y + 16.5)
             pdf.set_font("DejaVu", size=6.5)
             pdf.cell(width - 4, 4, format_change(kpi))
-        pdf.set_xy(pdf.l_margin, y + 25)
+            if kpi.note:
+                pdf.set_xy(x + 2, y + 21)
+                pdf.set_text_color(170, 30, 30)
+                if pdf.get_string_width(kpi.note) > width - 4 - 2 * pdf.c_margin:
+                    pdf.set_font("DejaVu", size=5.5)
+                pdf.cell(width - 4, 4, _fit(pdf, kpi.note, width - 4))
+                pdf.set_text_color(0)
+        pdf.set_xy(pdf.l_margin, y + 30)
     pdf.ln(1)
 
 
@@ -293,28 +321,33 @@ def render_xlsx(dataset: ReportDataset) -> bytes:
     _append(summary, ["Period", period_text(dataset)])
     _append(summary, ["Compared with", dataset.previous.label()])
     _append(summary, ["Filters", filters_text(dataset)])
+    for line in dataset.scope:
+        _append(summary, ["Filter", line])
     for notice in dataset.notices:
         _append(summary, ["Notice", notice])
+        summary.cell(summary.max_row, 2).font = Font(color="AA1E1E")
     summary.append([])
     header_row = summary.max_row + 1
-    _append(summary, ["KPI", "Value", "Previous period", "Change %"])
+    _append(summary, ["KPI", "Value", "Previous period", "Change %", "Note"])
     for cell in summary[header_row]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="E1E8F0")
     for kpi in dataset.kpis:
-        _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change_percent])
+        _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change_percent, kpi.note or None])
         row = summary.max_row
         summary.cell(row, 2).number_format = summary.cell(row, 3).number_format = NUMBER_FORMATS[kpi.kind]
         summary.cell(row, 4).number_format = "0.00"
     summary.freeze_panes = summary.cell(header_row + 1, 1)
     summary.append([])
+    for n, text in enumerate(dataset.footnotes, start=1):
+        _append(summary, [f"Note {n}", text])
     _append(summary, [footer_text(dataset)])
-    for letter, width in zip("ABCD", (28, 44, 18, 12)):
+    for letter, width in zip("ABCDE", (40, 44, 18, 12, 40)):
         summary.column_dimensions[letter].width = width
 
     sheets = {}
     for table in dataset.tables:
-        ws = wb.create_sheet(table.title[:31].replace("/", "-").replace(":", ""))
+        ws = wb.create_sheet((table.sheet or table.title)[:31].replace("/", "-").replace(":", ""))
         sheets[table.name] = ws
         _append(ws, [c.label for c in table.columns])
         for cell in ws[1]:
@@ -336,7 +369,7 @@ def render_xlsx(dataset: ReportDataset) -> bytes:
         ws = sheets[chart.table]
         names = [c.name for c in table.columns]
         x_col, y_col = names.index(chart.x) + 1, names.index(chart.y) + 1
-        last = 1 + (min(len(table.rows), 10) if chart.kind == "bar" and len(table.rows) > 24 else len(table.rows))
+        last = 1 + (min(len(table.rows), chart.limit) if chart.limit else len(table.rows))
         native = LineChart() if chart.kind == "line" else BarChart()
         native.title = chart.title
         native.height, native.width = 7.5, 18
@@ -365,14 +398,18 @@ def table_csv(table: Table) -> bytes:
 
 
 def kpis_csv(dataset: ReportDataset) -> bytes:
+    """The KPIs, one row each with its note; then one row per filter, notice and
+    footnote ("Filter", "Notice", "Note n" in the kpi column, the text in note)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kpi", "value", "previous", "change_percent", "period_start", "period_end"])
+    writer.writerow(["kpi", "value", "previous", "change_percent", "period_start", "period_end", "note"])
+    period = [dataset.period.start.isoformat(), dataset.period.end.isoformat()]
     for kpi in dataset.kpis:
-        writer.writerow([inert_text(kpi.label), "" if kpi.value is None else kpi.value,
-                         "" if kpi.previous is None else kpi.previous,
-                         "" if kpi.change_percent is None else kpi.change_percent,
-                         dataset.period.start.isoformat(), dataset.period.end.isoformat()])
+        writer.writerow([inert_text(kpi.label), "" if kpi.value is None else kpi.value, "" if kpi.previous is None else kpi.previous,
+                         "" if kpi.change_percent is None else kpi.change_percent, *period, inert_text(kpi.note)])
+    notes = [("Filter", line) for line in dataset.scope] + [("Notice", notice) for notice in dataset.notices]
+    for kind, text in notes + [(f"Note {n}", text) for n, text in enumerate(dataset.footnotes, start=1)]:
+        writer.writerow([kind, "", "", "", *period, inert_text(text)])
     return out.getvalue().encode("utf-8")
 
 

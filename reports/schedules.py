@@ -25,6 +25,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from laundry_analytics import settings as settings_module
+from laundry_analytics import windows
 from reports.periods import FREQUENCIES, Cadence
 
 REPORT_TYPES = ("revenue", "orders", "partners", "customers")
@@ -34,19 +35,30 @@ DEFAULT_CATCH_UP_CAP = 3
 MAX_RECIPIENTS = 50
 FILTER_KEYS = {
     "window_days": "int 1-366: report on the N days ending at the period's end instead of the period",
-    "partner_id": "a partner UUID from analytics.dim_partners",
-    "city": "a partner city: only partners in it (partners report)",
-    "service_category": "a service category name (revenue and orders reports' category tables)",
+    "partner_id": "a partner UUID from analytics.dim_partners: only its orders (customers: its customers)",
+    "city": "a partner city from analytics.dim_partners: only its partners and their orders (partners report)",
+    "service_category": "a service category name: only the orders with an item of it, and only its lines in "
+                        "item tables (revenue and orders reports)",
 }
 FILTER_REPORT_TYPES = {
     "window_days": REPORT_TYPES,
     "partner_id": REPORT_TYPES,
-    "city": ("partners",),
-    "service_category": ("revenue", "orders"),
+    **{key: tuple(t for t in REPORT_TYPES if key in windows.PAYLOAD_FILTERS[t])
+       for key in ("city", "service_category")},
 }
-"""The report types whose datasets apply each filter key (reports.datasets): a key
-another type would silently ignore is refused, so a schedule never claims a
-filter its report does not apply."""
+"""The report types whose every figure honours each filter key: the query API
+applies city and service_category only to the payloads listed in
+windows.PAYLOAD_FILTERS. A key another type could not honour is refused."""
+FILTER_REFUSALS = {
+    "city": "its figures are not computed per partner city (only the partners report's are)",
+    "service_category": {
+        "partners": "partner figures (counts, rates, durations, rankings) cover a partner's orders whatever their "
+                    "items, so no figure could be limited to one category",
+        "customers": "customer figures (segments, lifetime value, churn risk) cover all of a customer's orders, "
+                     "whatever their items, so no figure could be limited to one category",
+    },
+}
+"""Why a report type refuses a filter key it does not apply, for the refusal message."""
 
 DDL = """
 create table if not exists {schema}.report_schedules (
@@ -402,7 +414,7 @@ def _filters(value, conn: psycopg.Connection | None, report_type: str | None = N
     irrelevant = sorted(k for k in value if report_type and report_type not in FILTER_REPORT_TYPES[k])
     if irrelevant:
         raise ValueError("; ".join(f"{k} applies only to {' and '.join(FILTER_REPORT_TYPES[k])} reports, not to "
-                                   f"{report_type} reports" for k in irrelevant))
+                                   f"{report_type} reports: {_refusal(k, report_type)}" for k in irrelevant))
     filters = {}
     if "window_days" in value:
         if isinstance(value["window_days"], bool) or not isinstance(value["window_days"], int):
@@ -414,16 +426,27 @@ def _filters(value, conn: psycopg.Connection | None, report_type: str | None = N
                 raise ValueError(f"{key} must be non-empty text")
             filters[key] = value[key].strip()
     if "partner_id" in value:
-        try:
-            filters["partner_id"] = str(uuid.UUID(str(value["partner_id"])))
-        except ValueError:
-            raise ValueError(f"partner_id {value['partner_id']!r} is not a UUID") from None
-        if conn is not None and not conn.execute(
-            sql.SQL("select 1 from {}.dim_partners where partner_id = %s").format(_schema()),
-            (filters["partner_id"],),
-        ).fetchone():
-            raise ValueError(f"partner_id {filters['partner_id']} is not in analytics.dim_partners")
+        filters["partner_id"] = _partner_id(value["partner_id"], conn)
+    if conn is not None:  # values that match nothing in the marts are refused, with the nearest valid ones
+        for key in ("city", "service_category"):
+            windows.check_filter_value(conn, key, filters.get(key))
+        if filters.get("partner_id") and filters.get("city"):
+            windows.check_partner_in_city(conn, filters["partner_id"], filters["city"])
     return filters
+
+
+def _refusal(key: str, report_type: str) -> str:
+    reason = FILTER_REFUSALS[key]
+    return reason[report_type] if isinstance(reason, dict) else reason
+
+
+def _partner_id(value, conn: psycopg.Connection | None) -> str:
+    if conn is not None:
+        return windows.check_partner(conn, value)
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"partner_id {value!r} is not a UUID") from None
 
 
 # --- storage --------------------------------------------------------------------------
@@ -452,6 +475,45 @@ def add(conn: psycopg.Connection, spec: ScheduleSpec, *, now: dt.datetime | None
                             f"already; choose another name") from None
     conn.commit()
     return row
+
+
+EDITABLE = ("filters", "recipients", "format", "time_of_day", "timezone", "description")
+"""The fields `edit` changes; the others define what a schedule is (its name,
+report type and cadence): to change them, add a new schedule."""
+
+
+def edit(conn: psycopg.Connection, key: str, changes: dict) -> tuple[dict, list[str]]:
+    """Change the given EDITABLE fields of a schedule (None: unchanged), validated
+    exactly as `add` validates (the whole schedule, through `validate`); nothing
+    is stored when a value is refused. A new time or time zone moves the pending
+    tick to the new time on the same local date, so its period is still sent.
+    Returns the stored row and the names of the fields that changed."""
+    row = find(conn, key)
+    given = {name: value for name, value in changes.items() if value is not None}
+    unknown = sorted(set(given) - set(EDITABLE))
+    if unknown or not given:
+        raise ScheduleError(f"give at least one field to change, of: {', '.join(EDITABLE)}"
+                            + (f" (not {', '.join(unknown)})" if unknown else ""))
+    old = spec_of(row)
+    spec = validate({**_raw_of(old), **given}, conn=conn)
+    changed = [name for name in EDITABLE if getattr(spec, name) != getattr(old, name)]
+    next_run = row["next_run_at"]
+    if next_run is not None and {"time_of_day", "timezone"} & set(changed):
+        next_run = spec.cadence.tick_on(old.cadence.local_date(next_run))
+    conn.execute(sql.SQL("""
+        update {}.report_schedules
+        set filters = %s, recipients = %s, format = %s, time_of_day = %s, timezone = %s, description = %s,
+            next_run_at = %s, updated_at = now()
+        where schedule_id = %s
+    """).format(_schema()), (Jsonb(spec.filters), spec.recipients, spec.format, spec.time_of_day, spec.timezone,
+                              spec.description, next_run, row["schedule_id"]))
+    conn.commit()
+    return find(conn, str(row["schedule_id"])), changed
+
+
+def _raw_of(spec: ScheduleSpec) -> dict:
+    """A stored schedule as `validate` input."""
+    return {name: getattr(spec, name) for name in ScheduleSpec.__dataclass_fields__}
 
 
 def find(conn: psycopg.Connection, key: str) -> dict:

@@ -9,6 +9,7 @@ out by hand from the rows below (business time zone UTC, as_of 2026-07-10).
     O4  Ann, no partner, pending, Fri 2026-07-10 09:50; 1 x Wash 5kg (5.00); online 7.50 pending.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 import jsonschema
@@ -172,3 +173,102 @@ def test_every_payload_matches_its_json_schema(conn, payload_type):
 def test_invalid_ranges_and_partners_are_refused(conn, start, end, partner, message):
     with pytest.raises(ValueError, match=message):
         analytics.revenue(start, end, partner_id=partner, conn=conn)
+
+
+# --- filters: every figure of the payload honours them ---------------------------------
+
+
+def test_a_category_filter_keeps_the_orders_with_an_item_of_it_and_only_its_lines(conn):
+    # Dry Cleaning (the Suit) is in O1 and O3: their whole payments and refund count.
+    p = analytics.revenue(START, END, service_category="Dry Cleaning", conn=conn)
+    assert p["period"]["service_category"] == "Dry Cleaning"
+    assert p["totals"] == {"total_revenue": D("50.00"), "refund_amount": D("5.00"), "net_revenue": D("45.00"),
+                           "refund_count": 1, "total_orders": 2, "paid_orders": 2, "average_order_value": D("25.00")}
+    assert [(m["method"], m["revenue"]) for m in p["by_payment_method"]] == [
+        ("cash", D("12.00")), ("card", D("30.00")), ("wallet", D("8.00")), ("online", D("0.00"))]
+    assert [(str(d["date"]), d["total_orders"], d["total_revenue"]) for d in p["daily_trend"]] == [
+        ("2026-07-09", 1, D("30.00")), ("2026-07-10", 1, D("20.00"))]
+    # Item tables: the category's lines only (O1's washes are not Dry Cleaning).
+    assert p["by_service_category"] == [
+        {"category": "Dry Cleaning", "item_sales": D("40.00"), "quantity": 2, "orders": 2}]
+    assert [(s["service"], s["item_sales"]) for s in p["top_services"]] == [("Suit", D("40.00"))]
+
+
+def test_a_category_filter_on_the_orders_payload(conn):
+    # Wash & Fold is in O1 (completed), O2 (cancelled) and O4 (pending); only O1 has durations.
+    p = analytics.orders(START, END, service_category="Wash & Fold", conn=conn)
+    assert p["totals"] == {"total_orders": 3, "completed_orders": 1, "cancelled_orders": 1, "pending_orders": 1}
+    assert {h["hour"]: h["orders"] for h in p["by_hour"] if h["orders"]} == {9: 3}
+    assert p["average_minutes"] == {"acceptance": D("10.00"), "pickup": D("60.00"), "processing": D("240.00"),
+                                    "delivery": D("90.00"), "total": D("400.00")}
+    assert (p["completion_rate"], p["cancellation_rate"]) == (D("33.33"), D("33.33"))
+    assert p["by_service_category"] == [{"category": "Wash & Fold", "orders": 3, "quantity": 4}]
+
+
+def test_a_category_filter_with_a_partner(conn):
+    p = analytics.revenue(START, END, partner_id=SPARKLE, service_category="Wash & Fold", conn=conn)
+    # Sparkle's orders with a wash: O1 (paid 30) and O2 (unpaid).
+    assert (p["totals"]["total_orders"], p["totals"]["total_revenue"], p["totals"]["paid_orders"]) == (2, D("30.00"), 1)
+    assert p["by_service_category"] == [
+        {"category": "Wash & Fold", "item_sales": D("10.00"), "quantity": 2, "orders": 1}]
+
+
+def test_a_city_filter_keeps_that_citys_partners_in_every_partner_figure(conn):
+    p = analytics.partners(START, END, city="Lisbon", conn=conn, min_orders=1)
+    assert p["period"]["city"] == "Lisbon"
+    assert p["partner_counts"] == {"total": 1, "active": 1, "inactive": 0}
+    assert p["totals"] == {"partners_with_orders": 1, "orders_received": 2, "revenue": D("30.00")}
+    # Sparkle: 2 received, 1 accepted (O1), 1 completed -> 50 / 100.
+    assert (p["average_acceptance_rate"], p["average_completion_rate"]) == (D("50.00"), D("100.00"))
+    assert p["average_minutes"]["total"] == D("400.00")  # O1 only, not Bubbles' O3 (260)
+    assert [t["business_name"] for t in p["top_performers"] + p["low_performers"]] == ["Sparkle", "Sparkle"]
+    assert [(t["date"].isoformat(), t["orders_received"], t["revenue"]) for t in p["trend"]] == [
+        ("2026-07-09", 1, D("30.00")), ("2026-07-10", 1, D("0.00"))]
+    assert p["orders_without_partner"] is None
+
+
+def test_the_partners_payload_counts_the_orders_without_a_partner(conn):
+    assert analytics.partners(START, END, conn=conn)["orders_without_partner"] == {"orders": 1, "revenue": D("0.00")}
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda c: analytics.revenue(START, END, service_category="Dry cleaning", conn=c),
+     "service_category 'Dry cleaning' matches no service category sold in the marts; nearest: Dry Cleaning"),
+    (lambda c: analytics.partners(START, END, city="Lisboa", conn=c),
+     "city 'Lisboa' matches no partner's city in analytics.dim_partners; nearest: Lisbon"),
+    (lambda c: analytics.partners(START, END, BUBBLES, city="Lisbon", conn=c),
+     f"partner_id {BUBBLES} is in Porto, not in city 'Lisbon'"),
+    (lambda c: analytics.payload("customers", START, END, conn=c, city="Lisbon"),
+     "the customers payload cannot be filtered by city"),
+    (lambda c: analytics.revenue(START, END, partner_id="Sparkel", conn=c),
+     f"nearest partners by name: {SPARKLE} (Sparkle, Lisbon)"),
+])
+def test_a_filter_value_the_marts_do_not_have_is_refused_with_the_nearest(conn, call, message):
+    with pytest.raises(ValueError) as refused:
+        call(conn)
+    assert message in str(refused.value)
+
+
+def test_completeness_counts_open_orders_per_day_and_unfinished_days(conn):
+    noon = dt.datetime(2026, 7, 10, 12, 0, tzinfo=dt.timezone.utc)
+    status = analytics.completeness(START, END, conn=conn, now=noon)
+    # O4 (pending) is the one open order of 2026-07-10's three; 2026-07-10 is today at noon.
+    assert status["open_orders_by_day"] == [{"date": dt.date(2026, 7, 10), "orders": 3, "open_orders": 1}]
+    assert status["unfinished_days"] == [dt.date(2026, 7, 10)]
+    assert status["data_up_to"] == noon  # the marts were built later than this "now": never after it
+    # Filtered like the payload: the Dry Cleaning orders (O1, O3) are all closed.
+    assert analytics.completeness(START, END, service_category="Dry Cleaning", conn=conn,
+                                  now=noon + dt.timedelta(days=1))["open_orders_by_day"] == []
+
+
+def test_the_customers_payload_says_its_as_of_date(conn):
+    assert analytics.customers(START, END, conn=conn)["as_of_date"] == dt.date(2026, 7, 10)
+
+
+@pytest.mark.parametrize(("payload_type", "filters"), [
+    ("revenue", {"service_category": "Dry Cleaning"}), ("orders", {"service_category": "Wash & Fold"}),
+    ("partners", {"city": "Lisbon"})])
+def test_filtered_payloads_match_their_json_schema(conn, payload_type, filters):
+    data = analytics.to_jsonable(analytics.payload(payload_type, START, END, conn=conn, **filters))
+    jsonschema.validate(data, analytics.json_schema(payload_type),
+                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)

@@ -148,7 +148,8 @@ def test_a_refreshed_cache_holds_the_api_payload_and_is_fresh(conn, cache_type):
     assert entry.is_fresh and entry.expires_at - entry.created_at == cache.TTL[cache_type]
     direct = analytics.to_jsonable(analytics.payload(cache_type, end=AS_OF, conn=conn))
     assert cache.get(cache_type, conn=conn).data == direct
-    assert direct["period"] == {"start": str(START), "end": str(END), "days": 30, "partner_id": None}
+    assert direct["period"] == {"start": str(START), "end": str(END), "days": 30, "partner_id": None,
+                                "service_category": None, "city": None}
 
 
 def test_refreshing_again_replaces_the_row_and_readers_see_no_gap(conn):
@@ -195,6 +196,13 @@ def test_cli_query_prints_the_payload_as_json(conn):
     assert printed == direct and Decimal(str(printed["totals"]["total_revenue"])) > 0
 
 
+def test_cli_query_with_a_service_category_is_the_api_payload(conn):
+    done = cli("query", "orders", "--start", str(START), "--end", str(END), "--service-category", "Ironing")
+    assert done.returncode == 0, done.stderr
+    direct = analytics.to_jsonable(analytics.orders(START, END, service_category="Ironing", conn=conn))
+    assert json.loads(done.stdout) == direct and direct["by_service_category"][0]["category"] == "Ironing"
+
+
 def test_cli_query_as_a_table(conn):
     done = cli("query", "orders", "--start", str(START), "--end", str(END), "--format", "table")
     assert done.returncode == 0, done.stderr
@@ -207,6 +215,8 @@ def test_cli_query_as_a_table(conn):
     (["query", "revenue", "--partner", "00000000-0000-4000-8000-000000000999"], "no partner"),
     (["query", "revenue", "--start", "2020-01-01", "--end", "2026-06-30"], "at most"),
     (["query", "sales"], "invalid choice"),
+    (["query", "partners", "--city", "Atlantis"], "city 'Atlantis' matches no partner's city"),
+    (["query", "revenue", "--city", "Lisbon"], "the revenue payload cannot be filtered by city"),
     (["cache", "get", "sales"], "invalid choice"),
 ])
 def test_cli_refuses_bad_input_with_exit_code_2(conn, args, message):

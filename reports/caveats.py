@@ -1,0 +1,245 @@
+"""What a report says about its own figures, so that none reads as more than it is:
+
+- the scope of its filters, in the labels of its KPIs and tables and in lines
+  of its header (`Scope`);
+- the days of the period that can still change (orders still open, a day not
+  over yet), as notices, and "period incomplete" on every comparison
+  (`incomplete_period_notices`);
+- footnotes for the KPIs whose breakdown legitimately does not add up to them,
+  with the difference and its cause (the `*_footnote` functions return None when
+  the breakdown does add up).
+
+Wording only: the figures come from the query API (laundry_analytics.analytics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from laundry_analytics import analytics
+
+SHOWN_OPEN_DAYS = 5
+"""Days with open orders listed one by one; earlier ones are summed in one line."""
+INCOMPLETE = "period incomplete"
+
+
+def _money(value) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A report's filters in words."""
+
+    report_type: str
+    partner_id: str | None = None
+    partner_name: str | None = None
+    service_category: str | None = None
+    city: str | None = None
+    window_days: int | None = None
+
+    @classmethod
+    def of(cls, report_type: str, filters: dict, partner_name: str | None = None) -> Scope:
+        return cls(report_type, filters.get("partner_id"), partner_name, filters.get("service_category"),
+                   filters.get("city"), filters.get("window_days"))
+
+    @property
+    def partner(self) -> str | None:
+        return (self.partner_name or self.partner_id) if self.partner_id else None
+
+    def order_words(self) -> str:
+        """How the filters narrow the orders: "of Sparkle with a Shoe Care item", or ""."""
+        words = []
+        if self.partner:
+            words.append(f"of {self.partner}")
+        elif self.city:
+            words.append(f"of {self.city} partners")
+        if self.service_category:
+            words.append(f"with a {self.service_category} item")
+        return " ".join(words)
+
+    def count_label(self, noun: str) -> str:
+        """A count of orders: "Paid orders with a Shoe Care item"."""
+        return f"{noun} {self.order_words()}".strip()
+
+    def amount_label(self, name: str) -> str:
+        """A figure over orders: "Total revenue (orders with a Shoe Care item)"."""
+        return f"{name} (orders {self.order_words()})" if self.order_words() else name
+
+    def partner_label(self, name: str) -> str:
+        """A figure over partners: "Revenue (Lisbon partners)"."""
+        who = self.partner or (f"{self.city} partners" if self.city else None)
+        return f"{name} ({who})" if who else name
+
+    def partner_count_label(self) -> str:
+        return f"{self.city} partners with orders" if self.city and not self.partner else \
+            self.partner_label("Partners with orders")
+
+    def customer_label(self, name: str, *, counts_customers: bool = True) -> str:
+        """"New customers of Sparkle"; a figure about them: "Churn rate % (Sparkle's customers)"."""
+        if not self.partner:
+            return name
+        return f"{name} of {self.partner}" if counts_customers else f"{name} ({self.partner}'s customers)"
+
+    def lines(self) -> list[str]:
+        """One sentence per filter: what the report's figures cover under it."""
+        lines = []
+        if self.window_days:
+            lines.append(f"window_days = {self.window_days}: the {self.window_days} days ending on the period's "
+                         "last day, compared with the same number of days before them.")
+        if self.partner_id:
+            who = f"partner_id = {self.partner_id} ({self.partner_name or 'no name'})"
+            if self.report_type == "customers":
+                lines.append(f"{who}: the customers who had ordered from this partner by the period's end; their "
+                             "segment, lifetime value and churn risk cover all their orders, with any partner.")
+            else:
+                lines.append(f"{who}: every figure covers this partner's orders only.")
+        if self.city:
+            lines.append(f"city = {self.city}: every figure covers the partners whose city is {self.city} "
+                         "and their orders only (counts, totals, rates, durations, rankings, trend).")
+        if self.service_category:
+            lines.append(f"service_category = {self.service_category}: every order figure (orders, revenue, "
+                         "payments, refunds, statuses, hours, durations, daily trend) counts the orders with at "
+                         f"least one {self.service_category} item, with all of their lines and payments; the "
+                         f"item tables show only {self.service_category} lines.")
+        return lines
+
+
+# --- the period's days that can still change ------------------------------------------
+
+
+def incomplete_period_notices(status: dict) -> list[str]:
+    """Notices for `analytics.completeness()`: each day not over yet, each day
+    with orders still open (the latest SHOWN_OPEN_DAYS one by one); empty when
+    every figure of the period is final."""
+    notices = []
+    today = status["now"].date()
+    for day in status["unfinished_days"]:
+        if day > today:
+            notices.append(f"{day} has not begun yet.")
+        else:
+            notices.append(f"{day} is not over yet (data up to {_data_up_to(status['data_up_to'], day)}).")
+    open_days = status["open_orders_by_day"]
+    earlier, shown = open_days[:-SHOWN_OPEN_DAYS], open_days[-SHOWN_OPEN_DAYS:]
+    if earlier:
+        still = sum(row["open_orders"] for row in earlier)
+        notices.append(f"{still:,} of {sum(row['orders'] for row in earlier):,} orders of {len(earlier)} earlier "
+                       f"days ({earlier[0]['date']} to {earlier[-1]['date']}) {_are(still)} still open.")
+    for row in shown:
+        notices.append(f"{row['open_orders']:,} of {row['orders']:,} orders of {row['date']} "
+                       f"{_are(row['open_orders'])} still open.")
+    if notices:
+        notices.append(f"Figures of these days can still change: each change vs the previous period is marked "
+                       f"\"{INCOMPLETE}\", so an unfinished day does not read as a drop.")
+    return notices
+
+
+def _are(count: int) -> str:
+    return "is" if count == 1 else "are"
+
+
+def _data_up_to(moment: dt.datetime | None, day: dt.date) -> str:
+    if moment is None:
+        return "no data yet"
+    return moment.strftime("%H:%M %Z" if moment.date() == day else "%Y-%m-%d %H:%M %Z")
+
+
+def customers_as_of_notice(as_of: dt.date | None, period_end: dt.date) -> str | None:
+    if as_of is None:
+        return None
+    if as_of == period_end:
+        return f"Segments, lifetime value and churn risk as of {as_of}, the period's end."
+    return (f"Segments, lifetime value and churn risk as of {as_of} (the latest build), not of the period's end "
+            f"({period_end}): the marts keep only the latest customer state, for both periods compared.")
+
+
+# --- footnotes: breakdowns that do not add up to their KPI ----------------------------
+
+
+def payment_method_footnote(p: dict) -> str | None:
+    """Revenue vs the sum of its four payment-method rows."""
+    total = p["totals"]["total_revenue"]
+    methods = sum((row["revenue"] for row in p["by_payment_method"]), Decimal("0.00"))
+    if total == methods:
+        return None
+    gap = total - methods
+    return (f"Total revenue {_money(total)} is {_money(abs(gap))} {'more' if gap > 0 else 'less'} than the sum of the "
+            f"payment-method rows ({_money(methods)}): captured payments of an unknown method (flagged "
+            "unknown_method in analytics.data_quality_issues) count in revenue but in no method row.")
+
+
+def item_sales_footnote(p: dict, scope: Scope) -> str | None:
+    """Revenue vs the item sales of the category table."""
+    total = p["totals"]["total_revenue"]
+    sales = sum((row["item_sales"] for row in p["by_service_category"]), Decimal("0.00"))
+    if total == sales:
+        return None
+    if scope.service_category:
+        cause = (f"the payments captured for those orders, which also pay for their lines of other categories "
+                 "(and can differ from the lines' price)")
+        lines = f"only their {scope.service_category} lines"
+    else:
+        cause = "the payments captured for those orders, which can differ from the price of their lines"
+        lines = "all lines"
+    return (f"The category table adds up the prices of the paid orders' items ({lines}): {_money(sales)}, "
+            f"{_money(abs(total - sales))} {'less' if sales < total else 'more'} than the total revenue "
+            f"{_money(total)}, which is {cause}.")
+
+
+def cancelled_footnote(p: dict) -> str | None:
+    """Orders report: "Cancelled" is cancelled or rejected; the status table splits them."""
+    by_status = {row["status"]: row["orders"] for row in p["by_status"]}
+    if not by_status.get("rejected"):
+        return None
+    return (f"Cancelled ({p['totals']['cancelled_orders']:,}) counts cancelled ({by_status.get('cancelled', 0):,}) "
+            f"and rejected ({by_status['rejected']:,}) orders, as the metric defines it; the status table lists "
+            "them separately.")
+
+
+def category_orders_footnote(p: dict) -> str | None:
+    """Orders report: the category table counts an order in each of its categories."""
+    total = p["totals"]["total_orders"]
+    counted = sum(row["orders"] for row in p["by_service_category"])
+    if counted == total:
+        return None
+    return (f"The category table counts an order once in each category of its items: its rows add up to "
+            f"{counted:,} orders, not {total:,}, because an order with items of several categories counts in "
+            "each of them and an order without items in none.")
+
+
+def durations_footnote(p: dict) -> str | None:
+    """Orders report: the stage averages do not add up to the average total duration."""
+    minutes = p["average_minutes"]
+    stages = [value for name, value in minutes.items() if name != "total" and value is not None]
+    if minutes["total"] is None or not stages or sum(stages) == minutes["total"]:
+        return None
+    return (f"The stage averages add up to {_money(sum(stages))} minutes, not the {_money(minutes['total'])} of the "
+            "average total: each is averaged over the orders whose stage has ended (a total only once delivered), "
+            "so they cover different orders.")
+
+
+def orders_without_partner_footnote(p: dict) -> str | None:
+    """Partners report: the marketplace's orders that no partner has."""
+    without = p["orders_without_partner"]
+    if not without or not without["orders"]:
+        return None
+    orders, revenue = p["totals"]["orders_received"], p["totals"]["revenue"]
+    return (f"Orders received and Revenue cover the orders assigned to a partner; {without['orders']:,} orders of "
+            f"the period ({_money(without['revenue'])} revenue) have no partner and are in no partner's figures, "
+            f"so the marketplace had {orders + without['orders']:,} orders ({_money(revenue + without['revenue'])} "
+            "revenue).")
+
+
+def mean_rates_footnote(rows: list[dict], p: dict) -> str | None:
+    """Partners report: the average rates are means of the partners' rates, not
+    the rates of all their orders together."""
+    pooled = (analytics.rate(sum(r["orders_accepted"] for r in rows), sum(r["orders_received"] for r in rows)),
+              analytics.rate(sum(r["orders_completed"] for r in rows), sum(r["orders_accepted"] for r in rows)))
+    means = (p["average_acceptance_rate"], p["average_completion_rate"])
+    if pooled == means:
+        return None
+    shown = [f"{name} {rate}%" for name, rate in zip(("acceptance", "completion"), pooled) if rate is not None]
+    return ("Avg acceptance and completion rates are the means of the partners' own rates (each partner weighs "
+            f"the same, the partners table's rows); over all their orders together the rates are {', '.join(shown)}.")
