@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,11 +33,58 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
+
+
 def _iso_date(text: str) -> dt.date:
+    # Only YYYY-MM-DD: date.fromisoformat alone also takes 20260101 and 2026-W01-1.
     try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _generation_date(text: str) -> dt.date:
+    from laundry_analytics.generate.inputs import check_date
+
+    value = _iso_date(text)
+    try:
+        check_date("the date", value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
+
+
+def _generation_clock(text: str) -> dt.datetime:
+    """An ISO date and time, UTC unless it carries an offset."""
+    from laundry_analytics.generate.inputs import check_date
+
+    try:
+        if not _ISO_DATETIME.fullmatch(text):
+            raise ValueError
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date and time; write it as YYYY-MM-DDTHH:MM[:SS]"
+                                         "[Z or +HH:MM], e.g. 2026-06-30T18:00:00Z") from None
+    value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    try:
+        check_date("the clock's date", value.astimezone(dt.timezone.utc).date())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value.astimezone(dt.timezone.utc)
+
+
+def _order_count(text: str) -> int:
+    from laundry_analytics.generate.inputs import MAX_ORDERS, MAX_ORDERS_COST
+
+    value = _positive_int(text)
+    if value > MAX_ORDERS:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} orders is more than the generator's limit of {MAX_ORDERS:,} ({MAX_ORDERS_COST})")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -104,7 +152,39 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(args: argparse.Namespace) -> None:
+def _check_generation_options(args: argparse.Namespace) -> dt.datetime:
+    """Check the generation options before anything is touched and return the
+    generator's clock (see `anchor_now`); ValueError says what to fix."""
+    from laundry_analytics.generate.inputs import DEFAULT_BLOCK_SIZE, anchor_now, check_arguments
+
+    if args.start and args.end and args.start > args.end:
+        _fail(f"--start {args.start} is after --end {args.end}")
+    anchor = anchor_now(args.end, args.now)
+    check_arguments(orders=args.orders, start=args.start, end=args.end, now=anchor.now,
+                    messy_fraction=args.messy_fraction, block_size=DEFAULT_BLOCK_SIZE)
+    stamp = anchor.now.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if args.now is not None:
+        _say(f"    generator clock {stamp} (--now)")
+    elif not anchor.from_wall_clock:
+        _say(f"    generator clock {stamp}, the end of --end {args.end} (the same arguments give the same rows)")
+    else:
+        _say(f"    generator clock {stamp}, the start of the current UTC hour; to get these rows again later, run:")
+        _say(f"    {_command_with_clock(args, stamp)}")
+    return anchor.now
+
+
+def _command_with_clock(args: argparse.Namespace, stamp: str) -> str:
+    """The command line that regenerates the same rows at any time."""
+    words = ["laundry-analytics", args.command, "--orders", str(args.orders), "--seed", str(args.seed)]
+    for flag, value in (("--start", args.start), ("--end", args.end)):
+        if value is not None:
+            words += [flag, value.isoformat()]
+    if args.messy_fraction:
+        words += ["--messy-fraction", str(args.messy_fraction)]
+    return " ".join([*words, "--now", stamp])
+
+
+def _generate(args: argparse.Namespace, now: dt.datetime) -> None:
     from laundry_analytics.generate import generate
 
     cfg = settings_module.load()
@@ -113,7 +193,7 @@ def _generate(args: argparse.Namespace) -> None:
         ops_schema.create_ops_schema(conn, cfg.ops_schema)
         summary = generate(
             conn, schema=cfg.ops_schema, orders=args.orders, seed=args.seed,
-            start=args.start, end=args.end, messy_fraction=args.messy_fraction,
+            start=args.start, end=args.end, messy_fraction=args.messy_fraction, now=now,
             progress=lambda message: _say(f"    {message}"),
         )
     rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
@@ -124,9 +204,7 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    if args.start and args.end and args.start > args.end:
-        _fail(f"--start {args.start} is after --end {args.end}")
-    _generate(args)
+    _generate(args, _check_generation_options(args))
     return 0
 
 
@@ -165,12 +243,13 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    now = _check_generation_options(args)
     _say("[1/4] starting the warehouse")
     info = database.ensure_database()
     _say(f"    {'embedded PostgreSQL' if settings_module.load().pg_dsn is None else 'PostgreSQL'} "
          f"at {info.host} (database {info.dbname})")
     _say(f"[2/4] generating {args.orders:,} demo orders (seed {args.seed})")
-    _generate(args)
+    _generate(args, now)
     _say("[3/4] materializing every asset through Dagster (dbt models, tests as checks, dashboard cache)")
     materialize_all()
     _say("[4/4] sending the demo report schedule's latest period (to the outbox unless SMTP is configured)")
@@ -427,11 +506,21 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _add_generation_options(parser: argparse.ArgumentParser, default_orders: int) -> None:
-    parser.add_argument("--orders", type=_positive_int, default=default_orders,
-                        help=f"number of orders (default {default_orders:,})")
-    parser.add_argument("--seed", type=int, default=42, help="random seed; same seed, same data (default 42)")
-    parser.add_argument("--start", type=_iso_date, help="first order date, YYYY-MM-DD (default: end - 365 days)")
-    parser.add_argument("--end", type=_iso_date, help="last order date, YYYY-MM-DD (default: today)")
+    from laundry_analytics.generate.inputs import FIRST_DATE, LAST_DATE, MAX_ORDERS
+
+    parser.add_argument("--orders", type=_order_count, default=default_orders,
+                        help=f"number of orders, at most {MAX_ORDERS:,} (default {default_orders:,})")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="random seed; same seed and clock, same data (default 42)")
+    parser.add_argument("--start", type=_generation_date,
+                        help=f"first order date, YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE} (default: end - 365 days)")
+    parser.add_argument("--end", type=_generation_date,
+                        help="last order date, YYYY-MM-DD (default: the day of the clock)")
+    parser.add_argument("--now", type=_generation_clock,
+                        help="the generator's clock, e.g. 2026-06-30T18:00:00Z (UTC unless an offset is given): "
+                        "orders still open, refunds and reviews are as of this moment. Default: the end of --end "
+                        "(00:00 UTC the next day) if that has passed, else the start of the current UTC hour "
+                        "(printed, with the command that gives the same rows again)")
     parser.add_argument("--messy-fraction", type=_fraction, default=0.0,
                         help="share of rows given realistic defects, 0-0.5 (default 0)")
 

@@ -12,6 +12,8 @@ from laundry_analytics.cli import main
         (["generate", "--orders", "many"], "is not a whole number"),
         (["generate", "--messy-fraction", "0.9"], "between 0 and 0.5"),
         (["generate", "--start", "2026-13-01"], "YYYY-MM-DD"),
+        (["query", "revenue", "--start", "20260101"], "YYYY-MM-DD"),  # only the extended form
+        (["cache", "refresh", "--as-of", "2026-W01-1"], "YYYY-MM-DD"),
         (["generate", "--start", "2026-03-01", "--end", "2026-02-01"], "is after --end"),
         (["no-such-command"], "invalid choice"),
     ],
