@@ -318,10 +318,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from laundry_analytics import analytics
+    from laundry_analytics.analytics import registry
+    from laundry_analytics.analytics.arithmetic import to_jsonable
 
-    data = analytics.to_jsonable(analytics.payload(args.payload, args.start, args.end, args.partner,
-                                                   service_category=args.service_category, city=args.city))
+    data = to_jsonable(registry.payload(args.payload, args.start, args.end, args.partner,
+                                        service_category=args.service_category, city=args.city))
     print(json.dumps(data, indent=2) if args.format == "json" else format_table(data))
     return 0
 
@@ -344,10 +345,10 @@ def cmd_cache_get(args: argparse.Namespace) -> int:
 def cmd_cache_refresh(args: argparse.Namespace) -> int:
     from laundry_analytics import cache
 
-    cache_types = args.cache_types or cache.CACHE_TYPES
-    unknown = sorted(set(cache_types) - set(cache.CACHE_TYPES))
+    cache_types = args.cache_types or cache.cache_types()
+    unknown = sorted(set(cache_types) - set(cache.cache_types()))
     if unknown:
-        _fail(f"unknown cache type {', '.join(unknown)}: choose from {', '.join(cache.CACHE_TYPES)}")
+        _fail(f"unknown cache type {', '.join(unknown)}: choose from {', '.join(cache.cache_types())}")
     for cache_type in cache_types:
         entry = cache.refresh(cache_type, as_of=args.as_of)
         _say(f"{entry.cache_key}: refreshed, fresh until {entry.expires_at:%Y-%m-%d %H:%M:%S %Z}")
@@ -403,7 +404,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
                 "recipients": args.recipients,
                 "format": args.format, "filters": args.filters, "catch_up": args.catch_up,
                 "catch_up_cap": args.catch_up_cap, "send_if_empty": args.send_if_empty,
-                "allow_pii": args.allow_pii, "created_by": args.created_by,
+                "allow_pii": args.allow_pii, "created_by": args.created_by or settings_module.load().user,
             }, conn=conn)
             row = schedules.add(conn, spec)
             _say(f"added {row['name']!r} ({row['schedule_id']}); first run {row['next_run_at']:%Y-%m-%d %H:%M %Z}")
@@ -450,8 +451,7 @@ def cmd_reports(args: argparse.Namespace) -> int:
                 _fail(f"--to: {error}")
             cfg = settings_module.load()
             if not cfg.smtp_host:  # the message goes to the outbox: a folder that can take it, before rendering
-                variable = "LAUNDRY_OUTBOX" if os.environ.get("LAUNDRY_OUTBOX") else "LAUNDRY_HOME"
-                _writable_folder(cfg.outbox, "the outbox", f"set {variable} to a folder you can write to "
+                _writable_folder(cfg.outbox, "the outbox", f"set {cfg.outbox_variable} to a folder you can write to "
                                  "(or LAUNDRY_SMTP_HOST to send by SMTP)")
             outcome = runner.send_now(conn, args.schedule, args.to)
             if outcome.failed:
@@ -562,19 +562,21 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print connection and folder locations.")
     p.set_defaults(func=cmd_info)
 
-    from laundry_analytics.analytics import PAYLOAD_TYPES
-    from laundry_analytics.cache import CACHE_TYPES
+    from laundry_analytics.analytics import registry
+    from laundry_analytics.cache import cache_types
+    from reports.schedule_validation import filter_report_types, report_types
 
     p = sub.add_parser("query", help="compute a dashboard payload for any range from the marts",
                        description="Compute a payload (the original dashboard endpoints) for a range of order "
                        "dates from the marts. Defaults: the last 30 days up to today, all partners.")
-    p.add_argument("payload", choices=PAYLOAD_TYPES)
+    p.add_argument("payload", choices=registry.payload_types())
     p.add_argument("--start", type=_report_date, help="first order date, YYYY-MM-DD (default: end - 29 days)")
     p.add_argument("--end", type=_report_date, help="last order date, YYYY-MM-DD (default: today, business time zone)")
     p.add_argument("--partner", help="only this partner's orders (partner UUID)")
-    p.add_argument("--service-category", help="revenue, orders: only the orders with an item of this category "
-                   "(item figures: only its lines)")
-    p.add_argument("--city", help="partners: only the partners of this city (dim_partners.city)")
+    p.add_argument("--service-category", help=f"{', '.join(registry.taking('service_category'))}: only the orders "
+                   "with an item of this category (item figures: only its lines)")
+    p.add_argument("--city", help=f"{', '.join(registry.taking('city'))}: only the partners of this city "
+                   "(dim_partners.city)")
     p.add_argument("--format", choices=["json", "table"], default="json")
     p.set_defaults(func=cmd_query)
 
@@ -582,12 +584,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The precomputed payloads in analytics.analytics_cache.")
     cache_sub = p.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
     q = cache_sub.add_parser("get", help="print a cached payload (warns when it is stale)")
-    q.add_argument("cache_type", choices=CACHE_TYPES)
+    q.add_argument("cache_type", choices=cache_types())
     q.add_argument("--format", choices=["json", "table"], default="json")
     q.set_defaults(func=cmd_cache_get)
     q = cache_sub.add_parser("refresh", help="recompute cached payloads (all types by default)")
     q.add_argument("cache_types", nargs="*", metavar="TYPE",
-                   help=f"any of {', '.join(CACHE_TYPES)}")
+                   help=f"any of {', '.join(cache_types())}")
     q.add_argument("--as-of", type=_report_date, help="the 'today' of the payloads, YYYY-MM-DD (default: today)")
     q.set_defaults(func=cmd_cache_refresh)
     q = cache_sub.add_parser("cleanup", help="delete expired cache rows")
@@ -600,7 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = actions.add_parser("add", help="add a schedule")
     q.add_argument("--name", required=True)
     q.add_argument("--description", default="")
-    q.add_argument("--type", required=True, help="revenue, orders, partners or customers")
+    q.add_argument("--type", required=True, help=", ".join(report_types()))
     q.add_argument("--frequency", required=True, help="daily, weekly, monthly or quarterly")
     q.add_argument("--day-of-week", help="weekly: 0-6 (0 = Monday) or a day name")
     q.add_argument("--day-of-month", help="monthly/quarterly: 1-31 (clamped to the month's end) or 'last'")
@@ -608,13 +610,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--timezone", default=None, help="IANA zone (default LAUNDRY_BUSINESS_TIMEZONE)")
     q.add_argument("--recipients", required=True, help="comma-separated email addresses")
     q.add_argument("--format", default="pdf", help="pdf, excel or csv (default pdf)")
-    q.add_argument("--filters", help='JSON object, keys: window_days, partner_id (any type), city (partners), '
-                   'service_category (revenue, orders); values must exist in the marts')
+    takers = filter_report_types()
+    q.add_argument("--filters", help="JSON object, keys: " + ", ".join(
+        f"{key} ({'any type' if takers[key] == report_types() else ', '.join(takers[key])})" for key in takers)
+        + "; values must exist in the marts")
     q.add_argument("--catch-up", default="latest", help="after downtime: skip, latest (default) or all")
     q.add_argument("--catch-up-cap", default=3, help="catch-up all: at most this many missed periods (default 3)")
     q.add_argument("--send-if-empty", action="store_true", help="send even when the period had no orders")
     q.add_argument("--allow-pii", action="store_true", help="show customer names and emails unmasked")
-    q.add_argument("--created-by", default=os.environ.get("USER", "cli"))
+    q.add_argument("--created-by", default=None, help="who is adding it (default: $USER)")
     q = actions.add_parser("edit", help="change a schedule's filters, recipients, format, time, time zone or "
                            "description", description="Change only the fields given; the schedule is validated "
                            "exactly as by add, and nothing is stored if a value is refused.")
@@ -652,9 +656,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _warehouse_source() -> str:
     """Where the connection settings come from (read before a command exports the
     resolved connection as LAUNDRY_PG_DSN and PG* variables)."""
-    if os.environ.get("LAUNDRY_PG_DSN"):
+    cfg = settings_module.load()
+    if cfg.pg_dsn:
         return "LAUNDRY_PG_DSN"
-    if os.environ.get("PGHOST"):
+    if cfg.libpq.get("PGHOST"):
         return "the PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)"
     return "the embedded server's folder (LAUNDRY_HOME)"
 
@@ -678,13 +683,13 @@ def _connection_failure(error: psycopg.OperationalError, source: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    source = _warehouse_source()
 
     def refuse(message: str, code: int = 2) -> int:
         print(f"laundry-analytics {args.command}: error: {message}", file=sys.stderr)
         return code
 
     try:
+        source = _warehouse_source()
         return args.func(args)
     except _Fail as failure:
         return refuse(str(failure), failure.code)

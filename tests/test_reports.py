@@ -37,7 +37,7 @@ from dagster_project.sensors import reports as report_sensors
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
-from reports import marts, runner, schedules
+from reports import marts, runner, schedule_validation, schedules
 from reports.datasets import build_dataset
 from reports.periods import Period
 from reports.render import inert_text, render
@@ -465,9 +465,9 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
 
 @pytest.mark.parametrize("report_type", ["revenue", "orders", "partners", "customers"])
 def test_each_report_type_waits_for_the_marts_it_reads(conn, report_type):
-    assert report_sensors.REPORT_MARTS is marts.REPORT_MARTS  # one definition, the sensor's checks use it too
+    assert report_sensors.report_marts is marts.report_marts  # one definition, the sensor's checks use it too
     assert runner.marts_ready(conn, DAY, report_type)
-    dated = [m for m in marts.REPORT_MARTS[report_type] if m not in marts.UNDATED_MARTS]
+    dated = [m for m in marts.report_marts(report_type) if m not in marts.UNDATED_MARTS]
     assert marts.unready_marts(conn, AFTER_THE_DATA, report_type) == dated
 
 
@@ -599,8 +599,8 @@ def test_cli_send_now_refuses_an_invalid_to_and_sends_and_records_nothing(conn, 
 def test_filter_keys_are_accepted_exactly_by_the_report_types_that_apply_them():
     values = {"window_days": 7, "partner_id": "6f1c1f0e-8f5e-4a39-9d0a-3a3c0c3b7c11", "city": "Lisbon",
               "service_category": "Dry cleaning"}
-    for key, types in schedules.FILTER_REPORT_TYPES.items():
-        for report_type in schedules.REPORT_TYPES:
+    for key, types in schedule_validation.filter_report_types().items():
+        for report_type in schedule_validation.report_types():
             raw = {"name": "x", "report_type": report_type, "frequency": "daily", "time_of_day": "08:00",
                    "timezone": "UTC", "recipients": "ops@example.com", "format": "csv", "filters": {key: values[key]}}
             if report_type in types:

@@ -2,7 +2,6 @@
 and an anomaly check on the latest complete day's revenue and order count."""
 
 import datetime as dt
-import os
 import statistics
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
@@ -15,13 +14,13 @@ ANOMALY_WEEKS = 8
 
 
 def freshness_lag() -> dt.timedelta:
-    """LAUNDRY_FRESHNESS_LAG_MINUTES: the newest order may be at most this old (default 360)."""
-    return dt.timedelta(minutes=int(os.environ.get("LAUNDRY_FRESHNESS_LAG_MINUTES", "360")))
+    """LAUNDRY_FRESHNESS_LAG_MINUTES: the newest order may be at most this old."""
+    return dt.timedelta(minutes=settings_module.load().freshness_lag_minutes)
 
 
 def anomaly_threshold() -> float:
-    """LAUNDRY_ANOMALY_THRESHOLD: robust z-score beyond which a day is anomalous (default 3.5)."""
-    return float(os.environ.get("LAUNDRY_ANOMALY_THRESHOLD", "3.5"))
+    """LAUNDRY_ANOMALY_THRESHOLD: robust z-score beyond which a day is anomalous."""
+    return settings_module.load().anomaly_threshold
 
 
 @asset_check(asset=AssetKey(["ops", "orders"]), name="orders_arrive_within_lag",

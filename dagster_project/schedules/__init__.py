@@ -47,8 +47,8 @@ def cache_cleanup_job() -> None:
 def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
     """One job per TTL cadence, refreshing the cache types with that TTL."""
     by_minutes: dict[int, list[str]] = defaultdict(list)
-    for cache_type, ttl in cache.TTL.items():
-        by_minutes[int(ttl.total_seconds() // 60)].append(cache_type)
+    for cache_type in cache.cache_types():
+        by_minutes[int(cache.ttl(cache_type).total_seconds() // 60)].append(cache_type)
     return [
         define_asset_job(
             f"cache_refresh_every_{minutes}_min",

@@ -29,7 +29,7 @@ from dagster import (
 
 from laundry_analytics import database
 from reports import runner
-from reports.marts import REPORT_MARTS
+from reports.marts import report_marts
 
 clock: Callable[[], dt.datetime] = runner.utc_now
 """The "now" of the sensor (which ticks are due, how long their data has been waited
@@ -87,11 +87,11 @@ def send_report_job():
 
 
 def failed_blocking_checks(context: SensorEvaluationContext, report_type: str) -> list[str]:
-    """Checks on the report's marts (reports.marts.REPORT_MARTS) whose latest
+    """Checks on the report's marts (reports.marts.report_marts) whose latest
     evaluation failed with severity ERROR (warn-severity source tests never block
     a report)."""
-    keys = [key for key in context.repository_def.asset_graph.asset_check_keys
-            if key.asset_key.path[-1] in REPORT_MARTS[report_type]]
+    marts = report_marts(report_type)
+    keys = [key for key in context.repository_def.asset_graph.asset_check_keys if key.asset_key.path[-1] in marts]
     summaries = context.instance.event_log_storage.get_asset_check_summary_records(keys)
     failed = []
     for key, summary in summaries.items():
