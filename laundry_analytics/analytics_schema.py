@@ -76,6 +76,7 @@ def sync_allowed_values(conn: psycopg.Connection, table: str, column: str, value
     """, (settings_module.load().analytics_schema, table, constraint)).fetchone()
     if row is not None and set(re.findall(r"'((?:[^']|'')*)'::text", row[0])) == set(values):
         return
-    conn.execute(sql.SQL("alter table {}.{} drop constraint if exists {}, add constraint {} check ({} in ({})) not valid")
-                 .format(identifier(), sql.Identifier(table), sql.Identifier(constraint), sql.Identifier(constraint),
-                         sql.Identifier(column), sql.SQL(", ").join(map(sql.Literal, values))))
+    conn.execute(compose("alter table {a}.{table} drop constraint if exists {name}, "
+                         "add constraint {name} check ({column} in ({values})) not valid",
+                         table=sql.Identifier(table), name=sql.Identifier(constraint), column=sql.Identifier(column),
+                         values=sql.SQL(", ").join(map(sql.Literal, values))))

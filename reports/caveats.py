@@ -90,8 +90,8 @@ class Scope:
         return f"{name} of {self.partner}" if counts_customers else f"{name} ({self.partner}'s customers)"
 
     def label(self, name: str, words: str) -> str:
-        """`name` qualified by the filters as `words` says (KpiSpec.words: orders,
-        order_count, partners, partner_count, customer_count, customers, none)."""
+        """`name` qualified by the filters as `words` says (one of
+        laundry_analytics.analytics.payload_type.WORDS)."""
         qualify = {
             "orders": self.amount_label,
             "order_count": self.count_label,
@@ -195,7 +195,7 @@ def item_sales_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     if total == sales:
         return None
     if scope.service_category:
-        cause = (f"the payments captured for those orders, which also pay for their lines of other categories "
+        cause = ("the payments captured for those orders, which also pay for their lines of other categories "
                  "(and can differ from the lines' price)")
         lines = f"only their {scope.service_category} lines"
     else:

@@ -9,6 +9,7 @@ from psycopg import sql
 
 from laundry_analytics import database
 from laundry_analytics import settings as settings_module
+from laundry_analytics.analytics_schema import compose
 
 ANOMALY_WEEKS = 8
 
@@ -58,16 +59,15 @@ def robust_z(value: float, history: list[float]) -> float | None:
                          "blocking: a real spike is news, not an error.",
              blocking=False)
 def latest_day_is_not_anomalous(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    cfg = settings_module.load()
     with database.connect() as conn:
-        rows = conn.execute(sql.SQL("""
+        rows = conn.execute(compose("""
             with latest as (select max(date) - 1 as day from {a}.daily_revenue_summaries)
             select d.date, d.total_revenue, d.total_orders
             from {a}.daily_revenue_summaries d, latest
             where d.date <= latest.day and d.date >= latest.day - 7 * %s and extract(isodow from d.date) =
                   extract(isodow from latest.day)
             order by d.date desc
-        """).format(a=sql.Identifier(cfg.analytics_schema)), (ANOMALY_WEEKS,)).fetchall()
+        """), (ANOMALY_WEEKS,)).fetchall()
     if not rows:
         return AssetCheckResult(passed=True, severity=AssetCheckSeverity.WARN, metadata={"note": "no data yet"})
     (day, revenue, orders), history = rows[0], rows[1:]

@@ -120,7 +120,8 @@ def top_customers(c: psycopg.Connection, w: Window, *, unmasked: bool = False) -
     contacts = (compose("left join {r}.customer_contacts as d on d.user_id = c.user_id",
                         r=sql.Identifier(settings_module.load().restricted_schema)) if unmasked else
                 compose("left join {a}.dim_customers as d on d.user_id = c.user_id"))
-    names = sql.SQL("d.full_name as customer, d.email" if unmasked else "d.masked_name as customer, d.masked_email as email")
+    names = sql.SQL("d.full_name as customer, d.email" if unmasked
+                    else "d.masked_name as customer, d.masked_email as email")
     return c.execute(compose("""
         select {names}, c.lifetime_value, c.total_orders, c.customer_segment as segment
         from {a}.customer_analytics as c

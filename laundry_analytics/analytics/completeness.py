@@ -47,4 +47,5 @@ def completeness(start=None, end=None, partner_id=None, *, service_category: str
 
 def data_refreshed_at(conn: psycopg.Connection) -> dt.datetime | None:
     """When fct_orders was last refreshed: what a report's "data as of" says."""
-    return conn.cursor(row_factory=tuple_row).execute(compose("select max(refreshed_at) from {a}.fct_orders")).fetchone()[0]
+    query = compose("select max(refreshed_at) from {a}.fct_orders")
+    return conn.cursor(row_factory=tuple_row).execute(query).fetchone()[0]

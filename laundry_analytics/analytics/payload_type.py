@@ -37,6 +37,8 @@ SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 VALUE_KINDS = ("text", "int", "money", "rate", "minutes", "date", "number")
 """How a value is formatted in a report (reports.render.formatting.format_value)."""
+WORDS = ("orders", "order_count", "partners", "partner_count", "customer_count", "customers", "none")
+"""How a report's filters can qualify a label (see the module docstring)."""
 
 RowSource = Callable[[psycopg.Connection, Window], list[dict]]
 """Rows a report table reads from the marts beyond its payload: (connection, the
@@ -140,3 +142,26 @@ class PayloadType:
     """Filter key -> why this type does not apply it, for the refusal of a report schedule."""
     report: ReportLayout | None = None
     """Its emailed report; None when the type is a dashboard payload only."""
+
+
+def layout_problems(layout: ReportLayout) -> list[str]:
+    """What is inconsistent in a report layout (empty when nothing): unknown kinds of
+    value or of label words, charts of tables it does not have, footnotes on KPIs it
+    does not have."""
+    problems = []
+    kinds = [kpi.kind for kpi in layout.kpis] + [kind for table in layout.tables for _, _, kind in table.columns]
+    problems += [f"unknown kind {kind!r} (choose from {', '.join(VALUE_KINDS)})" for kind in kinds
+                 if kind not in VALUE_KINDS]
+    words = [spec.words for spec in (*layout.kpis, *layout.tables, *layout.charts)]
+    problems += [f"unknown words {word!r} (choose from {', '.join(WORDS)})" for word in words if word not in WORDS]
+    tables = {table.name: [name for name, _, _ in table.columns] for table in layout.tables}
+    for chart in layout.charts:
+        if not {chart.x, chart.y} <= set(tables.get(chart.table, ())):
+            problems.append(f"chart {chart.title!r} plots {chart.x}, {chart.y} of table {chart.table!r}, "
+                            "which has no such columns")
+    labels = {kpi.label for kpi in layout.kpis}
+    problems += [f"footnote {note.caveat!r} is on KPIs the layout does not have: {', '.join(set(note.kpis) - labels)}"
+                 for note in layout.footnotes if not set(note.kpis) <= labels]
+    if not layout.kpis:
+        problems.append("a report needs at least one KPI (the first is the period's volume)")
+    return problems

@@ -12,16 +12,23 @@ import json
 
 import psycopg
 
-from laundry_analytics.analytics.payload_type import PayloadType, ReportLayout
+from laundry_analytics.analytics.payload_type import PayloadType, ReportLayout, layout_problems
 from laundry_analytics.analytics.payloads import BUILT_IN
+from laundry_analytics.analytics.windows import FILTERS
 
-_TYPES: dict[str, PayloadType] = {payload_type.name: payload_type for payload_type in BUILT_IN}
+_TYPES: dict[str, PayloadType] = {}
 
 
 def register(payload_type: PayloadType) -> PayloadType:
-    """Add a type (ValueError if its name is taken); returns it."""
+    """Add a type; ValueError if its name is taken or its record is inconsistent
+    (unknown filters, a report layout with problems). Returns it."""
     if payload_type.name in _TYPES:
         raise ValueError(f"a payload type named {payload_type.name!r} is registered already")
+    problems = [f"unknown filter {key!r} (choose from {', '.join(FILTERS)})"
+                for key in payload_type.filters if key not in FILTERS]
+    problems += layout_problems(payload_type.report) if payload_type.report else []
+    if problems:
+        raise ValueError(f"payload type {payload_type.name!r}: {'; '.join(problems)}")
     _TYPES[payload_type.name] = payload_type
     return payload_type
 
@@ -79,3 +86,7 @@ def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: p
 def json_schema(payload_type: str) -> dict:
     """The JSON Schema (draft 2020-12) that documents the payload of a type."""
     return json.loads(get(payload_type).schema.read_text())
+
+
+for _built_in in BUILT_IN:
+    register(_built_in)

@@ -32,8 +32,8 @@ def kpis_csv(dataset: ReportDataset) -> bytes:
     writer.writerow(["kpi", "value", "previous", "change_percent", "period_start", "period_end", "note"])
     period = [dataset.period.start.isoformat(), dataset.period.end.isoformat()]
     for kpi in dataset.kpis:
-        writer.writerow([inert_text(kpi.label), "" if kpi.value is None else kpi.value, "" if kpi.previous is None else kpi.previous,
-                         "" if kpi.change_percent is None else kpi.change_percent, *period, inert_text(kpi.note)])
+        writer.writerow([inert_text(kpi.label), _blank(kpi.value), _blank(kpi.previous), _blank(kpi.change_percent),
+                         *period, inert_text(kpi.note)])
     notes = [("Filter", line) for line in dataset.scope] + [("Notice", notice) for notice in dataset.notices]
     for kind, text in notes + [(f"Note {n}", text) for n, text in enumerate(dataset.footnotes, start=1)]:
         writer.writerow([kind, "", "", "", *period, inert_text(text)])
@@ -48,3 +48,8 @@ def render_csv(dataset: ReportDataset) -> bytes:
         for table in dataset.tables:
             archive.writestr(f"{table.name}.csv", table_csv(table))
     return out.getvalue()
+
+
+def _blank(value):
+    """An empty cell for a missing value."""
+    return "" if value is None else value
