@@ -44,6 +44,9 @@ class Settings:
     """LAUNDRY_RESTRICTED_SCHEMA: models with raw PII, never granted to analysts."""
     analyst_role: str
     """LAUNDRY_ANALYST_ROLE: read-only role for analysts."""
+    analyst_password: str | None
+    """LAUNDRY_ANALYST_PASSWORD: makes the analyst role a login role with this password;
+    unset, it cannot log in except on the embedded server (Unix socket only)."""
     dbt_threads: int
     """LAUNDRY_DBT_THREADS: parallel dbt model builds."""
     query_max_days: int
@@ -73,6 +76,9 @@ class Settings:
     report_data_wait_minutes: int
     """LAUNDRY_REPORT_DATA_WAIT_MINUTES: how long a due report waits for its marts before it
     is sent with a "data incomplete" notice."""
+    refresh_wait_minutes: float
+    """LAUNDRY_REFRESH_WAIT_MINUTES: how long a Dagster dbt step waits for another refresh
+    of the same warehouse to finish before it fails."""
 
     @property
     def pgdata(self) -> Path:
@@ -106,6 +112,7 @@ def load() -> Settings:
         business_timezone=os.environ.get("LAUNDRY_BUSINESS_TIMEZONE", "UTC"),
         restricted_schema=os.environ.get("LAUNDRY_RESTRICTED_SCHEMA", "restricted"),
         analyst_role=os.environ.get("LAUNDRY_ANALYST_ROLE", "analyst"),
+        analyst_password=os.environ.get("LAUNDRY_ANALYST_PASSWORD") or None,
         dbt_threads=int(os.environ.get("LAUNDRY_DBT_THREADS", "2")),
         query_max_days=int(os.environ.get("LAUNDRY_QUERY_MAX_DAYS", "731")),
         smtp_host=os.environ.get("LAUNDRY_SMTP_HOST") or None,
@@ -121,4 +128,5 @@ def load() -> Settings:
                                 if d.strip()),
         partitions_start=os.environ.get("LAUNDRY_PARTITIONS_START", "2025-01-01"),
         report_data_wait_minutes=int(os.environ.get("LAUNDRY_REPORT_DATA_WAIT_MINUTES", "120")),
+        refresh_wait_minutes=float(os.environ.get("LAUNDRY_REFRESH_WAIT_MINUTES", "60")),
     )

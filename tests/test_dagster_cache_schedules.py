@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from dagster import PartitionKeyRange, AssetKey, DagsterInstance, build_schedule_context
+from dagster import AssetKey, DagsterInstance, build_schedule_context
 
 from dagster_project.definitions import build_definitions
 from laundry_analytics.dbt_runner import run_dbt
@@ -66,8 +66,8 @@ def test_the_nightly_refresh_runs_every_asset_at_1am_business_time_with_a_run_ke
     with DagsterInstance.ephemeral() as instance:
         requests = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
     assert [r.run_key for r in requests] == [f"nightly_marts_refresh:{tick.isoformat()}"]
-    # Every daily partition up to the tick's day, in one run, rebuilding only what changed.
-    assert requests[0].partition_key_range == PartitionKeyRange("2025-01-01", "2026-07-01")
+    # One run on the tick's day's partition, rebuilding the changed dates of every partition.
+    assert requests[0].partition_key == "2026-07-01"
     assert requests[0].run_config == {"ops": {"laundry_daily_marts": {"config": {"only_changed_dates": True}}}}
     job_keys = definitions.resolve_job_def("all_assets_job").asset_layer.asset_graph.get_all_asset_keys()
     assert AssetKey(["analytics", "customer_analytics"]) in job_keys and AssetKey(["analytics_cache", "dashboard"]) in job_keys
@@ -86,4 +86,4 @@ def test_the_schedules_follow_a_non_utc_business_time_zone(module_warehouse, mon
         (request,) = schedule.evaluate_tick(
             build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
     assert request.run_key == "nightly_marts_refresh:2026-07-01T01:00:00+01:00"
-    assert request.partition_key_range == PartitionKeyRange("2025-01-01", "2026-07-01")
+    assert request.partition_key == "2026-07-01"
