@@ -54,7 +54,8 @@ def build_dbt_assets() -> list[AssetsDefinition]:
                 backfill_policy=BackfillPolicy.single_run(), **common)
     def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, config: DailyMartsConfig):
         """Build the daily marts for the run's partitions (one run per backfill: the
-        window is passed to dbt as vars partition_start / partition_end). A run of
+        window is passed to dbt as vars partition_start / partition_end), or, in the
+        catch-up run, the dates whose inputs changed. A run of
         their checks only (the UI's "Execute" on a check) has no partition: it tests
         the marts as they are and builds nothing."""
         if not (context.has_partition_key or context.has_partition_key_range):

@@ -10,7 +10,9 @@ records one more materialization for each other date it rebuilt: the dates whose
 rows carry this run's refreshed_at. The nightly catch-up so records the few dates
 it really rebuilt instead of every partition since the first one (700 identical
 events, most of a minute of writes to Dagster's event log); a first build
-records every date, once.
+records every date, once. (A backfill range's materializations can be written
+in batches with DAGSTER_EVENT_BATCH_SIZE, but only by PostgreSQL storage for
+Dagster: SQLite storage writes a batch one event at a time.)
 """
 
 from __future__ import annotations
