@@ -11,11 +11,13 @@ runs; and whatever starts dbt, the warehouse's refresh lock
 from __future__ import annotations
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
 
 from laundry_analytics import database, refresh_lock
 
 REFRESH_TAG = "laundry/refresh"
+
+#: A run in these states is a refresh under way (or about to be).
+_UNDER_WAY = [DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
 def refresh_tags() -> dict[str, str]:
@@ -28,7 +30,7 @@ def running_refresh(instance: DagsterInstance) -> str | None:
     running Dagster refresh, or the holder of the warehouse's refresh lock, e.g.
     a `laundry-analytics dbt` command), or None."""
     records = instance.get_run_records(
-        filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED, *ACTIVE_RUN_STATUSES], tags=refresh_tags()), limit=1)
+        filters=RunsFilter(statuses=_UNDER_WAY, tags=refresh_tags()), limit=1)
     if records:
         return f"run id {records[0].dagster_run.run_id}"
     with database.connect(autocommit=True) as conn:
