@@ -8,6 +8,7 @@ from dagster_project.assets.cache import build_cache_assets
 from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.resources import build_resources
 from dagster_project.checks import ASSET_CHECKS
+from dagster_project.concurrency import refresh_tags
 from dagster_project.schedules import build_schedules, cache_cleanup_job, cache_refresh_jobs
 from dagster_project.sensors.alerts import email_data_team_on_run_failure, retry_failure_alerts_sensor
 from dagster_project.sensors.reports import report_schedules_sensor, send_report_job
@@ -28,11 +29,12 @@ def build_definitions() -> Definitions:
     dbt_assets = build_dbt_assets()
     refresh_jobs = cache_refresh_jobs()
     # Everything, in dependency order: what `laundry-analytics demo` and the nightly
-    # schedule run (over every daily partition: dagster_project.partitions.catch_up_run).
-    all_assets_job = define_asset_job("all_assets_job", selection=NIGHTLY_SELECTION,
+    # schedule run (bringing every daily partition up to date:
+    # dagster_project.partitions.catch_up_run). Tagged as a refresh: one at a time.
+    all_assets_job = define_asset_job("all_assets_job", selection=NIGHTLY_SELECTION, tags=refresh_tags(),
                                       description="Every dbt model (tests as checks), the source freshness check, then "
-                                                  "the cache. Over every daily partition, dbt rebuilds only the "
-                                                  "dates that changed.")
+                                                  "the cache. On the latest daily partition, dbt rebuilds the dates "
+                                                  "that changed, each recorded on its own partition.")
     return Definitions(
         assets=[*dbt_assets, *build_cache_assets(dbt_assets)],
         asset_checks=ASSET_CHECKS,

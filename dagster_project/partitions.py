@@ -4,9 +4,12 @@ partition up to date (the nightly schedule and `laundry-analytics materialize`).
 A partition is a business day (LAUNDRY_BUSINESS_TIMEZONE) from
 LAUNDRY_PARTITIONS_START up to today (today's partition is open: it fills as
 orders arrive). Materializing a partition or a backfill range rebuilds exactly
-those dates. The catch-up run covers every partition in one run, but lets dbt
-rebuild only the dates whose inputs changed since the last run (late arrivals
-included), so every partition is current without recomputing the whole history.
+those dates. The catch-up run brings every partition up to date: it runs on the
+latest partition and lets dbt rebuild the dates whose inputs changed since the
+last run (late arrivals included), whichever partitions they belong to, so every
+partition is current without recomputing the whole history; each date it
+rebuilt is recorded as a materialization of its own partition
+(dagster_project.assets.partition_figures).
 """
 
 from __future__ import annotations
@@ -14,9 +17,6 @@ from __future__ import annotations
 import datetime as dt
 
 from dagster import DailyPartitionsDefinition
-# Dagster reads a single run's partition range from these tags (what a backfill
-# with a single-run policy sets); there is no public constant for them.
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from laundry_analytics import settings as settings_module
 
@@ -34,11 +34,10 @@ def daily_partitions() -> DailyPartitionsDefinition:
 
 
 def catch_up_run(partitions_def: DailyPartitionsDefinition, current_time: dt.datetime | None = None) -> dict:
-    """Tags and run config of a run over every partition up to today in which dbt
-    rebuilds only the changed dates: keyword arguments for RunRequest or
-    execute_in_process."""
-    keys = partitions_def.get_partition_keys(current_time=current_time)
+    """Partition and run config of the run that brings every partition up to date
+    (the latest partition, dbt rebuilding the changed dates): keyword arguments
+    for RunRequest or execute_in_process."""
     return {
-        "tags": {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+        "partition_key": partitions_def.get_partition_keys(current_time=current_time)[-1],
         "run_config": {"ops": {DAILY_MARTS_OP: {"config": {"only_changed_dates": True}}}},
     }

@@ -130,12 +130,14 @@ def _fraction(text: str) -> float:
 
 
 def prepare_dagster_home() -> str:
-    """Create the Dagster home folder (SQLite storage, no telemetry) and export it."""
+    """Create the Dagster home folder (SQLite storage unless configured otherwise)
+    with the project's instance settings, upgrading an older dagster.yaml
+    (dagster_project.instance), and export it."""
+    from dagster_project.instance import write_instance_config
+
     home = settings_module.load().dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+    write_instance_config(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)
 
@@ -214,16 +216,22 @@ def materialize_all() -> None:
     prepare_dagster_home()
     from dagster import DagsterInstance
 
+    from dagster_project.concurrency import running_refresh
     from dagster_project.definitions import defs
     from dagster_project.partitions import catch_up_run, daily_partitions
+    from laundry_analytics.refresh_lock import running_message
 
     job = defs.resolve_job_def("all_assets_job")
     run = catch_up_run(daily_partitions())
     with DagsterInstance.get() as instance:
+        # Refused at once rather than queued behind it: whoever runs this watches it.
+        running = running_refresh(instance)
+        if running:
+            _fail(f"{running_message(running)}; try again when it has finished", code=1)
         result = job.execute_in_process(
             instance=instance,
             run_config={**run["run_config"], "loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            tags=run["tags"],
+            partition_key=run["partition_key"],
             raise_on_error=False,
         )
         if not result.success:
@@ -480,8 +488,12 @@ def _writable_folder(folder: Path, what: str, fix: str) -> None:
 
 def cmd_dbt(args: argparse.Namespace) -> int:
     from laundry_analytics.dbt_runner import run_dbt
+    from laundry_analytics.refresh_lock import RefreshRunning
 
-    return run_dbt(args.dbt_args, check=False).returncode
+    try:
+        return run_dbt(args.dbt_args, check=False).returncode
+    except RefreshRunning as running:  # refused at once: whoever typed it can run it again
+        _fail(f"{running}; try again when it has finished", code=1)
 
 
 # --- parser --------------------------------------------------------------------

@@ -105,6 +105,7 @@ def _from_env_or_embedded(cfg: settings_module.Settings) -> ConnectionInfo:
         params = conninfo_to_dict(server.get_uri())
         params["dbname"] = cfg.database
         _create_database_if_missing(params)
+        _restrict_embedded_server(params, cfg.analyst_role)
     env = cfg.libpq
     return ConnectionInfo(
         host=str(params.get("host") or env.get("PGHOST") or "127.0.0.1"),
@@ -125,6 +126,59 @@ def _create_database_if_missing(params: dict) -> None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(params["dbname"])))
 
 
+_restricted_databases: set[str] = set()
+
+
+def _restrict_embedded_server(params: dict, analyst_role: str) -> None:
+    """On the embedded server, which the project owns: no database accepts
+    connections from PUBLIC, and the analyst role may connect to the warehouse
+    only. Once per process and warehouse (a database created later, e.g. by
+    another project process, is restricted when that process starts)."""
+    if params["dbname"] in _restricted_databases:
+        return
+    with psycopg.connect(make_conninfo(**{**params, "dbname": "postgres"}), autocommit=True) as conn:
+        ensure_role(conn, analyst_role)
+        for (name,) in conn.execute("select datname from pg_database where datallowconn").fetchall():
+            conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("grant connect on database {} to {}").format(
+            sql.Identifier(params["dbname"]), sql.Identifier(analyst_role)))
+    _restricted_databases.add(params["dbname"])
+
+
+def ensure_role(conn: psycopg.Connection, role: str) -> None:
+    """Create `role` without LOGIN when it does not exist (dbt's on-run-start does
+    the same; whichever runs first creates it)."""
+    try:
+        conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
+    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):  # exists, or created concurrently
+        pass
+
+
+_analyst_logins: set[tuple] = set()
+
+
+def _ensure_analyst_login(info: ConnectionInfo, cfg: settings_module.Settings) -> None:
+    """Let the analyst role log in where that is safe: with LAUNDRY_ANALYST_PASSWORD
+    (stored as a SCRAM verifier computed here, so the password never reaches the
+    server or a log in clear), or without a password on the embedded server, which
+    listens on its Unix socket only. Elsewhere the role stays as dbt created it
+    (NOLOGIN) or as a DBA left it. Once per process and setting."""
+    embedded = cfg.uses_embedded_server
+    key = (info.host, info.port, cfg.analyst_role, cfg.analyst_password, embedded)
+    if key in _analyst_logins or not (cfg.analyst_password or embedded):
+        return
+    with psycopg.connect(info.conninfo, autocommit=True) as conn:
+        ensure_role(conn, cfg.analyst_role)
+        role = sql.Identifier(cfg.analyst_role)
+        if cfg.analyst_password:
+            verifier = conn.pgconn.encrypt_password(
+                cfg.analyst_password.encode(), cfg.analyst_role.encode(), b"scram-sha-256").decode()
+            conn.execute(sql.SQL("alter role {} login password {}").format(role, sql.Literal(verifier)))
+        else:
+            conn.execute(sql.SQL("alter role {} login").format(role))
+    _analyst_logins.add(key)
+
+
 def environment_for(info: ConnectionInfo) -> dict[str, str]:
     """The environment variables that make `info` the connection of a process."""
     return {
@@ -139,8 +193,11 @@ def export_to_environment(info: ConnectionInfo) -> None:
 
 
 def ensure_database() -> ConnectionInfo:
-    """Resolve the warehouse (starting the embedded server if needed) and export it."""
-    info = _from_env_or_embedded(settings_module.load())
+    """Resolve the warehouse (starting the embedded server if needed), let the
+    analyst role log in where that is safe, and export the warehouse."""
+    cfg = settings_module.load()
+    info = _from_env_or_embedded(cfg)
+    _ensure_analyst_login(info, cfg)
     export_to_environment(info)
     return info
 

@@ -86,6 +86,9 @@ class Settings:
     """LAUNDRY_RESTRICTED_SCHEMA: models with raw PII, never granted to analysts."""
     analyst_role: str
     """LAUNDRY_ANALYST_ROLE: read-only role for analysts."""
+    analyst_password: str | None
+    """LAUNDRY_ANALYST_PASSWORD: makes the analyst role a login role with this password;
+    unset, it cannot log in except on the embedded server (Unix socket only)."""
     dbt_threads: int
     """LAUNDRY_DBT_THREADS: parallel dbt model builds."""
     query_max_days: int
@@ -147,6 +150,9 @@ class Settings:
     PGPASSWORD, PGDATABASE."""
     user: str
     """USER: who the command line records as the creator of a report schedule (default "cli")."""
+    refresh_wait_minutes: float
+    """LAUNDRY_REFRESH_WAIT_MINUTES: how long a Dagster dbt step waits for another refresh
+    of the same warehouse to finish before it fails."""
 
     @property
     def pgdata(self) -> Path:
@@ -193,6 +199,7 @@ def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: 
         business_timezone=_timezone(env, "LAUNDRY_BUSINESS_TIMEZONE", "UTC"),
         restricted_schema=env.get("LAUNDRY_RESTRICTED_SCHEMA", "restricted"),
         analyst_role=env.get("LAUNDRY_ANALYST_ROLE", "analyst"),
+        analyst_password=env.get("LAUNDRY_ANALYST_PASSWORD") or None,
         dbt_threads=_number(env, "LAUNDRY_DBT_THREADS", 2, 1, 64),
         query_max_days=_number(env, "LAUNDRY_QUERY_MAX_DAYS", 731, 1, 36_600),
         smtp_host=env.get("LAUNDRY_SMTP_HOST") or None,
@@ -220,6 +227,7 @@ def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: 
         dagster_home_override=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         libpq={name: env[name] for name in LIBPQ_VARIABLES if env.get(name)},
         user=env.get("USER") or "cli",
+        refresh_wait_minutes=_number(env, "LAUNDRY_REFRESH_WAIT_MINUTES", 60.0, 0, 24 * 60, kind=float),
     )
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from laundry_analytics import analytics, cache
+from laundry_analytics import analytics, cache, database
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 
@@ -174,9 +174,11 @@ def test_an_expired_entry_is_reported_stale_and_cleaned_up(conn):
     assert cache.get("dashboard", conn=conn) is None
 
 
-def test_the_analyst_role_can_read_the_cache(conn):
+def test_the_analyst_role_can_read_the_cache(conn, monkeypatch):
     cache.refresh("orders", as_of=AS_OF, conn=conn)
-    dsn = psycopg.conninfo.make_conninfo(conn.info.dsn, user="analyst")
+    monkeypatch.setenv("LAUNDRY_ANALYST_PASSWORD", "reads-the-cache")  # the role logs in with a password only
+    database.ensure_database()
+    dsn = psycopg.conninfo.make_conninfo(conn.info.dsn, user="analyst", password="reads-the-cache")
     with psycopg.connect(dsn) as analyst:
         assert analyst.execute("select count(*) from analytics.analytics_cache where cache_type = 'orders'").fetchone() == (1,)
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from dagster import PartitionKeyRange, AssetKey, DagsterInstance, build_schedule_context
+from dagster import AssetKey, DagsterInstance, build_schedule_context, instance_for_test
 
 from dagster_project.definitions import build_definitions
 from laundry_analytics.dbt_runner import run_dbt
@@ -63,11 +63,12 @@ def test_the_nightly_refresh_runs_every_asset_at_1am_business_time_with_a_run_ke
     schedule = definitions.get_schedule_def("nightly_marts_refresh")
     assert (schedule.cron_schedule, schedule.job_name, schedule.execution_timezone) == ("0 1 * * *", "all_assets_job", "UTC")
     tick = dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.timezone.utc)
-    with DagsterInstance.ephemeral() as instance:
-        requests = schedule.evaluate_tick(build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+    with instance_for_test() as instance:  # persistent, as the daemon's: the tick looks for a running refresh
+        requests = schedule.evaluate_tick(build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=definitions.get_repository_def())).run_requests
     assert [r.run_key for r in requests] == [f"nightly_marts_refresh:{tick.isoformat()}"]
-    # Every daily partition up to the tick's day, in one run, rebuilding only what changed.
-    assert requests[0].partition_key_range == PartitionKeyRange("2025-01-01", "2026-07-01")
+    # One run on the tick's day's partition, rebuilding the changed dates of every partition.
+    assert requests[0].partition_key == "2026-07-01"
     assert requests[0].run_config == {"ops": {"laundry_daily_marts": {"config": {"only_changed_dates": True}}}}
     job_keys = definitions.resolve_job_def("all_assets_job").asset_layer.asset_graph.get_all_asset_keys()
     assert AssetKey(["analytics", "customer_analytics"]) in job_keys and AssetKey(["analytics_cache", "dashboard"]) in job_keys
@@ -82,8 +83,8 @@ def test_the_schedules_follow_a_non_utc_business_time_zone(module_warehouse, mon
     # 01:00 in Lisbon on 1 July is midnight UTC (summer time): the run covers the
     # Lisbon business days up to and including 1 July.
     tick = dt.datetime(2026, 7, 1, 1, 0, tzinfo=ZoneInfo("Europe/Lisbon"))
-    with DagsterInstance.ephemeral() as instance:
-        (request,) = schedule.evaluate_tick(
-            build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+    with instance_for_test() as instance:
+        (request,) = schedule.evaluate_tick(build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=definitions.get_repository_def())).run_requests
     assert request.run_key == "nightly_marts_refresh:2026-07-01T01:00:00+01:00"
-    assert request.partition_key_range == PartitionKeyRange("2025-01-01", "2026-07-01")
+    assert request.partition_key == "2026-07-01"

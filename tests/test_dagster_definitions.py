@@ -12,6 +12,9 @@ from dagster_project.assets.dbt_models import environment_variable
 from dagster_project.checks import ASSET_CHECKS
 from dagster_project.definitions import build_definitions, defs
 from dagster_project.partitions import catch_up_run, daily_partitions
+from dagster_project.project import dbt_project, prepare_manifest
+from laundry_analytics import database
+from laundry_analytics.cli import main
 
 DBT_MARTS = {AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "data_quality_issues"])}
 FRESHNESS = AssetCheckKey(AssetKey(["ops", "orders"]), "orders_arrive_within_lag")
@@ -98,6 +101,25 @@ def test_dagster_cli_materializes_a_selection(warehouse, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     with psycopg.connect(warehouse.conninfo) as conn:
         assert conn.execute("select count(*) from analytics.fct_orders").fetchone() == (1,)
+
+
+def manifest_database() -> str:
+    """The database the relations of the current manifest are in."""
+    import json
+
+    return json.loads(dbt_project.manifest_path.read_text())["nodes"]["model.laundry.fct_orders"]["database"]
+
+
+def test_a_manifest_the_dbt_command_parsed_for_another_database_is_parsed_again(make_database, monkeypatch):
+    second = make_database()
+    prepare_manifest()  # what loading the definitions for the second database did earlier
+    first = make_database()  # exported: the environment of the next command
+    assert main(["dbt", "parse", "--quiet"]) == 0
+    assert manifest_database() == first.dbname
+    for key, value in database.environment_for(second).items():  # back to the second one, e.g. `dagster dev`
+        monkeypatch.setenv(key, value)
+    build_definitions()
+    assert manifest_database() == second.dbname
 
 
 def test_an_environment_variable_is_set_for_the_block_only(monkeypatch):

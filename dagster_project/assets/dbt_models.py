@@ -1,6 +1,8 @@
 """Every dbt model is a Dagster asset; every dbt test is an asset check. The daily
-marts are partitioned by business day (dagster_project.partitions)."""
+marts are partitioned by business day (dagster_project.partitions); each of their
+partitions' materializations carries that day's figures (partition_figures)."""
 
+import datetime as dt
 import json
 import os
 import re
@@ -9,34 +11,27 @@ from contextlib import contextmanager
 
 from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, Config, Output, RetryRequested
 from dagster_dbt import DbtCliResource, dbt_assets
-from psycopg import sql
-from psycopg.rows import dict_row
 from pydantic import Field
 
+from dagster_project.assets.partition_figures import record_daily_figures
 from dagster_project.partitions import DAILY_MARTS_OP, daily_partitions
 from dagster_project.project import dbt_project, prepare_manifest
 from dagster_project.translator import LaundryDbtTranslator
-from laundry_analytics import database
+from laundry_analytics import refresh_lock
+from laundry_analytics import settings as settings_module
 
 
 #: dbt selector of the daily-partitioned marts (config tag in their model YAML).
 DAILY_MARTS = "tag:daily_partitioned"
-
-#: Per mart, the SQL of the figures shown on each partition's materialization.
-WINDOW_FIGURES = {
-    "daily_revenue_summaries": "select coalesce(sum(total_revenue), 0) as revenue, "
-                               "coalesce(sum(total_orders), 0) as orders from {} where date >= %s and date < %s",
-    "partner_performance_metrics": "select coalesce(sum(revenue), 0) as revenue, "
-                                   "coalesce(sum(orders_received), 0) as orders from {} where date >= %s and date < %s",
-}
 
 
 class DailyMartsConfig(Config):
     only_changed_dates: bool = Field(
         default=False,
         description="False (a partition or backfill from the UI): rebuild exactly the dates of the "
-                    "partitions. True (the nightly catch-up over every partition): rebuild only the "
-                    "dates whose inputs changed since the last run.",
+                    "partitions. True (the catch-up run, on the latest partition): rebuild the dates "
+                    "whose inputs changed since the last run, whichever partitions they belong to; "
+                    "each rebuilt date is recorded as a materialization of its partition.",
     )
 
 
@@ -59,7 +54,8 @@ def build_dbt_assets() -> list[AssetsDefinition]:
                 backfill_policy=BackfillPolicy.single_run(), **common)
     def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, config: DailyMartsConfig):
         """Build the daily marts for the run's partitions (one run per backfill: the
-        window is passed to dbt as vars partition_start / partition_end). A run of
+        window is passed to dbt as vars partition_start / partition_end), or, in the
+        catch-up run, the dates whose inputs changed. A run of
         their checks only (the UI's "Execute" on a check) has no partition: it tests
         the marts as they are and builds nothing."""
         if not (context.has_partition_key or context.has_partition_key_range):
@@ -68,9 +64,11 @@ def build_dbt_assets() -> list[AssetsDefinition]:
         window = context.partition_time_window
         start, end = window.start.date().isoformat(), window.end.date().isoformat()
         dbt_vars = {} if config.only_changed_dates else {"partition_start": start, "partition_end": end}
+        # dbt stamps every row it rebuilds with its run_started_at, which comes after this.
+        rebuilt_since = dt.datetime.now(dt.timezone.utc) if config.only_changed_dates else None
         for event in build(context, dbt, indirect_selection="eager", dbt_vars=dbt_vars):
             if isinstance(event, Output):
-                event = event.with_metadata({**event.metadata, **window_figures(context, event, start, end)})
+                yield from record_daily_figures(context, event, (start, end), rebuilt_since)
             yield event
 
     return [laundry_dbt_models, laundry_daily_marts]
@@ -86,17 +84,22 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     read marts of the other step, built before it) with "eager"; the other step
     uses "buildable", so it never runs those tests itself. dagster-dbt reads the
     variable from this process's environment when it starts dbt (and overrides it
-    for a run of selected checks only); it is set for that call only."""
+    for a run of selected checks only); it is set for that call only.
+
+    dbt runs holding the warehouse's refresh lock: when another refresh holds it,
+    the step waits up to LAUNDRY_REFRESH_WAIT_MINUTES, then fails naming it."""
     args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
-    with environment_variable("DBT_INDIRECT_SELECTION", indirect_selection):
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
-    events = invocation.stream()
-    if context.assets_def.partitions_def is None:
-        # A partition's materialization gets its window's figures instead: a table
-        # row count would be mislabelled there, and the column schema (on the asset
-        # definition already) would be written again for every partition of a range.
-        events = events.fetch_row_counts().fetch_column_metadata()
-    yield from events
+    wait_seconds = 60 * settings_module.load().refresh_wait_minutes
+    with refresh_lock.hold(f"run id {context.run_id}", wait_seconds=wait_seconds, on_wait=context.log.warning):
+        with environment_variable("DBT_INDIRECT_SELECTION", indirect_selection):
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
+        events = invocation.stream()
+        if context.assets_def.partitions_def is None:
+            # A partition's materialization gets its day's figures instead: a table
+            # row count would be mislabelled there, and the column schema (on the asset
+            # definition already) would be written again for every partition.
+            events = events.fetch_row_counts().fetch_column_metadata()
+        yield from events
     if invocation.is_successful():
         return
     try:
@@ -124,19 +127,6 @@ def environment_variable(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = previous
-
-
-def window_figures(context: AssetExecutionContext, output: Output, start: str, end: str) -> dict:
-    """The revenue and order count of the run's window in the mart just built: the
-    partition's figures, or a backfill range's totals."""
-    key = context.asset_key_for_output(output.output_name)
-    query = WINDOW_FIGURES.get(key.path[-1])
-    if query is None:
-        return {}
-    with database.connect(row_factory=dict_row) as conn:
-        figures = conn.execute(sql.SQL(query).format(sql.Identifier(*key.path)), (start, end)).fetchone()
-    return {"window": f"{start} .. {end} (end exclusive)",
-            "window_revenue": float(figures["revenue"]), "window_orders": int(figures["orders"])}
 
 
 #: Database errors worth retrying: the server restarted or dropped the connection,

@@ -4,6 +4,8 @@ cadence and the hourly cleanup.
 Every schedule gives its run a run key (the scheduled time), so a daemon restart
 that re-evaluates a tick never launches the same run twice. Schedules start
 stopped: a data engineer turns them on in the UI (or `dagster schedule start`).
+A schedule of a dbt refresh skips its tick while another refresh of the
+warehouse runs, and the tick says which (dagster_project.concurrency).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     job,
     op,
@@ -27,8 +30,9 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from dagster_project.assets.cache import cache_asset_key
+from dagster_project.concurrency import running_refresh
 from dagster_project.partitions import catch_up_run, daily_partitions
-from laundry_analytics import cache
+from laundry_analytics import cache, refresh_lock
 from laundry_analytics import settings as settings_module
 
 
@@ -61,9 +65,11 @@ def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
 
 
 def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAssetJobDefinition,
-                    request: Callable[[ScheduleEvaluationContext], dict] = lambda context: {}) -> ScheduleDefinition:
+                    request: Callable[[ScheduleEvaluationContext], dict] = lambda context: {},
+                    refresh: bool = False) -> ScheduleDefinition:
     """A schedule in business time whose runs are keyed by their tick; `request`
-    adds RunRequest arguments (tags, run config) for the tick."""
+    adds RunRequest arguments (tags, run config) for the tick. A `refresh`
+    schedule (its job runs dbt) skips its tick while another refresh runs."""
 
     @schedule(
         name=name,
@@ -72,7 +78,10 @@ def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAsse
         execution_timezone=settings_module.load().business_timezone,
         default_status=DefaultScheduleStatus.STOPPED,
     )
-    def _schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    def _schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        running = running_refresh(context.instance) if refresh else None
+        if running:
+            return SkipReason(f"{refresh_lock.running_message(running)}: tick skipped, the next one catches up")
         return RunRequest(run_key=f"{name}:{context.scheduled_execution_time.isoformat()}", **request(context))
 
     return _schedule
@@ -82,14 +91,17 @@ NIGHTLY_CRON = "0 1 * * *"
 """01:00 business time: the original system refreshed revenue at 01:00, partner
 metrics at 02:00 and customer analytics at 03:00; one run builds them in
 dependency order (each model shows as its own materialization in the UI), over
-every daily partition up to the tick's day, rebuilding only the changed dates."""
+every daily partition up to the tick's day, rebuilding only the changed dates.
+While another refresh of the warehouse runs, the tick is skipped (and says so):
+the next night's run rebuilds whatever changed in between."""
 
 
 def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition],
                     nightly_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
     partitions_def = daily_partitions()
     schedules = [_keyed_schedule("nightly_marts_refresh", NIGHTLY_CRON, nightly_job,
-                                 lambda context: catch_up_run(partitions_def, context.scheduled_execution_time))]
+                                 lambda context: catch_up_run(partitions_def, context.scheduled_execution_time),
+                                 refresh=True)]
     schedules += [
         _keyed_schedule(f"{refresh_job.name}_schedule", f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *",
                         refresh_job)
