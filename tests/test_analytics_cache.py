@@ -187,7 +187,7 @@ def test_the_analyst_role_can_read_the_cache(conn, monkeypatch):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "laundry_analytics.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "laundry_cli", *args], capture_output=True, text=True)
 
 
 def test_cli_query_prints_the_payload_as_json(conn):

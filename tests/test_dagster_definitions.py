@@ -14,7 +14,7 @@ from dagster_project.definitions import build_definitions, defs
 from dagster_project.partitions import catch_up_run, daily_partitions
 from dagster_project.project import dbt_project, prepare_manifest
 from laundry_analytics import database
-from laundry_analytics.cli import main
+from laundry_cli.main import main
 
 DBT_MARTS = {AssetKey(["analytics", "fct_orders"]), AssetKey(["analytics", "data_quality_issues"])}
 FRESHNESS = AssetCheckKey(AssetKey(["ops", "orders"]), "orders_arrive_within_lag")

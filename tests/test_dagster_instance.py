@@ -20,7 +20,7 @@ from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_ite
 
 from dagster_project.run_launcher import LocalRunLauncher
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
-from laundry_analytics.cli import prepare_dagster_home
+from laundry_cli.orchestration import prepare_dagster_home
 from laundry_analytics.generate import generate
 
 
@@ -71,7 +71,7 @@ def test_a_killed_run_becomes_a_failed_run_and_the_data_team_is_emailed(warehous
     with DagsterInstance.get() as instance:
         first_tick = email_data_team_on_run_failure.evaluate_tick(build_sensor_context(instance=instance))
         # `laundry-analytics materialize`: the run executes in this process, watched by no code server.
-        command = subprocess.Popen([sys.executable, "-m", "laundry_analytics.cli", "materialize"], env=os.environ.copy(),
+        command = subprocess.Popen([sys.executable, "-m", "laundry_cli", "materialize"], env=os.environ.copy(),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 300

@@ -22,7 +22,7 @@ from laundry_analytics.analytics.payload_type import ChartSpec, KpiSpec, Payload
 from laundry_analytics.analytics.rows import order_rows
 from laundry_analytics.analytics.windows import make_window
 from laundry_analytics.analytics_schema import compose
-from laundry_analytics.cli import main
+from laundry_cli.main import main
 from laundry_analytics.dbt_runner import run_dbt
 from reports import marts, schedule_validation, schedules
 from reports.datasets import build_dataset

@@ -522,7 +522,7 @@ def test_a_due_report_waits_for_its_marts_then_sends_with_a_notice(conn, monkeyp
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "laundry_analytics.cli", "reports", *args],
+    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args],
                           capture_output=True, text=True)
 
 
