@@ -32,7 +32,9 @@ from dagster import (
     reconstructable,
 )
 
+from dagster_project import jobs
 from dagster_project.definitions import build_definitions
+from dagster_project.resources import WarehouseResource
 from dagster_project.sensors import reports as report_sensors
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
 from laundry_analytics.dbt_runner import run_dbt
@@ -41,6 +43,9 @@ from reports import marts, runner, schedule_validation, schedules
 from reports.datasets import build_dataset
 from reports.periods import Period
 from reports.render import inert_text, render
+
+WAREHOUSE = {"warehouse": WarehouseResource()}
+"""The resources a sensor reads (the Definitions give them to the deployed sensors)."""
 
 UTC = dt.timezone.utc
 TICK = dt.datetime(2026, 6, 29, 8, 0, tzinfo=UTC)  # daily 08:00 UTC: reports on Sunday 2026-06-28
@@ -406,11 +411,11 @@ def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypa
     sensor = definitions.get_sensor_def("report_schedules_sensor")
     with DagsterInstance.ephemeral() as instance:
         monkeypatch.setattr(report_sensors, "clock", lambda: TICK - dt.timedelta(minutes=1))
-        early = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions))
+        early = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions))
         assert early.run_requests == [] and early.skip_message == "no report schedule is due"
         monkeypatch.setattr(report_sensors, "clock", lambda: TICK + dt.timedelta(minutes=5))
-        first = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
-        second = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
+        first = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
+        second = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
         assert len(first) == 1 and [r.run_key for r in first] == [r.run_key for r in second]
         assert first[0].run_key == f"report:{schedule['schedule_id']}:2026-06-28"
         assert first[0].run_config["ops"]["send_scheduled_report"]["config"]["data_incomplete"] is False
@@ -429,7 +434,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
     run_config = {"ops": {"send_scheduled_report": {"config": {
         "schedule_id": str(schedule["schedule_id"]), "tick": TICK.isoformat()}}}}
     with DagsterInstance.ephemeral() as instance:
-        result = report_sensors.send_report_job.execute_in_process(
+        result = jobs.send_report_job.execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False)
         # Every recipient was attempted and recorded before the run failed.
         assert not result.success
@@ -442,7 +447,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
         assert ledger == [("gone@example.com", "failed", "SMTPRecipientsRefused"), ("ops@example.com", "sent", None)]
         # The failure is no longer invisible: the data team's alert fires for it.
         run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-        email_data_team_on_run_failure(build_run_status_sensor_context(
+        email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE, 
             sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
             dagster_run=result.dagster_run, dagster_event=run_failure).for_run_failure())
         (alert,) = smtp.to("data@example.com")
@@ -450,7 +455,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
         assert "gone@example.com" in alert.get_content() and "550" in alert.get_content()
         # Re-executing the failed run from its failure sends nobody anything again, and
         # fails again: the refused recipient is still not delivered (a 5xx is final).
-        with execute_job(reconstructable(report_sensors.send_report_job), instance,
+        with execute_job(reconstructable(jobs.send_report_job), instance,
                          run_config={**run_config, "execution": {"config": {"in_process": {}}}},
                          reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
             assert again.dagster_run.parent_run_id == result.run_id
@@ -634,7 +639,7 @@ def test_a_failed_error_check_on_the_reports_marts_holds_it_back(conn):
 
     definitions = build_definitions()
     with DagsterInstance.ephemeral() as instance:
-        context = build_sensor_context(instance=instance, definitions=definitions)
+        context = build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
         assert failed_blocking_checks(context, "revenue") == []
         check = next(k for k in definitions.resolve_asset_graph().asset_check_keys
                      if k.asset_key == AssetKey(["analytics", "daily_revenue_summaries"]))

@@ -4,6 +4,7 @@ reads, refreshed through the query API (laundry_analytics.cache)."""
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 from dagster_dbt import get_asset_key_for_model
 
+from dagster_project.resources import WarehouseResource
 from laundry_analytics import cache
 from laundry_analytics.analytics import registry
 
@@ -28,8 +29,9 @@ def _cache_asset(cache_type: str, dbt_assets: list[AssetsDefinition]) -> AssetsD
                     f"laundry_analytics.analytics.{cache_type}(); the row is replaced atomically.",
         kinds={"postgres", "python"},
     )
-    def refresh_cache(context: AssetExecutionContext) -> MaterializeResult:
-        entry = cache.refresh(cache_type)
+    def refresh_cache(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        with warehouse.connect() as conn:
+            entry = cache.refresh(cache_type, conn=conn)
         period = entry.data["period"]
         context.log.info(f"{entry.cache_key} refreshed for {period['start']}..{period['end']}")
         return MaterializeResult(metadata={

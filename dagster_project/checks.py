@@ -7,7 +7,7 @@ import statistics
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 from psycopg import sql
 
-from laundry_analytics import database
+from dagster_project.resources import WarehouseResource
 from laundry_analytics import settings as settings_module
 from laundry_analytics.analytics_schema import compose
 
@@ -27,9 +27,9 @@ def anomaly_threshold() -> float:
 @asset_check(asset=AssetKey(["ops", "orders"]), name="orders_arrive_within_lag",
              description="The newest ops.orders row is at most LAUNDRY_FRESHNESS_LAG_MINUTES old.",
              blocking=False)
-def orders_arrive_within_lag(context: AssetCheckExecutionContext) -> AssetCheckResult:
+def orders_arrive_within_lag(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     cfg = settings_module.load()
-    with database.connect() as conn:
+    with warehouse.connect() as conn:
         newest, now = conn.execute(sql.SQL("select max(created_at), now() from {}.orders").format(
             sql.Identifier(cfg.ops_schema))).fetchone()
     lag = freshness_lag()
@@ -58,8 +58,9 @@ def robust_z(value: float, history: list[float]) -> float | None:
                          f"{ANOMALY_WEEKS} weeks (robust z-score; LAUNDRY_ANOMALY_THRESHOLD). A warning, never "
                          "blocking: a real spike is news, not an error.",
              blocking=False)
-def latest_day_is_not_anomalous(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    with database.connect() as conn:
+def latest_day_is_not_anomalous(context: AssetCheckExecutionContext,
+                                warehouse: WarehouseResource) -> AssetCheckResult:
+    with warehouse.connect() as conn:
         rows = conn.execute(compose("""
             with latest as (select max(date) - 1 as day from {a}.daily_revenue_summaries)
             select d.date, d.total_revenue, d.total_orders
