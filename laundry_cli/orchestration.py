@@ -39,7 +39,7 @@ def materialize_all() -> None:
     from dagster_project.definitions import defs
     from dagster_project.partitions import catch_up_run, daily_partitions
 
-    job = defs.resolve_job_def("all_assets_job")
+    job = defs().resolve_job_def("all_assets_job")
     run = catch_up_run(daily_partitions())
     with DagsterInstance.get() as instance:
         # Refused at once rather than queued behind it: whoever runs this watches it.
