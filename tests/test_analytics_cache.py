@@ -25,6 +25,13 @@ def conn(module_warehouse):
     with psycopg.connect(module_warehouse.conninfo, autocommit=True) as connection:
         generate(connection, orders=3000, seed=11, end=AS_OF, messy_fraction=0.03,
                  now=dt.datetime(2026, 6, 30, 20, 0, tzinfo=dt.timezone.utc))
+        # Orders not yet assigned to a partner (the reconciliation below needs some in
+        # the range, whatever the generator's draw): three recent orders back to pending.
+        connection.execute("""
+            update ops.orders set partner_id = null, status = 'pending', accepted_at = null, picked_up_at = null,
+                                  ready_at = null, delivered_at = null
+            where id in (select id from ops.orders where status = 'processing' and created_at >= %s
+                         order by id limit 3)""", (START,))
         run_dbt(["run", "--vars", f"{{as_of_date: '{AS_OF}'}}"], capture=True)
         yield connection
 
