@@ -15,7 +15,7 @@ from pydantic import Field
 
 from dagster_project.assets.partition_figures import record_daily_figures
 from dagster_project.partitions import DAILY_MARTS_OP, daily_partitions
-from dagster_project.project import dbt_project, prepare_manifest
+from dagster_project.project import dbt_project, load_manifest
 from dagster_project.resources import WarehouseResource
 from dagster_project.translator import LaundryDbtTranslator
 from laundry_analytics import refresh_lock
@@ -43,7 +43,7 @@ def build_dbt_assets() -> list[AssetsDefinition]:
 
     # The parsed dict, not the path: dagster-dbt caches manifests read by path, and
     # a manifest re-parsed for another warehouse must not be served from that cache.
-    manifest = json.loads(prepare_manifest().read_text())
+    manifest = load_manifest()
     common = {"manifest": manifest, "project": dbt_project, "dagster_dbt_translator": LaundryDbtTranslator()}
 
     @dbt_assets(exclude=DAILY_MARTS, name="laundry_dbt_models", **common)
