@@ -75,7 +75,7 @@ def run_api(runs: int = 30) -> dict:
             select partner_id, sum(orders_received) from analytics.partner_performance_metrics
             group by partner_id order by 2 desc limit 1""").fetchone()
         started = time.perf_counter()
-        for cache_type in cache.CACHE_TYPES:
+        for cache_type in cache.cache_types():
             cache.refresh(cache_type, as_of=end, conn=conn)
         result = {"orders": orders, "end": str(end), "largest_partner_orders": largest_partner_orders,
                   "cache_refresh_all_seconds": round(time.perf_counter() - started, 2),
@@ -84,13 +84,13 @@ def run_api(runs: int = 30) -> dict:
         print("cache get dashboard", result["cache_get_dashboard"], flush=True)
         for days in (30, 365):
             start = end - dt.timedelta(days=days - 1)
-            for payload_type in analytics.PAYLOAD_TYPES:
+            for payload_type in analytics.payload_types():
                 label = f"api_{payload_type}_{days}d"
                 result[label] = measure(lambda: analytics.payload(payload_type, start, end, conn=conn), runs)
                 print(label, result[label], flush=True)
             # One partner's range reads that partner's rows of the facts: its cost
             # follows the partner's orders (the largest generated partner has ~10%).
-            for payload_type in analytics.PAYLOAD_TYPES:
+            for payload_type in analytics.payload_types():
                 label = f"api_{payload_type}_{days}d_largest_partner"
                 result[label] = measure(
                     lambda: analytics.payload(payload_type, start, end, largest_partner, conn=conn), max(5, runs // 6))

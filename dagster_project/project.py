@@ -12,6 +12,10 @@ stamp never vouches for a manifest another command wrote after it.
 
 from __future__ import annotations
 
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -37,7 +41,29 @@ def _newest_source_mtime(project_dir: Path) -> float:
 def prepare_manifest() -> Path:
     """Make sure `manifest.json` reflects the dbt project on disk and the current
     warehouse environment; return its path. Call after `ensure_database()`."""
-    manifest = dbt_project.manifest_path
+    with _manifest_lock():
+        return _prepare(dbt_project.manifest_path)
+
+
+def load_manifest() -> dict:
+    """The prepared manifest, parsed (what the dbt assets are built from)."""
+    with _manifest_lock():
+        return json.loads(_prepare(dbt_project.manifest_path).read_text())
+
+
+@contextmanager
+def _manifest_lock() -> Iterator[None]:
+    """One process prepares or reads the manifest at a time: two commands started
+    together would otherwise both run `dbt parse`, and one would read the
+    manifest while the other writes it."""
+    lock_path = dbt_project.manifest_path.with_name("manifest.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _prepare(manifest: Path) -> Path:
     current = (
         manifest.exists()
         and manifest.stat().st_mtime >= _newest_source_mtime(dbt_project.project_dir)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-import os
 from typing import Any
 
 from dagster import MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from laundry_analytics import settings as settings_module
 
 
 class LaundryDbtTranslator(DagsterDbtTranslator):
@@ -32,7 +33,7 @@ class LaundryDbtTranslator(DagsterDbtTranslator):
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
         """dagster-dbt's metadata (columns, relation), plus a link to the node's page
         in the dbt docs site (LAUNDRY_DBT_DOCS_URL, default `dbt docs serve`'s)."""
-        docs_url = os.environ.get("LAUNDRY_DBT_DOCS_URL", "http://localhost:8080").rstrip("/")
+        docs_url = settings_module.load().dbt_docs_url
         page = "source" if dbt_resource_props["resource_type"] == "source" else dbt_resource_props["resource_type"]
         return {
             **super().get_metadata(dbt_resource_props),

@@ -17,19 +17,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from laundry_analytics import analytics, database
-from laundry_analytics import settings as settings_module
-
-TTL: dict[str, dt.timedelta] = {
-    "dashboard": dt.timedelta(minutes=5),
-    "revenue": dt.timedelta(minutes=10),
-    "orders": dt.timedelta(minutes=10),
-    "partners": dt.timedelta(minutes=10),
-    "customers": dt.timedelta(minutes=15),
-}
-"""How long a cached payload stays fresh, per cache type (the original system's TTLs)."""
-
-CACHE_TYPES = tuple(TTL)
+from laundry_analytics import analytics_schema, database
+from laundry_analytics.analytics import registry
+from laundry_analytics.analytics.arithmetic import to_jsonable
 
 _DDL = """
 create table if not exists {table} (
@@ -56,28 +46,42 @@ class CacheEntry:
     """False once expires_at has passed: the payload may be out of date."""
 
 
+def cache_types() -> tuple[str, ...]:
+    """Every payload type is a cache type (laundry_analytics.analytics.registry)."""
+    return registry.payload_types()
+
+
+def ttl(cache_type: str) -> dt.timedelta:
+    """How long a cached payload of `cache_type` stays fresh (the original system's TTLs)."""
+    _check_type(cache_type)
+    return registry.get(cache_type).cache_ttl
+
+
 def default_key(cache_type: str) -> str:
     return f"{cache_type}:default"
 
 
 def _table() -> sql.Composed:
-    return sql.SQL("{}.analytics_cache").format(sql.Identifier(settings_module.load().analytics_schema))
+    return analytics_schema.compose("{a}.analytics_cache")
 
 
 def ensure_table(conn: psycopg.Connection) -> None:
-    """Create analytics.analytics_cache if missing, readable by the analyst role."""
-    cfg = settings_module.load()
-    types = sql.SQL(", ").join(sql.Literal(t) for t in CACHE_TYPES)
-    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(cfg.analytics_schema)))
-    conn.execute(sql.SQL(_DDL).format(table=_table(), types=types))
-    if conn.execute("select 1 from pg_roles where rolname = %s", (cfg.analyst_role,)).fetchone():
-        conn.execute(sql.SQL("grant select on {} to {}").format(_table(), sql.Identifier(cfg.analyst_role)))
-    conn.commit()
+    """Create analytics.analytics_cache if missing, readable by the analyst role,
+    with a cache_type constraint allowing exactly the registered types (once per
+    process, database and list of types)."""
+    types = cache_types()
+
+    def create(c: psycopg.Connection) -> None:
+        c.execute(sql.SQL(_DDL).format(table=_table(), types=sql.SQL(", ").join(map(sql.Literal, types))))
+        analytics_schema.sync_allowed_values(c, "analytics_cache", "cache_type", types)
+        analytics_schema.grant_to_analysts(c, "analytics_cache")
+
+    analytics_schema.ensure(conn, "analytics_cache", create, version=types)
 
 
 def _check_type(cache_type: str) -> None:
-    if cache_type not in TTL:
-        raise ValueError(f"unknown cache type {cache_type!r}: choose one of {', '.join(CACHE_TYPES)}")
+    if cache_type not in cache_types():
+        raise ValueError(f"unknown cache type {cache_type!r}: choose one of {', '.join(cache_types())}")
 
 
 def refresh(cache_type: str, *, as_of: dt.date | None = None, conn: psycopg.Connection | None = None) -> CacheEntry:
@@ -86,7 +90,7 @@ def refresh(cache_type: str, *, as_of: dt.date | None = None, conn: psycopg.Conn
     _check_type(cache_type)
     with database.borrowed(conn) as c:
         ensure_table(c)
-        data = analytics.to_jsonable(analytics.payload(cache_type, end=as_of, conn=c))
+        data = to_jsonable(registry.payload(cache_type, end=as_of, conn=c))
         with c.transaction():
             c.execute(sql.SQL("delete from {} where cache_type = %s and cache_key <> %s").format(_table()),
                       (cache_type, default_key(cache_type)))
@@ -96,7 +100,7 @@ def refresh(cache_type: str, *, as_of: dt.date | None = None, conn: psycopg.Conn
                 on conflict (cache_key) do update
                     set data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at
                 returning cache_key, cache_type, data, created_at, expires_at, true
-            """).format(_table()), (default_key(cache_type), cache_type, Jsonb(data), TTL[cache_type])).fetchone()
+            """).format(_table()), (default_key(cache_type), cache_type, Jsonb(data), ttl(cache_type))).fetchone()
         c.commit()
     return CacheEntry(*row)
 

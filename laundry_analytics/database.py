@@ -98,15 +98,15 @@ def _start_embedded(pgdata: Path):
 def _from_env_or_embedded(cfg: settings_module.Settings) -> ConnectionInfo:
     if cfg.pg_dsn:
         params = conninfo_to_dict(cfg.pg_dsn)
-    elif os.environ.get("PGHOST"):
-        params = {}  # libpq reads the PG* variables itself
+    elif cfg.libpq.get("PGHOST"):
+        params = {}  # the PG* variables below
     else:
         server = _start_embedded(cfg.pgdata)
         params = conninfo_to_dict(server.get_uri())
         params["dbname"] = cfg.database
         _create_database_if_missing(params)
         _restrict_embedded_server(params, cfg.analyst_role)
-    env = os.environ
+    env = cfg.libpq
     return ConnectionInfo(
         host=str(params.get("host") or env.get("PGHOST") or "127.0.0.1"),
         port=int(params.get("port") or env.get("PGPORT") or 5432),

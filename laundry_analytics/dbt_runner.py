@@ -4,7 +4,9 @@ Dagster runs dbt through `dagster_dbt.DbtCliResource`; this is for the places th
 are not Dagster runs: the CLI's `dbt` passthrough, preparing the manifest, tests of
 the dbt models themselves.
 
-Every invocation that touches the warehouse holds its refresh lock
+Every invocation receives the project's dbt vars from the settings
+(`with_project_vars`: the business time zone), and every invocation that touches
+the warehouse holds its refresh lock
 (laundry_analytics.refresh_lock), and every invocation that rewrites
 `target/manifest.json` records beside it which warehouse environment it parsed
 it for (`manifest_parsed_for`), so a manifest written by any command, for any
@@ -20,14 +22,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from laundry_analytics import refresh_lock
+from laundry_analytics import settings as settings_module
 from laundry_analytics.database import ensure_database
 from laundry_analytics.settings import DBT_PROJECT_DIR
-
-#: Environment baked into the manifest at parse time (relation names carry the
-#: database; schemas and the time zone come from env): a change means re-parse.
-PARSE_ENVIRONMENT = ("PGDATABASE", "LAUNDRY_OPS_SCHEMA", "LAUNDRY_ANALYTICS_SCHEMA",
-                     "LAUNDRY_BUSINESS_TIMEZONE", "LAUNDRY_ANALYST_ROLE")
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
@@ -49,8 +49,37 @@ def dbt_executable() -> str:
 
 
 def parse_environment() -> str:
-    """The part of this process's environment that a parsed manifest depends on."""
-    return json.dumps({key: os.environ.get(key) for key in PARSE_ENVIRONMENT}, sort_keys=True)
+    """The settings a parsed manifest depends on (relation names carry the database;
+    schemas, the analyst role and the time zone come from the settings): a change
+    means re-parse."""
+    cfg = settings_module.load()
+    return json.dumps({"database": cfg.libpq.get("PGDATABASE"), "ops_schema": cfg.ops_schema,
+                       "analytics_schema": cfg.analytics_schema, "business_timezone": cfg.business_timezone,
+                       "analyst_role": cfg.analyst_role}, sort_keys=True)
+
+
+def project_vars() -> dict[str, str]:
+    """The dbt vars the settings give every invocation: `business_timezone`, the
+    validated LAUNDRY_BUSINESS_TIMEZONE (the models' macros read the var; their
+    fallback to the environment serves a bare `dbt` run only)."""
+    return {"business_timezone": settings_module.load().business_timezone}
+
+
+def with_project_vars(args: list[str]) -> list[str]:
+    """`dbt <args>` with project_vars() added to its --vars; a var the caller passes
+    itself (e.g. a unit test's time zone) wins. `dbt --version` and the like (no
+    command) are left as they are."""
+    if not args or args[0].startswith("-"):
+        return list(args)
+    given, rest = {}, []
+    arguments = iter(args)
+    for arg in arguments:
+        if arg == "--vars" or arg.startswith("--vars="):
+            text = arg.partition("=")[2] if "=" in arg else next(arguments, "{}")
+            given = {**given, **(yaml.safe_load(text) or {})}
+        else:
+            rest.append(arg)
+    return [*rest, "--vars", json.dumps({**project_vars(), **given}, default=str)]  # a YAML date: its ISO text
 
 
 def touches_warehouse(args: list[str]) -> bool:
@@ -67,7 +96,8 @@ def run_dbt(args: list[str], *, check: bool = True, capture: bool = False) -> su
     another refresh holds it. With `check`, a failure raises DbtCommandError
     carrying the end of dbt's output (when captured)."""
     ensure_database()
-    cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    cmd = [dbt_executable(), *with_project_vars(args), "--project-dir", str(DBT_PROJECT_DIR),
+           "--profiles-dir", str(DBT_PROJECT_DIR)]
     previous_invocation = _manifest_invocation()
     if touches_warehouse(args):
         with refresh_lock.hold(f"pid {os.getpid()}, dbt {' '.join(args)}"):

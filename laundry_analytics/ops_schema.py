@@ -23,6 +23,11 @@ OPS_TABLES = (
     "order_issues",
 )
 
+#: The payment methods the marketplace knows (ops.payments.method). Staging flags any
+#: other value as unknown_method; the marts have a column per method. The dbt models
+#: read the same list from the dbt var `payment_methods` (dbt_project.yml).
+PAYMENT_METHODS = ("cash", "card", "wallet", "online")
+
 
 def ddl(schema: str) -> str:
     """The DDL text for `schema`, with the name quoted as an identifier."""

@@ -17,8 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from urllib.parse import urlsplit
+
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
+
+from laundry_analytics.plain_text import parse_address
 
 #: The repository root when the project is installed with `pip install -e .`.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +33,10 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2999, 12, 31)
 SMTP_SECURITY_MODES = ("none", "starttls", "ssl")
+#: libpq's own variables, used when LAUNDRY_PG_DSN is unset and PGHOST is set.
+LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+#: Variables read besides the LAUNDRY_* ones.
+_OTHER_VARIABLES = (*LIBPQ_VARIABLES, "DAGSTER_HOME", "USER")
 
 
 class SettingsError(ValueError):
@@ -119,6 +127,29 @@ class Settings:
     delivery_deadline_hours: float
     """LAUNDRY_DELIVERY_DEADLINE_HOURS: how long after its first attempt a report or alert is
     still retried; then it is recorded as failed (and alerted)."""
+    freshness_lag_minutes: int
+    """LAUNDRY_FRESHNESS_LAG_MINUTES: the source freshness check passes while the newest
+    ops.orders row is at most this old."""
+    anomaly_threshold: float
+    """LAUNDRY_ANOMALY_THRESHOLD: robust z-score beyond which the latest complete day's
+    revenue or order count is flagged by the anomaly check."""
+    alert_recipients: tuple[str, ...]
+    """LAUNDRY_ALERT_RECIPIENTS: comma-separated addresses of the data team, who get one
+    email per failed Dagster run (within LAUNDRY_RECIPIENT_DOMAINS when that is set)."""
+    dagster_url: str
+    """LAUNDRY_DAGSTER_URL: base URL of the Dagster UI, for the run link in failure alerts."""
+    dbt_docs_url: str
+    """LAUNDRY_DBT_DOCS_URL: base URL of the dbt docs site, linked from every dbt asset."""
+    outbox_override: Path | None
+    """LAUNDRY_OUTBOX: where emails are written when no SMTP server is set; unset means
+    `outbox/` under LAUNDRY_HOME (the `outbox` property)."""
+    dagster_home_override: Path | None
+    """DAGSTER_HOME: Dagster's storage; unset means `dagster_home/` under LAUNDRY_HOME."""
+    libpq: dict[str, str]
+    """The libpq variables that are set (LIBPQ_VARIABLES): PGHOST, PGPORT, PGUSER,
+    PGPASSWORD, PGDATABASE."""
+    user: str
+    """USER: who the command line records as the creator of a report schedule (default "cli")."""
     refresh_wait_minutes: float
     """LAUNDRY_REFRESH_WAIT_MINUTES: how long a Dagster dbt step waits for another refresh
     of the same warehouse to finish before it fails."""
@@ -129,15 +160,20 @@ class Settings:
 
     @property
     def dagster_home(self) -> Path:
-        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster_home")
+        return self.dagster_home_override or self.home / "dagster_home"
 
     @property
     def outbox(self) -> Path:
-        return Path(os.environ.get("LAUNDRY_OUTBOX") or self.home / "outbox")
+        return self.outbox_override or self.home / "outbox"
+
+    @property
+    def outbox_variable(self) -> str:
+        """The variable that says where the outbox is (LAUNDRY_OUTBOX or LAUNDRY_HOME)."""
+        return "LAUNDRY_OUTBOX" if self.outbox_override else "LAUNDRY_HOME"
 
     @property
     def uses_embedded_server(self) -> bool:
-        return not self.pg_dsn and not os.environ.get("PGHOST")
+        return not self.pg_dsn and not self.libpq.get("PGHOST")
 
 
 def _default_smtp_port(env: dict) -> int:
@@ -147,7 +183,7 @@ def _default_smtp_port(env: dict) -> int:
 def load() -> Settings:
     """The settings of the current environment, validated (SettingsError names the
     variable to fix). Cached per environment: it is called on every query."""
-    snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LAUNDRY_")))
+    snapshot = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LAUNDRY_") or k in _OTHER_VARIABLES))
     return _load(snapshot, os.getcwd())
 
 
@@ -175,14 +211,22 @@ def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: 
         smtp_attempts=_number(env, "LAUNDRY_SMTP_ATTEMPTS", 4, 1, 20),
         smtp_backoff_seconds=_number(env, "LAUNDRY_SMTP_BACKOFF_SECONDS", 2.0, 0, 3600, kind=float),
         report_max_bytes=_number(env, "LAUNDRY_REPORT_MAX_BYTES", 10 * 1024 * 1024, 1, 1024 ** 3),
-        recipient_domains=tuple(d.strip().lower() for d in env.get("LAUNDRY_RECIPIENT_DOMAINS", "").split(",")
-                                if d.strip()),
+        recipient_domains=_domains(env),
         partitions_start=_date(env, "LAUNDRY_PARTITIONS_START", "2025-01-01"),
         report_data_wait_minutes=_number(env, "LAUNDRY_REPORT_DATA_WAIT_MINUTES", 120, 0, 7 * 24 * 60),
         delivery_claim_timeout_minutes=_number(env, "LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", 10.0, 0.1, 24 * 60,
                                                kind=float),
         delivery_retry_minutes=_number(env, "LAUNDRY_DELIVERY_RETRY_MINUTES", 5.0, 0.01, 24 * 60, kind=float),
         delivery_deadline_hours=_number(env, "LAUNDRY_DELIVERY_DEADLINE_HOURS", 24.0, 0.01, 24 * 30, kind=float),
+        freshness_lag_minutes=_number(env, "LAUNDRY_FRESHNESS_LAG_MINUTES", 360, 1, 366 * 24 * 60),
+        anomaly_threshold=_number(env, "LAUNDRY_ANOMALY_THRESHOLD", 3.5, 0.1, 1000, kind=float),
+        alert_recipients=_addresses(env, "LAUNDRY_ALERT_RECIPIENTS", "data-team@laundryconnect.example"),
+        dagster_url=_url(env, "LAUNDRY_DAGSTER_URL", "http://127.0.0.1:3000"),
+        dbt_docs_url=_url(env, "LAUNDRY_DBT_DOCS_URL", "http://localhost:8080"),
+        outbox_override=Path(env["LAUNDRY_OUTBOX"]) if env.get("LAUNDRY_OUTBOX") else None,
+        dagster_home_override=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+        libpq={name: env[name] for name in LIBPQ_VARIABLES if env.get(name)},
+        user=env.get("USER") or "cli",
         refresh_wait_minutes=_number(env, "LAUNDRY_REFRESH_WAIT_MINUTES", 60.0, 0, 24 * 60, kind=float),
     )
 
@@ -228,6 +272,25 @@ def _date(env: dict, name: str, default: str) -> str:
         raise SettingsError(f"{name} must be a date as YYYY-MM-DD from {EARLIEST_DATE} to {LATEST_DATE}, "
                             f"got {value!r}") from None
     return value
+
+
+def _domains(env: dict) -> tuple[str, ...]:
+    return tuple(d.strip().lower() for d in env.get("LAUNDRY_RECIPIENT_DOMAINS", "").split(",") if d.strip())
+
+
+def _addresses(env: dict, name: str, default: str) -> tuple[str, ...]:
+    try:
+        return tuple(parse_address(item, _domains(env)) for item in env.get(name, default).split(",") if item.strip())
+    except ValueError as error:
+        raise SettingsError(f"{name} must be comma-separated email addresses: {error}") from None
+
+
+def _url(env: dict, name: str, default: str) -> str:
+    value = env.get(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise SettingsError(f"{name} must be an http(s) URL such as {default}, got {value!r}")
+    return value.rstrip("/")
 
 
 def _dsn(value: str | None) -> str | None:

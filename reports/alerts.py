@@ -15,7 +15,6 @@ failed run as tags (dagster_project.sensors.alerts).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from laundry_analytics import analytics_schema
 from laundry_analytics import settings as settings_module
 from reports.delivery import (
     claim_timeout,
@@ -37,7 +37,6 @@ from reports.delivery import (
     send_message,
     write_eml,
 )
-from reports.schedules import parse_address
 
 STATUSES = ("claimed", "sent", "retrying", "failed")
 
@@ -93,9 +92,8 @@ class AlertState:
 
 
 def alert_recipients() -> list[str]:
-    """LAUNDRY_ALERT_RECIPIENTS: comma-separated addresses of the data team."""
-    raw = os.environ.get("LAUNDRY_ALERT_RECIPIENTS", "data-team@laundryconnect.example")
-    return [parse_address(item) for item in raw.split(",") if item.strip()]
+    """The data team's addresses (LAUNDRY_ALERT_RECIPIENTS, validated with the settings)."""
+    return list(settings_module.load().alert_recipients)
 
 
 def alert_outbox() -> Path:
@@ -104,8 +102,7 @@ def alert_outbox() -> Path:
 
 
 def run_url(run_id: str) -> str:
-    base = os.environ.get("LAUNDRY_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/")
-    return f"{base}/runs/{run_id}"
+    return f"{settings_module.load().dagster_url}/runs/{run_id}"
 
 
 def alert_text(*, run_id: str, job_name: str, failed_steps: list[str], error: str) -> tuple[str, str]:
@@ -130,10 +127,13 @@ def _message(alert: dict) -> EmailMessage:
 
 
 def _table(conn: psycopg.Connection) -> sql.Identifier:
-    schema = sql.Identifier(settings_module.load().analytics_schema)
-    conn.execute(sql.SQL("create schema if not exists {}").format(schema))
-    conn.execute(sql.SQL(DDL).format(schema=schema, statuses=sql.SQL(", ").join(map(sql.Literal, STATUSES))))
-    conn.commit()
+    """The schema of pipeline_alerts, creating the table first (once per process and database)."""
+    schema = analytics_schema.identifier()
+
+    def create(c: psycopg.Connection) -> None:
+        c.execute(sql.SQL(DDL).format(schema=schema, statuses=sql.SQL(", ").join(map(sql.Literal, STATUSES))))
+
+    analytics_schema.ensure(conn, "pipeline_alerts", create)
     return schema
 
 
@@ -145,10 +145,7 @@ def send_failure_alert(conn: psycopg.Connection, *, run_id: str, job_name: str, 
     schema = _table(conn)
     now = now or dt.datetime.now(dt.timezone.utc)
     subject, body = alert_text(run_id=run_id, job_name=job_name, failed_steps=failed_steps, error=error)
-    try:
-        recipients = alert_recipients()
-    except ValueError:
-        recipients = []  # the alert still goes to the outbox and the run's tags; its email fails, recorded
+    recipients = alert_recipients()  # none: the alert still goes to the outbox and the run's tags
     with conn.cursor(row_factory=dict_row) as cur:
         alert = cur.execute(sql.SQL("""
             insert into {}.pipeline_alerts (run_id, job_name, recipients, status, subject, body, created_at,
@@ -193,8 +190,7 @@ def _attempt(conn: psycopg.Connection, schema: sql.Identifier, alert: dict, now:
                 raise  # the outbox is the only channel
         if cfg.smtp_host:
             if not alert["recipients"]:
-                raise ValueError("LAUNDRY_ALERT_RECIPIENTS has no valid address: "
-                                 f"{os.environ.get('LAUNDRY_ALERT_RECIPIENTS')!r}")
+                raise ValueError("LAUNDRY_ALERT_RECIPIENTS has no address: give the data team's addresses")
             attempts = send_message(msg, sleep=sleep).attempts
     except Exception as error:  # any failure is recorded
         failure, attempts = error, getattr(error, "attempts", 1)

@@ -6,8 +6,9 @@
   over yet), as notices, and "period incomplete" on every comparison
   (`incomplete_period_notices`);
 - footnotes for the KPIs whose breakdown legitimately does not add up to them,
-  with the difference and its cause (the `*_footnote` functions return None when
-  the breakdown does add up).
+  with the difference and its cause (FOOTNOTES, named by the report layouts of
+  laundry_analytics.analytics.payloads; each returns None when the breakdown
+  does add up).
 
 Wording only: the figures come from the query API (laundry_analytics.analytics).
 """
@@ -15,10 +16,12 @@ Wording only: the figures come from the query API (laundry_analytics.analytics).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from laundry_analytics import analytics
+from laundry_analytics.analytics.arithmetic import rate
+from laundry_analytics.analytics.payload_type import ReportLayout
 
 SHOWN_OPEN_DAYS = 5
 """Days with open orders listed one by one; earlier ones are summed in one line."""
@@ -33,7 +36,8 @@ def _money(value) -> str:
 class Scope:
     """A report's filters in words."""
 
-    report_type: str
+    partner_filter: str
+    """What the figures cover under a partner_id filter (ReportLayout.partner_filter)."""
     partner_id: str | None = None
     partner_name: str | None = None
     service_category: str | None = None
@@ -41,8 +45,8 @@ class Scope:
     window_days: int | None = None
 
     @classmethod
-    def of(cls, report_type: str, filters: dict, partner_name: str | None = None) -> Scope:
-        return cls(report_type, filters.get("partner_id"), partner_name, filters.get("service_category"),
+    def of(cls, layout: ReportLayout, filters: dict, partner_name: str | None = None) -> Scope:
+        return cls(layout.partner_filter, filters.get("partner_id"), partner_name, filters.get("service_category"),
                    filters.get("city"), filters.get("window_days"))
 
     @property
@@ -73,15 +77,31 @@ class Scope:
         who = self.partner or (f"{self.city} partners" if self.city else None)
         return f"{name} ({who})" if who else name
 
-    def partner_count_label(self) -> str:
-        return f"{self.city} partners with orders" if self.city and not self.partner else \
-            self.partner_label("Partners with orders")
+    def partner_count_label(self, name: str = "Partners with orders") -> str:
+        """A count of partners: "Lisbon partners with orders"."""
+        if self.city and not self.partner:
+            return f"{self.city} {name[:1].lower()}{name[1:]}"
+        return self.partner_label(name)
 
     def customer_label(self, name: str, *, counts_customers: bool = True) -> str:
         """"New customers of Sparkle"; a figure about them: "Churn rate % (Sparkle's customers)"."""
         if not self.partner:
             return name
         return f"{name} of {self.partner}" if counts_customers else f"{name} ({self.partner}'s customers)"
+
+    def label(self, name: str, words: str) -> str:
+        """`name` qualified by the filters as `words` says (one of
+        laundry_analytics.analytics.payload_type.WORDS)."""
+        qualify = {
+            "orders": self.amount_label,
+            "order_count": self.count_label,
+            "partners": self.partner_label,
+            "partner_count": self.partner_count_label,
+            "customer_count": self.customer_label,
+            "customers": lambda text: self.customer_label(text, counts_customers=False),
+            "none": lambda text: text,
+        }
+        return qualify[words](name)
 
     def lines(self) -> list[str]:
         """One sentence per filter: what the report's figures cover under it."""
@@ -90,12 +110,7 @@ class Scope:
             lines.append(f"window_days = {self.window_days}: the {self.window_days} days ending on the period's "
                          "last day, compared with the same number of days before them.")
         if self.partner_id:
-            who = f"partner_id = {self.partner_id} ({self.partner_name or 'no name'})"
-            if self.report_type == "customers":
-                lines.append(f"{who}: the customers who had ordered from this partner by the period's end; their "
-                             "segment, lifetime value and churn risk cover all their orders, with any partner.")
-            else:
-                lines.append(f"{who}: every figure covers this partner's orders only.")
+            lines.append(f"partner_id = {self.partner_id} ({self.partner_name or 'no name'}): {self.partner_filter}")
         if self.city:
             lines.append(f"city = {self.city}: every figure covers the partners whose city is {self.city} "
                          "and their orders only (counts, totals, rates, durations, rankings, trend).")
@@ -157,8 +172,11 @@ def customers_as_of_notice(as_of: dt.date | None, period_end: dt.date) -> str | 
 
 # --- footnotes: breakdowns that do not add up to their KPI ----------------------------
 
+Rows = dict[str, list[dict]]
+"""The rows of each table of the report, by table name (as read, before formatting)."""
 
-def payment_method_footnote(p: dict) -> str | None:
+
+def payment_method_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Revenue vs the sum of its four payment-method rows."""
     total = p["totals"]["total_revenue"]
     methods = sum((row["revenue"] for row in p["by_payment_method"]), Decimal("0.00"))
@@ -170,14 +188,14 @@ def payment_method_footnote(p: dict) -> str | None:
             "unknown_method in analytics.data_quality_issues) count in revenue but in no method row.")
 
 
-def item_sales_footnote(p: dict, scope: Scope) -> str | None:
+def item_sales_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Revenue vs the item sales of the category table."""
     total = p["totals"]["total_revenue"]
     sales = sum((row["item_sales"] for row in p["by_service_category"]), Decimal("0.00"))
     if total == sales:
         return None
     if scope.service_category:
-        cause = (f"the payments captured for those orders, which also pay for their lines of other categories "
+        cause = ("the payments captured for those orders, which also pay for their lines of other categories "
                  "(and can differ from the lines' price)")
         lines = f"only their {scope.service_category} lines"
     else:
@@ -188,7 +206,7 @@ def item_sales_footnote(p: dict, scope: Scope) -> str | None:
             f"{_money(total)}, which is {cause}.")
 
 
-def cancelled_footnote(p: dict) -> str | None:
+def cancelled_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Orders report: "Cancelled" is cancelled or rejected; the status table splits them."""
     by_status = {row["status"]: row["orders"] for row in p["by_status"]}
     if not by_status.get("rejected"):
@@ -198,7 +216,7 @@ def cancelled_footnote(p: dict) -> str | None:
             "them separately.")
 
 
-def category_orders_footnote(p: dict) -> str | None:
+def category_orders_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Orders report: the category table counts an order in each of its categories."""
     total = p["totals"]["total_orders"]
     counted = sum(row["orders"] for row in p["by_service_category"])
@@ -209,7 +227,7 @@ def category_orders_footnote(p: dict) -> str | None:
             "each of them and an order without items in none.")
 
 
-def durations_footnote(p: dict) -> str | None:
+def durations_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Orders report: the stage averages do not add up to the average total duration."""
     minutes = p["average_minutes"]
     stages = [value for name, value in minutes.items() if name != "total" and value is not None]
@@ -220,7 +238,7 @@ def durations_footnote(p: dict) -> str | None:
             "so they cover different orders.")
 
 
-def orders_without_partner_footnote(p: dict) -> str | None:
+def orders_without_partner_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Partners report: the marketplace's orders that no partner has."""
     without = p["orders_without_partner"]
     if not without or not without["orders"]:
@@ -232,14 +250,28 @@ def orders_without_partner_footnote(p: dict) -> str | None:
             "revenue).")
 
 
-def mean_rates_footnote(rows: list[dict], p: dict) -> str | None:
-    """Partners report: the average rates are means of the partners' rates, not
-    the rates of all their orders together."""
-    pooled = (analytics.rate(sum(r["orders_accepted"] for r in rows), sum(r["orders_received"] for r in rows)),
-              analytics.rate(sum(r["orders_completed"] for r in rows), sum(r["orders_accepted"] for r in rows)))
+def mean_rates_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
+    """Partners report: the average rates are means of the partners' rates (the
+    rows of its partners table), not the rates of all their orders together."""
+    rows = tables["partners"]
+    pooled = (rate(sum(r["orders_accepted"] for r in rows), sum(r["orders_received"] for r in rows)),
+              rate(sum(r["orders_completed"] for r in rows), sum(r["orders_accepted"] for r in rows)))
     means = (p["average_acceptance_rate"], p["average_completion_rate"])
     if pooled == means:
         return None
-    shown = [f"{name} {rate}%" for name, rate in zip(("acceptance", "completion"), pooled) if rate is not None]
+    shown = [f"{name} {value}%" for name, value in zip(("acceptance", "completion"), pooled) if value is not None]
     return ("Avg acceptance and completion rates are the means of the partners' own rates (each partner weighs "
             f"the same, the partners table's rows); over all their orders together the rates are {', '.join(shown)}.")
+
+
+FOOTNOTES: dict[str, Callable[[dict, Scope, Rows], str | None]] = {
+    "payment_methods": payment_method_footnote,
+    "item_sales": item_sales_footnote,
+    "cancelled": cancelled_footnote,
+    "category_orders": category_orders_footnote,
+    "durations": durations_footnote,
+    "orders_without_partner": orders_without_partner_footnote,
+    "mean_rates": mean_rates_footnote,
+}
+"""The footnotes a report layout can name (FootnoteSpec.caveat): (payload, scope,
+table rows) -> the footnote, or None when the breakdown adds up."""

@@ -1,6 +1,6 @@
 """The delivery ledger of scheduled reports (`report_deliveries`): one row per
 (schedule, period, recipient) and the moves between its states
-(schedules.DELIVERY_STATUSES):
+(DELIVERY_STATUSES):
 
     queued ──► claimed ──► sent | kept_in_outbox | skipped
                   │  ▲
@@ -26,9 +26,21 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from laundry_analytics import settings as settings_module
+from laundry_analytics.analytics_schema import identifier
 from reports.delivery import claim_timeout, describe, is_transient, next_attempt_at
 from reports.periods import Period
 
+DELIVERY_STATUSES = {
+    "queued": "due; the sensor launched (or is about to launch) a run for it",
+    "claimed": "a run is sending it (claimed_at); relaunched if that run dies (next_attempt_at)",
+    "sent": "accepted by the SMTP server (or written to the outbox when no server is set)",
+    "kept_in_outbox": "sent without the file, over the attachment limit; the file is in the outbox",
+    "retrying": "failed transiently (error); tried again at next_attempt_at until the deadline",
+    "failed": "failed for good (error_class, error): a permanent error or the deadline passed",
+    "skipped": "not sent on purpose (error: why)",
+}
+"""Every state of a scheduled delivery, with what it means (reports.runner moves
+rows between them)."""
 DELIVERED = ("sent", "kept_in_outbox", "skipped")
 """The states of a recipient that was served; a run whose recipients are not all
 in one of them fails."""
@@ -45,10 +57,6 @@ class RecipientState:
 
     def __str__(self) -> str:
         return f"{self.status}: {self.cause}" if self.cause else self.status
-
-
-def _schema() -> sql.Identifier:
-    return sql.Identifier(settings_module.load().analytics_schema)
 
 
 def _minute(moment: dt.datetime) -> str:
@@ -86,7 +94,7 @@ class PeriodLedger:
                    or (d.status = 'claimed' and (d.claimed_at <= %(now)s - %(timeout)s
                                                  or d.run_id is not distinct from excluded.run_id))
             returning recipient
-        """).format(schema=_schema()), {
+        """).format(schema=identifier()), {
             "schedule": self.schedule_id, "start": self.period.start, "end": self.period.end, "run": self.run_id,
             "tick": tick, "incomplete": data_incomplete, "now": now, "stale_at": now + claim_timeout(),
             "timeout": claim_timeout(), "recipients": recipients}).fetchall()
@@ -102,7 +110,7 @@ class PeriodLedger:
             where schedule_id = %(schedule)s and period_start = %(start)s and recipient = %(recipient)s
               and kind = 'scheduled' and status = 'claimed' and run_id is not distinct from %(run)s
             returning 1
-        """).format(_schema()), {**self._key(recipient), "now": now, "stale_at": now + claim_timeout()}).fetchone()
+        """).format(identifier()), {**self._key(recipient), "now": now, "stale_at": now + claim_timeout()}).fetchone()
         self.conn.commit()
         return held is not None
 
@@ -120,7 +128,7 @@ class PeriodLedger:
             update {schema}.report_deliveries set {assignments}, attempts = attempts + %(attempts)s
             where schedule_id = %(schedule)s and period_start = %(start)s and recipient = %(recipient)s
               and kind = 'scheduled' and status = 'claimed' and run_id is not distinct from %(run)s
-        """).format(schema=_schema(), assignments=assignments),
+        """).format(schema=identifier(), assignments=assignments),
             {**values, **self._key(recipient), "attempts": attempts})
         self.conn.commit()
 
@@ -133,7 +141,7 @@ class PeriodLedger:
             select created_at from {}.report_deliveries
             where schedule_id = %(schedule)s and period_start = %(start)s and recipient = %(recipient)s
               and kind = 'scheduled'
-        """).format(_schema()), self._key(recipient)).fetchone()
+        """).format(identifier()), self._key(recipient)).fetchone()
         error_class, message = describe(error)
         retry_at = next_attempt_at(first_attempt, now) if is_transient(error) else None
         if retry_at is None and is_transient(error):
@@ -151,7 +159,7 @@ class PeriodLedger:
                 select recipient, status, error_class, error, next_attempt_at, run_id, claimed_at
                 from {}.report_deliveries
                 where schedule_id = %(schedule)s and period_start = %(start)s and kind = 'scheduled'
-            """).format(_schema()), self._key("")).fetchall()}
+            """).format(identifier()), self._key("")).fetchall()}
         self.conn.commit()
         return {recipient: _state(rows.get(recipient)) for recipient in recipients}
 
@@ -179,7 +187,7 @@ def queue(conn: psycopg.Connection, schedule_id, period: Period, recipients: lis
             data_incomplete, created_at, claimed_at, next_attempt_at)
         select %s, %s, %s, recipient, 'queued', %s, %s, %s, %s, %s from unnest(%s::text[]) as recipient
         on conflict (schedule_id, period_start, recipient) where kind = 'scheduled' do nothing
-    """).format(_schema()), (schedule_id, period.start, period.end, tick, data_incomplete, now, now,
+    """).format(identifier()), (schedule_id, period.start, period.end, tick, data_incomplete, now, now,
                              now + claim_timeout(), recipients))
 
 
@@ -196,7 +204,7 @@ def open_periods(conn: psycopg.Connection, now: dt.datetime) -> list[dict]:
             where d.kind = 'scheduled' and d.status in ({open})
             group by d.schedule_id, s.name, d.period_start, d.period_end
             order by tick, s.name
-        """).format(schema=_schema(), open=sql.SQL(", ").join(map(sql.Literal, OPEN))), {"now": now}).fetchall()
+        """).format(schema=identifier(), open=sql.SQL(", ").join(map(sql.Literal, OPEN))), {"now": now}).fetchall()
 
 
 def relaunch(conn: psycopg.Connection, schedule_id, period_start: dt.date, launch: int, now: dt.datetime) -> None:
@@ -211,9 +219,9 @@ def relaunch(conn: psycopg.Connection, schedule_id, period_start: dt.date, launc
             error = %(why)s || coalesce('; last error: ' || error_class || ': ' || error, '')
         where schedule_id = %(schedule)s and period_start = %(start)s and kind = 'scheduled'
           and status in ('queued', 'claimed') and next_attempt_at <= %(now)s and created_at <= %(now)s - %(deadline)s
-    """).format(_schema()), {**key, "deadline": dt.timedelta(hours=hours),
+    """).format(identifier()), {**key, "deadline": dt.timedelta(hours=hours),
                              "why": f"no run finished it within the {hours:g}-hour deadline"})
     conn.execute(sql.SQL("""
         update {}.report_deliveries set launches = %(launch)s, next_attempt_at = %(stale_at)s
         where schedule_id = %(schedule)s and period_start = %(start)s and kind = 'scheduled' and status = any(%(open)s)
-    """).format(_schema()), {**key, "launch": launch, "stale_at": now + claim_timeout(), "open": list(OPEN)})
+    """).format(identifier()), {**key, "launch": launch, "stale_at": now + claim_timeout(), "open": list(OPEN)})

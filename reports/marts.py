@@ -22,20 +22,18 @@ import psycopg
 from psycopg import sql
 
 from laundry_analytics import settings as settings_module
-from laundry_analytics.analytics import PAYLOAD_MARTS
+from laundry_analytics.analytics import registry
+from laundry_analytics.analytics_schema import identifier
 from reports.periods import Period
-from reports.schedules import REPORT_TYPES
 
-#: Marts a report waits for beyond those its payload reads: the revenue
-#: reconciliation checks hang on daily_revenue_summaries.
-EXTRA_MARTS: dict[str, tuple[str, ...]] = {"revenue": ("daily_revenue_summaries",)}
 
-#: The marts each report type reads: those of its payload (the query API), plus
-#: fct_orders (every report's "data as of") and its EXTRA_MARTS.
-REPORT_MARTS: dict[str, list[str]] = {
-    report_type: sorted({*PAYLOAD_MARTS[report_type], "fct_orders", *EXTRA_MARTS.get(report_type, ())})
-    for report_type in REPORT_TYPES
-}
+def report_marts(report_type: str) -> list[str]:
+    """The marts a report type reads, sorted: those of its payload (PayloadType.marts),
+    fct_orders (every report's "data as of") and those its layout waits for
+    (ReportLayout.waits_for). ValueError for a type that is no report."""
+    waits_for = registry.report_layout(report_type).waits_for
+    return sorted({*registry.get(report_type).marts, "fct_orders", *waits_for})
+
 
 #: Marts with one row (or rows) per order date: the name of that date column.
 DATE_COLUMNS: dict[str, str] = {
@@ -53,15 +51,11 @@ UNDATED_MARTS = ("dim_partners", "dim_customers", "agg_customers_daily")
 customer_analytics (agg_customers_daily, covered by its as-of rule)."""
 
 
-def _schema() -> sql.Identifier:
-    return sql.Identifier(settings_module.load().analytics_schema)
-
-
 def unready_marts(conn: psycopg.Connection, period: Period, report_type: str) -> list[str]:
     """The marts of `report_type` not yet rebuilt for `period` (empty: ready).
-    Raises KeyError for an unknown report type or a mart with no readiness rule,
-    so a mart added to REPORT_MARTS cannot be silently treated as ready."""
-    unready = [mart for mart in REPORT_MARTS[report_type] if not mart_ready(conn, mart, period)]
+    Raises ValueError for an unknown report type and KeyError for a mart with no
+    readiness rule, so a mart a report reads cannot be silently treated as ready."""
+    unready = [mart for mart in report_marts(report_type) if not mart_ready(conn, mart, period)]
     conn.commit()  # end the read transaction: the sensor's connection stays open between checks
     return unready
 
@@ -73,7 +67,7 @@ def mart_ready(conn: psycopg.Connection, mart: str, period: Period) -> bool:
     if mart in AS_OF_MARTS:
         row = conn.execute(sql.SQL("""
             select last_order_date + days_since_last_order from {}.{} limit 1
-        """).format(_schema(), sql.Identifier(mart))).fetchone()
+        """).format(identifier(), sql.Identifier(mart))).fetchone()
         return row is not None and row[0] is not None and row[0] >= period.end
     column = DATE_COLUMNS[mart]
     # `exists` stops at the first matching row; the date columns are indexed.
@@ -82,6 +76,6 @@ def mart_ready(conn: psycopg.Connection, mart: str, period: Period) -> bool:
             select 1 from {schema}.{mart}
             where {column} = %(end)s and refreshed_at >= (%(end)s::date + 1)::timestamp at time zone %(zone)s
         )
-    """).format(schema=_schema(), mart=sql.Identifier(mart), column=sql.Identifier(column)),
+    """).format(schema=identifier(), mart=sql.Identifier(mart), column=sql.Identifier(column)),
         {"end": period.end, "zone": settings_module.load().business_timezone}).fetchone()
     return bool(row[0])

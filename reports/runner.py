@@ -26,6 +26,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from laundry_analytics import settings as settings_module
+from laundry_analytics.analytics_schema import identifier
 from reports import ledger, marts, schedules
 from reports.datasets import ReportDataset, build_dataset
 from reports.delivery import describe, fit_attachment, message_id_for, report_message, send_message, write_atomically
@@ -61,10 +62,6 @@ class RunOutcome:
     def undelivered(self) -> dict[str, str]:
         """The recipients not served (yet): recipient → state and cause."""
         return {to: str(state) for to, state in self.states.items() if state.status not in ledger.DELIVERED}
-
-
-def _schema() -> sql.Identifier:
-    return sql.Identifier(settings_module.load().analytics_schema)
 
 
 def report_outbox() -> Path:
@@ -177,7 +174,7 @@ def send_now(conn: psycopg.Connection, schedule_key: str, to: str, *, now: dt.da
         insert into {}.report_deliveries (schedule_id, kind, period_start, period_end, recipient, status, attempts,
             error_class, error, message_id, file_name, format, bytes, sha256, rows, data_refreshed_at, finished_at)
         values (%s, 'manual', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
-    """).format(_schema()), (row["schedule_id"], period.start, period.end, address, status, attempts, error_class,
+    """).format(identifier()), (row["schedule_id"], period.start, period.end, address, status, attempts, error_class,
                               error, message_id, file.file_name, spec.format, len(file.content),
                               hashlib.sha256(file.content).hexdigest(), file.rows, dataset.data_refreshed_at))
     conn.commit()
@@ -231,7 +228,7 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
     with conn.cursor(row_factory=dict_row) as cur:
         due = cur.execute(sql.SQL("""
             select * from {}.report_schedules where is_active and next_run_at <= %s order by next_run_at, name
-        """).format(_schema()), (now,)).fetchall()
+        """).format(identifier()), (now,)).fetchall()
     for row in due:
         spec = schedules.spec_of(row)
         ticks = spec.cadence.ticks_between(row["next_run_at"], now)
@@ -278,7 +275,7 @@ def _runs_from_ledger(conn: psycopg.Connection, now: dt.datetime) -> list[DueRun
 
 def marts_ready(conn: psycopg.Connection, period: Period, report_type: str) -> bool:
     """Every mart `report_type` reads was rebuilt after `period` closed
-    (reports.marts: REPORT_MARTS and the readiness rule of each mart)."""
+    (reports.marts: report_marts and the readiness rule of each mart)."""
     return not marts.unready_marts(conn, period, report_type)
 
 
@@ -290,7 +287,7 @@ def _advance(conn, schedule_id, next_run: dt.datetime) -> None:
         update {}.report_schedules
         set last_run_at = now(), next_run_at = greatest(next_run_at, %s), updated_at = now()
         where schedule_id = %s
-    """).format(_schema()), (next_run, schedule_id))
+    """).format(identifier()), (next_run, schedule_id))
 
 
 def _record_skipped(conn, row: dict, spec: schedules.ScheduleSpec, tick: dt.datetime, reason: str) -> None:
@@ -301,4 +298,4 @@ def _record_skipped(conn, row: dict, spec: schedules.ScheduleSpec, tick: dt.date
                 error_class, error, scheduled_for, finished_at)
             values (%s, %s, %s, %s, 'skipped', 'CatchUpPolicy', %s, %s, now())
             on conflict (schedule_id, period_start, recipient) where kind = 'scheduled' do nothing
-        """).format(_schema()), (row["schedule_id"], period.start, period.end, recipient, reason, tick))
+        """).format(identifier()), (row["schedule_id"], period.start, period.end, recipient, reason, tick))

@@ -155,7 +155,7 @@ def test_growth_is_null_when_the_previous_day_had_nothing(conn):
     assert p["growth_percent"] == {"revenue": None, "orders": None, "customers": None}
 
 
-@pytest.mark.parametrize("payload_type", analytics.PAYLOAD_TYPES)
+@pytest.mark.parametrize("payload_type", analytics.payload_types())
 def test_every_payload_matches_its_json_schema(conn, payload_type):
     for partner in (None, SPARKLE):
         data = analytics.to_jsonable(analytics.payload(payload_type, START, END, partner, conn=conn))

@@ -149,10 +149,10 @@ def test_dashboard_today_equals_the_daily_mart(conn):
 # --- the cache ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cache_type", cache.CACHE_TYPES)
+@pytest.mark.parametrize("cache_type", cache.cache_types())
 def test_a_refreshed_cache_holds_the_api_payload_and_is_fresh(conn, cache_type):
     entry = cache.refresh(cache_type, as_of=AS_OF, conn=conn)
-    assert entry.is_fresh and entry.expires_at - entry.created_at == cache.TTL[cache_type]
+    assert entry.is_fresh and entry.expires_at - entry.created_at == cache.ttl(cache_type)
     direct = analytics.to_jsonable(analytics.payload(cache_type, end=AS_OF, conn=conn))
     assert cache.get(cache_type, conn=conn).data == direct
     assert direct["period"] == {"start": str(START), "end": str(END), "days": 30, "partner_id": None,
@@ -194,7 +194,7 @@ def test_the_analyst_role_can_read_the_cache(conn, monkeypatch):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "laundry_analytics.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "laundry_cli", *args], capture_output=True, text=True)
 
 
 def test_cli_query_prints_the_payload_as_json(conn):

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from laundry_analytics import settings
-from laundry_analytics.cli import main
+from laundry_cli.main import main
 from laundry_analytics.database import ConnectionInfo, environment_for
 from reports import schedules
 
@@ -244,7 +244,7 @@ def test_send_now_with_an_outbox_that_cannot_be_written_is_refused(capsys, uncha
     ({}, add_with("--filters", "[" * 100_000), "--filters is nested too deeply"),
 ])
 def test_the_command_exits_2_with_one_sentence(unchanged, env, argv, message):
-    done = subprocess.run([sys.executable, "-m", "laundry_analytics.cli", *argv], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "laundry_cli", *argv], capture_output=True, text=True,
                           env={**os.environ, **env}, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr

@@ -2,7 +2,7 @@
 
 import pytest
 
-from laundry_analytics.cli import main
+from laundry_cli.main import main
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_a_revenue_spike_is_flagged_and_the_threshold_comes_from_the_environment
 
 
 def test_the_reconciliation_tests_are_checks_on_the_daily_revenue_mart():
-    checks = defs.resolve_asset_graph().asset_check_keys
+    checks = defs().resolve_asset_graph().asset_check_keys
     assert {REVENUE_RECONCILES, ORDERS_RECONCILE} <= checks
 
 

@@ -21,7 +21,7 @@ from dagster_project.concurrency import refresh_tags
 from dagster_project.definitions import build_definitions
 from dagster_project.partitions import catch_up_run, daily_partitions
 from laundry_analytics import refresh_lock
-from laundry_analytics.cli import main
+from laundry_cli.main import main
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 
@@ -115,7 +115,7 @@ def snapshot(conninfo: str) -> dict:
 
 def test_two_materialize_commands_started_together_never_collide(orders, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    commands = [subprocess.Popen([sys.executable, "-m", "laundry_analytics.cli", "materialize"], env=env,
+    commands = [subprocess.Popen([sys.executable, "-m", "laundry_cli", "materialize"], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     outputs = [(command.wait(timeout=900), command.stdout.read()) for command in commands]
     for code, output in outputs:

@@ -19,9 +19,13 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_iteration
 
 from dagster_project.run_launcher import LocalRunLauncher
+from dagster_project.resources import WarehouseResource
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
-from laundry_analytics.cli import prepare_dagster_home
+from laundry_cli.orchestration import prepare_dagster_home
 from laundry_analytics.generate import generate
+
+WAREHOUSE = {"warehouse": WarehouseResource()}
+"""The resources a sensor reads (the Definitions give them to the deployed sensors)."""
 
 
 @pytest.fixture
@@ -69,9 +73,9 @@ def test_a_killed_run_becomes_a_failed_run_and_the_data_team_is_emailed(warehous
     monkeypatch.setenv("LAUNDRY_OUTBOX", str(tmp_path / "outbox"))
     prepare_dagster_home()
     with DagsterInstance.get() as instance:
-        first_tick = email_data_team_on_run_failure.evaluate_tick(build_sensor_context(instance=instance))
+        first_tick = email_data_team_on_run_failure.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance))
         # `laundry-analytics materialize`: the run executes in this process, watched by no code server.
-        command = subprocess.Popen([sys.executable, "-m", "laundry_analytics.cli", "materialize"], env=os.environ.copy(),
+        command = subprocess.Popen([sys.executable, "-m", "laundry_cli", "materialize"], env=os.environ.copy(),
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             deadline = time.monotonic() + 300
@@ -89,7 +93,7 @@ def test_a_killed_run_becomes_a_failed_run_and_the_data_team_is_emailed(warehous
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # nothing else notices
         monitor(instance)
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
-        email_data_team_on_run_failure.evaluate_tick(build_sensor_context(instance=instance, cursor=first_tick.cursor))
+        email_data_team_on_run_failure.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, cursor=first_tick.cursor))
     (alert,) = (tmp_path / "outbox").rglob("*.eml")
     message = email.message_from_bytes(alert.read_bytes(), policy=email.policy.default)
     assert message["Subject"] == "Pipeline run failed: all_assets_job"

@@ -27,10 +27,15 @@ from dagster import (
 )
 from test_reports import TICK, Inbox, add_schedule, conn, free_port, smtp, warehouse_conn  # and its fixtures
 
+from dagster_project import jobs
 from dagster_project.definitions import build_definitions
+from dagster_project.resources import WarehouseResource
 from dagster_project.sensors import alerts as alert_sensors
 from dagster_project.sensors import reports as report_sensors
 from reports import ledger
+
+WAREHOUSE = {"warehouse": WarehouseResource()}
+"""The resources a sensor reads (the Definitions give them to the deployed sensors)."""
 
 MINUTE = dt.timedelta(minutes=1)
 START = TICK + 5 * MINUTE  # the sensor's first look at the tick (2026-06-29 08:05 UTC)
@@ -67,11 +72,11 @@ def instance():
 
 def sensor_requests(definitions, instance) -> list:
     sensor = definitions.get_sensor_def("report_schedules_sensor")
-    return sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
+    return sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
 
 
 def execute(request, instance):
-    return report_sensors.send_report_job.execute_in_process(
+    return jobs.send_report_job.execute_in_process(
         run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False)
 
 
@@ -90,7 +95,7 @@ def ledger_rows(conn) -> dict[str, tuple]:
 def alert_now(instance, result) -> None:
     """What the run-failure sensor does for this failed run."""
     run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-    alert_sensors.email_data_team_on_run_failure(build_run_status_sensor_context(
+    alert_sensors.email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE, 
         sensor_name="email_data_team_on_run_failure", dagster_instance=instance, dagster_run=result.dagster_run,
         dagster_event=run_failure).for_run_failure())
 
@@ -202,7 +207,7 @@ def test_a_crash_between_the_smtp_reply_and_the_ledger_commit_is_resent_once_its
                                                                      "finance@example.com": "claimed"}
     # Re-executing the run before the claims are stale sends nothing and fails: the
     # claims are another run's.
-    with execute_job(reconstructable(report_sensors.send_report_job), instance,
+    with execute_job(reconstructable(jobs.send_report_job), instance,
                      run_config={**request.run_config, "execution": {"config": {"in_process": {}}}},
                      reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
         assert not again.success
@@ -347,13 +352,13 @@ def test_a_failure_alert_during_an_smtp_outage_is_on_the_run_and_in_the_outbox_t
     assert "connection to the partner feed was reset" in saved.get_content()
     retry_sensor = alert_sensors.retry_failure_alerts_sensor
     clock.now = START + 4 * MINUTE
-    assert retry_sensor(build_sensor_context(instance=instance)).skip_message == "no alert retry is due"
+    assert retry_sensor(build_sensor_context(resources=WAREHOUSE, instance=instance)).skip_message == "no alert retry is due"
     smtp.start()
     clock.now = START + 5 * MINUTE
-    retry_sensor(build_sensor_context(instance=instance))
+    retry_sensor(build_sensor_context(resources=WAREHOUSE, instance=instance))
     assert instance.get_run_by_id(result.run_id).tags["laundry/alert"] == "sent: emailed to data@example.com"
     # Neither a later tick nor the failure seen again sends it twice.
-    retry_sensor(build_sensor_context(instance=instance))
+    retry_sensor(build_sensor_context(resources=WAREHOUSE, instance=instance))
     alert_now(instance, result)
     assert [m["Subject"] for m in smtp.messages] == ["Pipeline run failed: nightly_feed_job"]
     assert smtp.messages[0]["Message-ID"] == saved["Message-ID"]

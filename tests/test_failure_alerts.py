@@ -20,7 +20,11 @@ from dagster import (
 )
 
 from dagster_project.definitions import defs
+from dagster_project.resources import WarehouseResource
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
+
+WAREHOUSE = {"warehouse": WarehouseResource()}
+"""The resources a sensor reads (the Definitions give them to the deployed sensors)."""
 
 
 class Inbox:
@@ -64,7 +68,7 @@ def test_a_failed_run_is_emailed_once_with_step_error_and_link(inbox):
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
         for _ in range(2):  # the sensor sees the same failure twice (restart, cursor lost)
-            context = build_run_status_sensor_context(
+            context = build_run_status_sensor_context(resources=WAREHOUSE, 
                 sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
                 dagster_run=result.dagster_run, dagster_event=failure).for_run_failure()
             email_data_team_on_run_failure(context)
@@ -79,15 +83,16 @@ def test_a_failed_run_is_emailed_once_with_step_error_and_link(inbox):
 
 
 def test_the_deployed_sensor_alerts_on_a_failure_of_any_job_of_the_code_location(inbox):
-    sensor = defs.get_sensor_def("email_data_team_on_run_failure")
+    definitions = defs()
+    sensor = definitions.get_sensor_def("email_data_team_on_run_failure")
     assert isinstance(sensor, RunStatusSensorDefinition)
     # Not the nightly job: a sensor restricted to some jobs would ignore this one. The
     # test's warehouse has no marts yet, so refreshing the dashboard cache fails.
-    failing_job = defs.resolve_job_def("cache_refresh_every_5_min")
+    failing_job = definitions.resolve_job_def("cache_refresh_every_5_min")
     with instance_for_test() as instance:  # persistent, as the daemon's: the sensor keeps a cursor
-        first_tick = sensor.evaluate_tick(build_sensor_context(instance=instance))  # starts its cursor
+        first_tick = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance))  # starts its cursor
         result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
-        sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=first_tick.cursor))
+        sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, cursor=first_tick.cursor))
     assert [message["Subject"] for _, message in inbox.messages] == ["Pipeline run failed: cache_refresh_every_5_min"]
     assert f"/runs/{result.run_id}" in inbox.messages[0][1].get_content()

@@ -6,7 +6,7 @@ import math
 import psycopg
 import pytest
 
-from laundry_analytics.cli import main
+from laundry_cli.main import main
 from laundry_analytics.generate import DEFECT_RULES, MAX_ORDERS, anchor_now, generate, inputs
 from laundry_analytics.ops_schema import OPS_TABLES
 

@@ -248,7 +248,7 @@ def test_top_services_under_a_category_are_ranked_among_its_services_only(conn):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "laundry_analytics.cli", "reports", *args],
+    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args],
                           capture_output=True, text=True)
 
 

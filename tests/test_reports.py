@@ -32,15 +32,20 @@ from dagster import (
     reconstructable,
 )
 
+from dagster_project import jobs
 from dagster_project.definitions import build_definitions
+from dagster_project.resources import WarehouseResource
 from dagster_project.sensors import reports as report_sensors
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
-from reports import marts, runner, schedules
+from reports import marts, runner, schedule_validation, schedules
 from reports.datasets import build_dataset
 from reports.periods import Period
 from reports.render import inert_text, render
+
+WAREHOUSE = {"warehouse": WarehouseResource()}
+"""The resources a sensor reads (the Definitions give them to the deployed sensors)."""
 
 UTC = dt.timezone.utc
 TICK = dt.datetime(2026, 6, 29, 8, 0, tzinfo=UTC)  # daily 08:00 UTC: reports on Sunday 2026-06-28
@@ -406,11 +411,11 @@ def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypa
     sensor = definitions.get_sensor_def("report_schedules_sensor")
     with DagsterInstance.ephemeral() as instance:
         monkeypatch.setattr(report_sensors, "clock", lambda: TICK - dt.timedelta(minutes=1))
-        early = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions))
+        early = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions))
         assert early.run_requests == [] and early.skip_message == "no report schedule is due"
         monkeypatch.setattr(report_sensors, "clock", lambda: TICK + dt.timedelta(minutes=5))
-        first = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
-        second = sensor.evaluate_tick(build_sensor_context(instance=instance, definitions=definitions)).run_requests
+        first = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
+        second = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
         assert len(first) == 1 and [r.run_key for r in first] == [r.run_key for r in second]
         assert first[0].run_key == f"report:{schedule['schedule_id']}:2026-06-28"
         assert first[0].run_config["ops"]["send_scheduled_report"]["config"]["data_incomplete"] is False
@@ -429,7 +434,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
     run_config = {"ops": {"send_scheduled_report": {"config": {
         "schedule_id": str(schedule["schedule_id"]), "tick": TICK.isoformat()}}}}
     with DagsterInstance.ephemeral() as instance:
-        result = report_sensors.send_report_job.execute_in_process(
+        result = jobs.send_report_job.execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False)
         # Every recipient was attempted and recorded before the run failed.
         assert not result.success
@@ -442,7 +447,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
         assert ledger == [("gone@example.com", "failed", "SMTPRecipientsRefused"), ("ops@example.com", "sent", None)]
         # The failure is no longer invisible: the data team's alert fires for it.
         run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-        email_data_team_on_run_failure(build_run_status_sensor_context(
+        email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE, 
             sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
             dagster_run=result.dagster_run, dagster_event=run_failure).for_run_failure())
         (alert,) = smtp.to("data@example.com")
@@ -450,7 +455,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
         assert "gone@example.com" in alert.get_content() and "550" in alert.get_content()
         # Re-executing the failed run from its failure sends nobody anything again, and
         # fails again: the refused recipient is still not delivered (a 5xx is final).
-        with execute_job(reconstructable(report_sensors.send_report_job), instance,
+        with execute_job(reconstructable(jobs.send_report_job), instance,
                          run_config={**run_config, "execution": {"config": {"in_process": {}}}},
                          reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
             assert again.dagster_run.parent_run_id == result.run_id
@@ -465,9 +470,9 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
 
 @pytest.mark.parametrize("report_type", ["revenue", "orders", "partners", "customers"])
 def test_each_report_type_waits_for_the_marts_it_reads(conn, report_type):
-    assert report_sensors.REPORT_MARTS is marts.REPORT_MARTS  # one definition, the sensor's checks use it too
+    assert report_sensors.report_marts is marts.report_marts  # one definition, the sensor's checks use it too
     assert runner.marts_ready(conn, DAY, report_type)
-    dated = [m for m in marts.REPORT_MARTS[report_type] if m not in marts.UNDATED_MARTS]
+    dated = [m for m in marts.report_marts(report_type) if m not in marts.UNDATED_MARTS]
     assert marts.unready_marts(conn, AFTER_THE_DATA, report_type) == dated
 
 
@@ -522,7 +527,7 @@ def test_a_due_report_waits_for_its_marts_then_sends_with_a_notice(conn, monkeyp
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "laundry_analytics.cli", "reports", *args],
+    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args],
                           capture_output=True, text=True)
 
 
@@ -599,8 +604,8 @@ def test_cli_send_now_refuses_an_invalid_to_and_sends_and_records_nothing(conn, 
 def test_filter_keys_are_accepted_exactly_by_the_report_types_that_apply_them():
     values = {"window_days": 7, "partner_id": "6f1c1f0e-8f5e-4a39-9d0a-3a3c0c3b7c11", "city": "Lisbon",
               "service_category": "Dry cleaning"}
-    for key, types in schedules.FILTER_REPORT_TYPES.items():
-        for report_type in schedules.REPORT_TYPES:
+    for key, types in schedule_validation.filter_report_types().items():
+        for report_type in schedule_validation.report_types():
             raw = {"name": "x", "report_type": report_type, "frequency": "daily", "time_of_day": "08:00",
                    "timezone": "UTC", "recipients": "ops@example.com", "format": "csv", "filters": {key: values[key]}}
             if report_type in types:
@@ -634,7 +639,7 @@ def test_a_failed_error_check_on_the_reports_marts_holds_it_back(conn):
 
     definitions = build_definitions()
     with DagsterInstance.ephemeral() as instance:
-        context = build_sensor_context(instance=instance, definitions=definitions)
+        context = build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
         assert failed_blocking_checks(context, "revenue") == []
         check = next(k for k in definitions.resolve_asset_graph().asset_check_keys
                      if k.asset_key == AssetKey(["analytics", "daily_revenue_summaries"]))

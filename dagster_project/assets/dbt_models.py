@@ -15,9 +15,11 @@ from pydantic import Field
 
 from dagster_project.assets.partition_figures import record_daily_figures
 from dagster_project.partitions import DAILY_MARTS_OP, daily_partitions
-from dagster_project.project import dbt_project, prepare_manifest
+from dagster_project.project import dbt_project, load_manifest
+from dagster_project.resources import WarehouseResource
 from dagster_project.translator import LaundryDbtTranslator
 from laundry_analytics import refresh_lock
+from laundry_analytics.dbt_runner import with_project_vars
 from laundry_analytics import settings as settings_module
 
 
@@ -41,7 +43,7 @@ def build_dbt_assets() -> list[AssetsDefinition]:
 
     # The parsed dict, not the path: dagster-dbt caches manifests read by path, and
     # a manifest re-parsed for another warehouse must not be served from that cache.
-    manifest = json.loads(prepare_manifest().read_text())
+    manifest = load_manifest()
     common = {"manifest": manifest, "project": dbt_project, "dagster_dbt_translator": LaundryDbtTranslator()}
 
     @dbt_assets(exclude=DAILY_MARTS, name="laundry_dbt_models", **common)
@@ -52,7 +54,8 @@ def build_dbt_assets() -> list[AssetsDefinition]:
 
     @dbt_assets(select=DAILY_MARTS, name=DAILY_MARTS_OP, partitions_def=daily_partitions(),
                 backfill_policy=BackfillPolicy.single_run(), **common)
-    def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, config: DailyMartsConfig):
+    def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                            config: DailyMartsConfig):
         """Build the daily marts for the run's partitions (one run per backfill: the
         window is passed to dbt as vars partition_start / partition_end), or, in the
         catch-up run, the dates whose inputs changed. A run of
@@ -68,7 +71,7 @@ def build_dbt_assets() -> list[AssetsDefinition]:
         rebuilt_since = dt.datetime.now(dt.timezone.utc) if config.only_changed_dates else None
         for event in build(context, dbt, indirect_selection="eager", dbt_vars=dbt_vars):
             if isinstance(event, Output):
-                yield from record_daily_figures(context, event, (start, end), rebuilt_since)
+                yield from record_daily_figures(context, warehouse, event, (start, end), rebuilt_since)
             yield event
 
     return [laundry_dbt_models, laundry_daily_marts]
@@ -88,7 +91,7 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
 
     dbt runs holding the warehouse's refresh lock: when another refresh holds it,
     the step waits up to LAUNDRY_REFRESH_WAIT_MINUTES, then fails naming it."""
-    args = ["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])]
+    args = with_project_vars(["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])])
     wait_seconds = 60 * settings_module.load().refresh_wait_minutes
     with refresh_lock.hold(f"run id {context.run_id}", wait_seconds=wait_seconds, on_wait=context.log.warning):
         with environment_variable("DBT_INDIRECT_SELECTION", indirect_selection):

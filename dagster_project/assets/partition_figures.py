@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AssetKey, AssetMaterialization, Output
 from psycopg import sql
 
-from laundry_analytics import database
+from dagster_project.resources import WarehouseResource
 
 #: Per daily mart, its revenue and order-count columns (summed over the day's rows).
 DAY_MEASURES = {
@@ -32,8 +32,8 @@ DAY_MEASURES = {
 }
 
 
-def record_daily_figures(context: AssetExecutionContext, output: Output, window: tuple[str, str],
-                         rebuilt_since: dt.datetime | None) -> Iterator[AssetMaterialization]:
+def record_daily_figures(context: AssetExecutionContext, warehouse: WarehouseResource, output: Output,
+                         window: tuple[str, str], rebuilt_since: dt.datetime | None) -> Iterator[AssetMaterialization]:
     """Give each partition of the run the figures of its day, and yield a
     materialization for each other date of the mart rebuilt since
     `rebuilt_since` (None: a window run, which rebuilds exactly its partitions).
@@ -43,7 +43,7 @@ def record_daily_figures(context: AssetExecutionContext, output: Output, window:
     key = context.asset_key_for_output(output.output_name)
     if key.path[-1] not in DAY_MEASURES:
         return
-    figures = day_figures(key, window, rebuilt_since)
+    figures = day_figures(warehouse, key, window, rebuilt_since)
     run_partitions = set(context.partition_keys)
     for partition in run_partitions:
         context.add_asset_metadata(figures.get(partition, _figures(0, 0, 0)), asset_key=key, partition_key=partition)
@@ -53,7 +53,8 @@ def record_daily_figures(context: AssetExecutionContext, output: Output, window:
             yield AssetMaterialization(asset_key=key, partition=day, metadata={**output.metadata, **figures[day]})
 
 
-def day_figures(table: AssetKey, window: tuple[str, str], rebuilt_since: dt.datetime | None) -> dict[str, dict]:
+def day_figures(warehouse: WarehouseResource, table: AssetKey, window: tuple[str, str],
+                rebuilt_since: dt.datetime | None) -> dict[str, dict]:
     """Per ISO date: the figures of the dates of `window` (start inclusive, end
     exclusive) and of the dates with rows rebuilt since `rebuilt_since`."""
     revenue, orders = DAY_MEASURES[table.path[-1]]
@@ -61,7 +62,7 @@ def day_figures(table: AssetKey, window: tuple[str, str], rebuilt_since: dt.date
         "select date::text, coalesce(sum({revenue}), 0), coalesce(sum({orders}), 0), count(*) from {table} "
         "where (date >= %s and date < %s) or refreshed_at >= %s group by date"
     ).format(revenue=sql.Identifier(revenue), orders=sql.Identifier(orders), table=sql.Identifier(*table.path))
-    with database.connect() as conn:
+    with warehouse.connect() as conn:
         return {day: _figures(day_revenue, day_orders, rows)
                 for day, day_revenue, day_orders, rows in conn.execute(query, (*window, rebuilt_since))}
 

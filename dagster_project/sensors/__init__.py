@@ -1,1 +1,1 @@
-"""Sensors: the report sensor (due report schedules → one run per schedule and period)."""
+"""Sensors: due report schedules (reports) and failure alerts (alerts)."""

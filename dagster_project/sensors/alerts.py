@@ -19,7 +19,7 @@ from dagster import (
     sensor,
 )
 
-from laundry_analytics import database
+from dagster_project.resources import WarehouseResource
 from reports.alerts import AlertState, retry_failure_alerts, send_failure_alert
 from reports.runner import utc_now
 
@@ -50,9 +50,9 @@ def show_on_run(context: SensorEvaluationContext | RunFailureSensorContext, aler
 @run_failure_sensor(name="email_data_team_on_run_failure", default_status=DefaultSensorStatus.RUNNING,
                     description="Alert the data team once per failed run (email, outbox, tags on the run): failed "
                                 "step, error, link to the run.")
-def email_data_team_on_run_failure(context: RunFailureSensorContext):
+def email_data_team_on_run_failure(context: RunFailureSensorContext, warehouse: WarehouseResource):
     steps, error = failed_steps_and_error(context)
-    with database.connect() as conn:
+    with warehouse.connect() as conn:
         alert = send_failure_alert(conn, run_id=context.dagster_run.run_id, job_name=context.dagster_run.job_name,
                                    failed_steps=steps, error=error, now=clock())
     show_on_run(context, alert)
@@ -62,8 +62,8 @@ def email_data_team_on_run_failure(context: RunFailureSensorContext):
 
 @sensor(name="retry_failure_alerts", minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
         description="Every minute: send again the failure alerts whose retry is due (analytics.pipeline_alerts).")
-def retry_failure_alerts_sensor(context: SensorEvaluationContext):
-    with database.connect() as conn:
+def retry_failure_alerts_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    with warehouse.connect() as conn:
         alerts = retry_failure_alerts(conn, clock())
     for alert in alerts:
         show_on_run(context, alert)

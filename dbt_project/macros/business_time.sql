@@ -1,5 +1,9 @@
 {#- The conventions of docs/metrics.md: the one definition of local time and durations. -#}
 
+{#- The business time zone: var business_timezone, which laundry-analytics and Dagster
+    pass on every dbt invocation from the validated settings (LAUNDRY_BUSINESS_TIMEZONE,
+    laundry_analytics.dbt_runner.project_vars). The environment default serves only
+    a bare `dbt` run outside the project's commands. -#}
 {%- macro business_timezone() -%}
     '{{ var("business_timezone", env_var("LAUNDRY_BUSINESS_TIMEZONE", "UTC")) }}'
 {%- endmacro -%}

@@ -13,9 +13,10 @@ import numpy as np
 
 from laundry_analytics.generate.columns import DAY, MINUTE
 from laundry_analytics.generate.lifecycle import NOT_YET, Lifecycle
+from laundry_analytics.ops_schema import PAYMENT_METHODS
 
-METHODS = np.array(["cash", "card", "wallet", "online"], dtype=object)
-ONLINE_METHODS = METHODS[1:]
+METHODS = np.array(PAYMENT_METHODS, dtype=object)
+ONLINE_METHODS = METHODS[METHODS != "cash"]  # the ones a customer can pay before pickup
 
 
 @dataclass

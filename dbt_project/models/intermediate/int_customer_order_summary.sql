@@ -86,7 +86,7 @@ method_counts as (
         sum(by_method.captured_payments) as captured_payments
     from customer_orders
     cross join lateral (values
-        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        {%- for method in var('payment_methods') %}
         ('{{ method }}', customer_orders.captured_{{ method }}_payment_count){{ ',' if not loop.last }}
         {%- endfor %}
     ) as by_method (method, captured_payments)

@@ -37,7 +37,7 @@ final as (
         count(*) filter (where is_open)::int as open_orders,
         count(*) filter (where captured_payment_count > 0)::int as paid_orders,
         sum(captured_amount)::numeric(14, 2) as captured_amount,
-        {% for method in ['cash', 'card', 'wallet', 'online'] %}
+        {% for method in var('payment_methods') %}
         sum(captured_{{ method }}_amount)::numeric(14, 2) as captured_{{ method }}_amount,
         {% endfor %}
         sum(refunded_amount)::numeric(14, 2) as refunded_amount,

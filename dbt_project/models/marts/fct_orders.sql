@@ -64,7 +64,7 @@ payments as (
         order_id,
         count(*) filter (where status = 'completed') as captured_payment_count,
         sum(amount) filter (where status = 'completed') as captured_amount,
-        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        {%- for method in var('payment_methods') %}
         sum(amount) filter (where status = 'completed' and method = '{{ method }}') as captured_{{ method }}_amount,
         count(*) filter (where status = 'completed' and method = '{{ method }}') as captured_{{ method }}_payment_count,
         {%- endfor %}
@@ -136,10 +136,10 @@ final as (
         coalesce(items.items_total, 0)::numeric(12, 2) as items_total,
         coalesce(payments.captured_payment_count, 0)::int as captured_payment_count,
         coalesce(payments.captured_amount, 0)::numeric(12, 2) as captured_amount,
-        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        {%- for method in var('payment_methods') %}
         coalesce(payments.captured_{{ method }}_amount, 0)::numeric(12, 2) as captured_{{ method }}_amount,
         {%- endfor %}
-        {%- for method in ['cash', 'card', 'wallet', 'online'] %}
+        {%- for method in var('payment_methods') %}
         coalesce(payments.captured_{{ method }}_payment_count, 0)::int as captured_{{ method }}_payment_count,
         {%- endfor %}
         coalesce(refunds.refund_count, 0)::int as refund_count,

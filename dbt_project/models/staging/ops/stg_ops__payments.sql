@@ -37,7 +37,8 @@ final as (
         payment_id,
         order_id,
         amount,
-        case when method_normalised in ('cash', 'card', 'wallet', 'online') then method_normalised else 'unknown' end
+        case when method_normalised in ('{{ var("payment_methods") | join("', '") }}') then method_normalised
+            else 'unknown' end
             as method,
         case when status_normalised in ('pending', 'completed', 'failed') then status_normalised else 'unknown' end
             as status,
@@ -48,7 +49,8 @@ final as (
         {{ dq_reason([
             ('possible_duplicate', 'resembles_payment_id is not null'),
             ('negative_amount', 'amount < 0'),
-            ('unknown_method', "method_normalised not in ('cash', 'card', 'wallet', 'online') or method_normalised is null"),
+            ('unknown_method', "method_normalised not in ('" ~ var('payment_methods') | join("', '")
+                               ~ "') or method_normalised is null"),
             ('unknown_status', "status_normalised not in ('pending', 'completed', 'failed') or status_normalised is null"),
             ('missing_paid_at', "status_normalised = 'completed' and paid_at is null"),
         ]) }} as dq_reason,

@@ -10,58 +10,24 @@ warehouse runs, and the tick says which (dagster_project.concurrency).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 
 from dagster import (
-    AssetSelection,
     DefaultScheduleStatus,
     JobDefinition,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
-    define_asset_job,
-    job,
-    op,
     schedule,
 )
-
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from dagster_project.assets.cache import cache_asset_key
 from dagster_project.concurrency import running_refresh
+from dagster_project.jobs import cache_cleanup_job
 from dagster_project.partitions import catch_up_run, daily_partitions
-from laundry_analytics import cache, refresh_lock
+from laundry_analytics import refresh_lock
 from laundry_analytics import settings as settings_module
-
-
-@op(description="Delete analytics_cache rows whose expires_at has passed.")
-def delete_expired_cache_rows(context) -> int:
-    deleted = cache.cleanup()
-    context.log.info(f"{deleted} expired cache rows deleted")
-    return deleted
-
-
-@job(description="Hourly removal of expired analytics_cache rows.")
-def cache_cleanup_job() -> None:
-    delete_expired_cache_rows()
-
-
-def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
-    """One job per TTL cadence, refreshing the cache types with that TTL."""
-    by_minutes: dict[int, list[str]] = defaultdict(list)
-    for cache_type, ttl in cache.TTL.items():
-        by_minutes[int(ttl.total_seconds() // 60)].append(cache_type)
-    return [
-        define_asset_job(
-            f"cache_refresh_every_{minutes}_min",
-            selection=AssetSelection.assets(*(cache_asset_key(t) for t in types)),
-            description=f"Refresh the {', '.join(types)} cache every {minutes} minutes (their TTL).",
-            tags={"laundry/cadence_minutes": str(minutes)},
-        )
-        for minutes, types in sorted(by_minutes.items())
-    ]
 
 
 def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAssetJobDefinition,

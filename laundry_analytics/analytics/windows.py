@@ -28,16 +28,9 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from laundry_analytics import settings as settings_module
+from laundry_analytics.analytics_schema import compose
 
 DEFAULT_RANGE_DAYS = 30
-PAYLOAD_FILTERS: dict[str, tuple[str, ...]] = {
-    "dashboard": (),
-    "revenue": ("service_category",),
-    "orders": ("service_category",),
-    "partners": ("city",),
-    "customers": (),
-}
-"""The filters beyond partner_id that each payload applies to every one of its figures."""
 
 _SOURCES = {  # (table, column) holding a filter's valid values
     "city": ("dim_partners", "city"),
@@ -46,11 +39,8 @@ _SOURCES = {  # (table, column) holding a filter's valid values
 }
 _WHAT = {"city": "no partner's city in analytics.dim_partners",
          "service_category": "no service category sold in the marts"}
-
-
-def analytics_sql(query: str, **parts: sql.Composable) -> sql.Composed:
-    """A query over the analytics schema: {a} is the schema, other {names} are parts."""
-    return sql.SQL(query).format(a=sql.Identifier(settings_module.load().analytics_schema), **parts)
+FILTERS = tuple(_SOURCES)
+"""The filters a payload type may apply beyond partner_id (PayloadType.filters)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +130,7 @@ def parse_partner(value: uuid.UUID | str) -> uuid.UUID:
 
 def _rows(conn: psycopg.Connection, query: str, params: tuple = (), **parts: sql.Composable) -> list[tuple]:
     try:
-        return conn.cursor(row_factory=tuple_row).execute(analytics_sql(query, **parts), params).fetchall()
+        return conn.cursor(row_factory=tuple_row).execute(compose(query, **parts), params).fetchall()
     except psycopg.errors.UndefinedTable as missing:
         conn.rollback()
         raise ValueError(f"cannot check the value in the marts, they are not built yet "

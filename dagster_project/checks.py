@@ -2,34 +2,34 @@
 and an anomaly check on the latest complete day's revenue and order count."""
 
 import datetime as dt
-import os
 import statistics
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 from psycopg import sql
 
-from laundry_analytics import database
+from dagster_project.resources import WarehouseResource
 from laundry_analytics import settings as settings_module
+from laundry_analytics.analytics_schema import compose
 
 ANOMALY_WEEKS = 8
 
 
 def freshness_lag() -> dt.timedelta:
-    """LAUNDRY_FRESHNESS_LAG_MINUTES: the newest order may be at most this old (default 360)."""
-    return dt.timedelta(minutes=int(os.environ.get("LAUNDRY_FRESHNESS_LAG_MINUTES", "360")))
+    """LAUNDRY_FRESHNESS_LAG_MINUTES: the newest order may be at most this old."""
+    return dt.timedelta(minutes=settings_module.load().freshness_lag_minutes)
 
 
 def anomaly_threshold() -> float:
-    """LAUNDRY_ANOMALY_THRESHOLD: robust z-score beyond which a day is anomalous (default 3.5)."""
-    return float(os.environ.get("LAUNDRY_ANOMALY_THRESHOLD", "3.5"))
+    """LAUNDRY_ANOMALY_THRESHOLD: robust z-score beyond which a day is anomalous."""
+    return settings_module.load().anomaly_threshold
 
 
 @asset_check(asset=AssetKey(["ops", "orders"]), name="orders_arrive_within_lag",
              description="The newest ops.orders row is at most LAUNDRY_FRESHNESS_LAG_MINUTES old.",
              blocking=False)
-def orders_arrive_within_lag(context: AssetCheckExecutionContext) -> AssetCheckResult:
+def orders_arrive_within_lag(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
     cfg = settings_module.load()
-    with database.connect() as conn:
+    with warehouse.connect() as conn:
         newest, now = conn.execute(sql.SQL("select max(created_at), now() from {}.orders").format(
             sql.Identifier(cfg.ops_schema))).fetchone()
     lag = freshness_lag()
@@ -58,17 +58,17 @@ def robust_z(value: float, history: list[float]) -> float | None:
                          f"{ANOMALY_WEEKS} weeks (robust z-score; LAUNDRY_ANOMALY_THRESHOLD). A warning, never "
                          "blocking: a real spike is news, not an error.",
              blocking=False)
-def latest_day_is_not_anomalous(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    cfg = settings_module.load()
-    with database.connect() as conn:
-        rows = conn.execute(sql.SQL("""
+def latest_day_is_not_anomalous(context: AssetCheckExecutionContext,
+                                warehouse: WarehouseResource) -> AssetCheckResult:
+    with warehouse.connect() as conn:
+        rows = conn.execute(compose("""
             with latest as (select max(date) - 1 as day from {a}.daily_revenue_summaries)
             select d.date, d.total_revenue, d.total_orders
             from {a}.daily_revenue_summaries d, latest
             where d.date <= latest.day and d.date >= latest.day - 7 * %s and extract(isodow from d.date) =
                   extract(isodow from latest.day)
             order by d.date desc
-        """).format(a=sql.Identifier(cfg.analytics_schema)), (ANOMALY_WEEKS,)).fetchall()
+        """), (ANOMALY_WEEKS,)).fetchall()
     if not rows:
         return AssetCheckResult(passed=True, severity=AssetCheckSeverity.WARN, metadata={"note": "no data yet"})
     (day, revenue, orders), history = rows[0], rows[1:]

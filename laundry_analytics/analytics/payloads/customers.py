@@ -1,0 +1,121 @@
+"""The customers payload and report: the customers acquired by the end of the
+range (with a partner: those who had ordered from it), their segments, lifetime
+value, churn, top customers and acquisition trend."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+
+from laundry_analytics.analytics.aggregates import (
+    connection,
+    customers_as_of,
+    every_day,
+    segment_counts,
+    top_customers,
+)
+from laundry_analytics.analytics.arithmetic import rate
+from laundry_analytics.analytics.payload_type import (
+    SCHEMAS_DIR,
+    ChartSpec,
+    KpiSpec,
+    PayloadType,
+    ReportLayout,
+    TableSpec,
+)
+from laundry_analytics.analytics.rows import customer_rows, order_filter
+from laundry_analytics.analytics.windows import Window, make_window
+from laundry_analytics.analytics_schema import compose
+
+
+def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """Customers acquired by the end of the range (with the partner: who ordered
+    from it): totals, segments, lifetime value, at-risk count, top customers by
+    lifetime value (PII masked), acquisition trend, churn rate."""
+    with connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        rows = customer_rows(w)
+        totals = c.execute(compose("""
+            select coalesce(sum(customers), 0)::int as total_customers,
+                   coalesce(sum(customers) filter (where first_order_date between %(start)s and %(end)s), 0)::int
+                       as new_customers,
+                   coalesce(sum(customers) filter (where is_at_churn_risk), 0)::int as at_risk_customers,
+                   coalesce(sum(lifetime_value), 0) as total_lifetime_value,
+                   round(sum(lifetime_value) / nullif(sum(lifetime_value_count), 0), 2) as average_lifetime_value
+            from {rows}
+        """, rows=rows), w.params()).fetchone()
+        # Distinct customers with an order in the range: a hashed distinct over the
+        # (order_date, customer_id) index only, not a sort of every order.
+        active = c.execute(compose("select count(*) as n from (select distinct customer_id from {a}.fct_orders "
+                                   "where {filter}) as active", filter=order_filter(w)), w.params()).fetchone()["n"]
+        segments = segment_counts(c, w)
+        top = top_customers(c, w)
+        acquisition = {row["date"]: row for row in c.execute(compose("""
+            select first_order_date as date, sum(customers)::int as new_customers
+            from {rows}
+            where first_order_date between %(start)s and %(end)s
+            group by first_order_date
+        """, rows=rows), w.params())}
+        as_of = customers_as_of(c)
+    return {
+        "type": "customers",
+        "period": w.describe(),
+        "as_of_date": as_of,
+        "totals": {**totals, "active_customers": active},
+        "segments": segments,
+        "churn_rate": rate(segments["churned"], totals["total_customers"]),
+        "top_customers": top,
+        "acquisition_trend": [{"date": day, "new_customers": row["new_customers"]}
+                              for day, row in every_day(w, acquisition, {"new_customers": 0})],
+    }
+
+
+def unmasked_top_customers(conn: psycopg.Connection, w: Window) -> list[dict]:
+    """The top customers with their names and emails (report schedules allowed to show PII)."""
+    return top_customers(conn, w, unmasked=True)
+
+
+REPORT = ReportLayout(
+    kpis=(
+        KpiSpec("Active customers", "totals.active_customers", "int", words="customer_count"),
+        KpiSpec("New customers", "totals.new_customers", "int", words="customer_count"),
+        KpiSpec("Customers", "totals.total_customers", "int", words="customer_count"),
+        KpiSpec("At churn risk", "totals.at_risk_customers", "int", words="customers", as_of=True),
+        KpiSpec("Churn rate %", "churn_rate", "rate", words="customers", as_of=True),
+        KpiSpec("Avg lifetime value", "totals.average_lifetime_value", "money", words="customers", as_of=True),
+    ),
+    tables=(
+        TableSpec("segments", "Customer segments{as_of}", (("segment", "Segment", "text"),
+                  ("customers", "Customers", "int")), rows="segments", pairs=True, sheet="Customer segments",
+                  words="none"),
+        TableSpec("top_customers", "Top customers by lifetime value{as_of}{masked}", (
+            ("customer", "Customer", "text"), ("email", "Email", "text"), ("lifetime_value", "Lifetime value", "money"),
+            ("total_orders", "Orders", "int"), ("segment", "Segment", "text"),
+        ), rows="top_customers", unmasked_source=unmasked_top_customers, sheet="Top customers by lifetime value",
+            words="none"),
+        TableSpec("acquisition", "New customers per day", (("date", "Date", "date"),
+                  ("new_customers", "New customers", "int")), rows="acquisition_trend", sheet="New customers per day",
+                  words="customer_count"),
+    ),
+    charts=(
+        ChartSpec("New customers per day", "line", "acquisition", "date", "new_customers", words="customer_count"),
+        ChartSpec("Customer segments{as_of}", "bar", "segments", "segment", "customers", words="none"),
+    ),
+    as_of="as_of_date",
+    partner_filter="the customers who had ordered from this partner by the period's end; their segment, lifetime "
+                   "value and churn risk cover all their orders, with any partner.",
+)
+
+PAYLOAD_TYPE = PayloadType(
+    name="customers",
+    title="Customer report",
+    compute=customers,
+    marts=("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orders"),
+    cache_ttl=dt.timedelta(minutes=15),
+    schema=SCHEMAS_DIR / "customers.schema.json",
+    refusals={"service_category": "customer figures (segments, lifetime value, churn risk) cover all of a "
+                                  "customer's orders, whatever their items, so no figure could be limited to one "
+                                  "category"},
+    report=REPORT,
+)

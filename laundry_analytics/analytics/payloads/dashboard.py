@@ -1,0 +1,70 @@
+"""The dashboard payload: the end day's revenue, orders and customers with growth
+vs the day before; the range's orders by status; top partners; customer
+segments; active partners. A dashboard payload only, not an emailed report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+
+from laundry_analytics.analytics.aggregates import connection, partner_totals, segment_counts
+from laundry_analytics.analytics.arithmetic import growth
+from laundry_analytics.analytics.payload_type import SCHEMAS_DIR, PayloadType
+from laundry_analytics.analytics.rows import ORDER_STATUSES, order_rows, partner_filter, partner_scope
+from laundry_analytics.analytics.windows import make_window
+from laundry_analytics.analytics_schema import compose
+
+TOP_PARTNERS = 5
+
+
+def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
+    """Dashboard: today's (= end's) revenue, orders and customers with growth vs the
+    previous day; the range's orders by status; top partners; customer segments;
+    active partners."""
+    with connection(conn) as c:
+        w = make_window(start, end, partner_id, conn=c)
+        days = {row.pop("order_date"): row for row in c.execute(compose("""
+            select order_date, count(*)::int as orders, coalesce(sum(captured_amount), 0) as revenue,
+                   count(distinct customer_id)::int as customers
+            from {a}.fct_orders
+            where order_date between %(end)s - 1 and %(end)s {and_partner}
+            group by order_date
+        """, and_partner=partner_scope(w)), w.params())}
+        zero = {"orders": 0, "revenue": Decimal("0.00"), "customers": 0}
+        today_row = days.get(w.end, zero)
+        yesterday = days.get(w.end - dt.timedelta(days=1), zero)
+        statuses = {row["status"]: row["orders"] for row in c.execute(compose(
+            "select status, sum(orders)::int as orders from {rows} group by status", rows=order_rows(w)), w.params())}
+        active = c.execute(compose("""
+            select count(*) filter (where is_active) as active_partners from {a}.dim_partners where {filter}
+        """, filter=partner_filter(w, "partner_id")), w.params()).fetchone()["active_partners"]
+        ranked = partner_totals(c, w)
+        segments = segment_counts(c, w)
+    return {
+        "type": "dashboard",
+        "period": w.describe(),
+        "today": {"date": w.end, **today_row},
+        "previous_day": {"date": w.end - dt.timedelta(days=1), **yesterday},
+        "growth_percent": {key: growth(today_row[key], yesterday[key]) for key in ("revenue", "orders", "customers")},
+        "recent_orders": {
+            "total_orders": sum(statuses.values()),
+            "by_status": [{"status": s, "orders": statuses.get(s, 0)} for s in ORDER_STATUSES],
+        },
+        "top_partners": sorted(ranked, key=lambda p: (-p["revenue"], p["partner_id"]))[:TOP_PARTNERS],
+        "customer_segments": segments,
+        "active_partners": active,
+        "partners_with_orders": len(ranked),
+    }
+
+
+PAYLOAD_TYPE = PayloadType(
+    name="dashboard",
+    title="Dashboard",
+    compute=dashboard,
+    marts=("fct_orders", "agg_orders_daily", "partner_performance_metrics", "dim_partners", "agg_customers_daily",
+           "customer_analytics"),
+    cache_ttl=dt.timedelta(minutes=5),
+    schema=SCHEMAS_DIR / "dashboard.schema.json",
+)
