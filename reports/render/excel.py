@@ -30,6 +30,8 @@ CHANGE_FORMATS = {unit: f'"▲ +"#,##0.00"{suffix}";"▼ −"#,##0.00"{suffix}";
                   for unit, suffix in (("%", "%"), ("pp", " pp"))}
 """A change vs the previous period: its arrow and unit, percent or percentage points."""
 HEADER_FILL = "E1E8F0"
+SENTENCE_WIDTH = 60
+"""Characters of the summary's second column, where filters, notices and notes wrap."""
 WIDE = 100
 """Characters of column width beyond which a sheet prints landscape."""
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 7.5
@@ -84,7 +86,7 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
     """Title, period, filters, currency and notices, the KPIs with their previous
     values and changes (coloured by whether they are good news) and notes, the
     footnotes and the footer."""
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
     summary.title = "Summary"
     _append(summary, [dataset.title])
@@ -95,11 +97,14 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
     _append(summary, ["Amounts in", dataset.currency])
     for line in dataset.scope:
         _append(summary, ["Filter", line])
+        _wrap(summary, summary.max_row)
     for notice in dataset.notices:
         _append(summary, ["Notice", notice])
         summary.cell(summary.max_row, 2).font = Font(color="AA1E1E")
+        _wrap(summary, summary.max_row)
     for (cell,) in summary.iter_rows(min_row=2, max_row=summary.max_row, max_col=1):
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(vertical="top")
     summary.append([])
     _append(summary, ["KPI", "Value", "Previous period", "Change", "Note"])
     header_row = summary.max_row
@@ -116,9 +121,23 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
     summary.append([])
     for n, text in enumerate(dataset.footnotes, start=1):
         _append(summary, [f"Note {n}", text])
+        summary.cell(summary.max_row, 1).alignment = Alignment(vertical="top")
+        _wrap(summary, summary.max_row)
     _append(summary, [footer_text(dataset)])
-    for letter, width in zip("ABCDE", (40, 44, 18, 16, 40)):
+    for letter, width in zip("ABCDE", (32, SENTENCE_WIDTH, 18, 16, 40)):
         summary.column_dimensions[letter].width = width
+
+
+def _wrap(ws, row: int) -> None:
+    """A long sentence in the second column wrapped over as many lines as it needs;
+    the row is made that tall (spreadsheet programs do not all grow it on their own)."""
+    from openpyxl.styles import Alignment
+
+    cell = ws.cell(row, 2)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    lines = math.ceil(len(str(cell.value)) / (SENTENCE_WIDTH * 0.95))
+    if lines > 1:
+        ws.row_dimensions[row].height = 15 * lines
 
 
 def _table_sheet(wb, table: Table, currency: str):
