@@ -153,6 +153,9 @@ class Settings:
     refresh_wait_minutes: float
     """LAUNDRY_REFRESH_WAIT_MINUTES: how long a Dagster dbt step waits for another refresh
     of the same warehouse to finish before it fails."""
+    currency: str
+    """LAUNDRY_CURRENCY: ISO 4217 code of the money amounts (the marts store amounts, not
+    their currency), shown by reports beside every amount."""
 
     @property
     def pgdata(self) -> Path:
@@ -228,6 +231,7 @@ def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: 
         libpq={name: env[name] for name in LIBPQ_VARIABLES if env.get(name)},
         user=env.get("USER") or "cli",
         refresh_wait_minutes=_number(env, "LAUNDRY_REFRESH_WAIT_MINUTES", 60.0, 0, 24 * 60, kind=float),
+        currency=_currency(env, "LAUNDRY_CURRENCY", "EUR"),
     )
 
 
@@ -252,6 +256,14 @@ def _choice(env: dict, name: str, default: str, choices: tuple[str, ...]) -> str
     value = env.get(name, default).strip().lower() or default
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env[name]!r}")
+    return value
+
+
+def _currency(env: dict, name: str, default: str) -> str:
+    value = env.get(name, "").strip().upper() or default
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise SettingsError(f"{name} must be an ISO 4217 currency code of three letters such as EUR or USD, "
+                            f"got {env[name]!r}")
     return value
 
 

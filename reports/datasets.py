@@ -26,10 +26,11 @@ import psycopg
 from psycopg.rows import dict_row
 
 from laundry_analytics import database
+from laundry_analytics import settings as settings_module
 from laundry_analytics.analytics import registry, windows
 from laundry_analytics.analytics.arithmetic import rate
 from laundry_analytics.analytics.completeness import completeness, data_refreshed_at
-from laundry_analytics.analytics.payload_type import ChartSpec, ReportLayout, TableSpec
+from laundry_analytics.analytics.payload_type import ChartSpec, ReportLayout, TableSpec, sheet_name
 from reports import caveats
 from reports.caveats import Scope
 from reports.periods import Period
@@ -49,7 +50,30 @@ class Table:
     columns: list[Column]
     rows: list[tuple]
     sheet: str = ""
-    """The Excel sheet's name (31 characters at most); the title when empty."""
+    """The Excel sheet's name (31 characters at most, never cut: TableSpec.sheet)."""
+    total: tuple[str, ...] = ()
+    """The columns its totals row adds up (TableSpec.total); none: no totals row."""
+    pdf: str = "table"
+    """How the PDF shows it: "table", "trim" or "chart" (TableSpec.pdf)."""
+    trim: tuple[int, int, str] = (15, 5, "rows")
+    """(first, last, what the rows are) of a trimmed PDF table (TableSpec.trim)."""
+
+    def total_row(self) -> tuple | None:
+        """The sums of the `total` columns over every row (not only those a PDF
+        shows), None in the other columns; None when the table has no totals row
+        (or one row, which would be its own total)."""
+        if not self.total or len(self.rows) < 2:
+            return None
+        return tuple(sum((row[i] or 0 for row in self.rows), 0) if column.name in self.total else None
+                     for i, column in enumerate(self.columns))
+
+    def pdf_rows(self) -> tuple[list[tuple], int, list[tuple]]:
+        """(first rows, rows left out, last rows) the PDF shows: every row, unless
+        the table is trimmed and longer than its first and last rows together."""
+        first, last, _ = self.trim
+        if self.pdf != "trim" or len(self.rows) <= first + last:
+            return list(self.rows), 0, []
+        return list(self.rows[:first]), len(self.rows) - first - last, list(self.rows[-last:] if last else [])
 
 
 @dataclass(frozen=True)
@@ -60,13 +84,32 @@ class Kpi:
     kind: str
     notes: tuple[str, ...] = ()
     footnote_numbers: tuple[int, ...] = ()
+    better: str = "up"
+    """Which change is good news: "up", "down" or "neither" (KpiSpec.better)."""
 
     @property
-    def change_percent(self) -> Decimal | None:
-        """Change vs the previous period in percent; None when that was 0 or unknown."""
+    def change(self) -> Decimal | None:
+        """Change vs the previous period: of a rate, the difference in percentage
+        points (14.74 vs 13.77 is +0.97 pp, not +7.04 %); of anything else, in percent
+        of the previous value. None when unknown, or when the previous value was 0."""
         if self.value is None or self.previous is None:
             return None
+        if self.change_unit == "pp":
+            return Decimal(self.value) - Decimal(self.previous)
         return rate(Decimal(self.value) - Decimal(self.previous), self.previous)
+
+    @property
+    def change_unit(self) -> str:
+        """"pp" (percentage points) for a rate, else "%"."""
+        return "pp" if self.kind == "rate" else "%"
+
+    @property
+    def tone(self) -> str:
+        """"good", "bad" or "neutral": whether the change is good news for this KPI."""
+        change = self.change
+        if not change or self.better == "neither":
+            return "neutral"
+        return "good" if (change > 0) == (self.better == "up") else "bad"
 
     @property
     def note(self) -> str:
@@ -98,6 +141,20 @@ class Chart:
         rows = table.rows[:self.limit] if self.limit else table.rows
         return table.columns[y], [(row[x], row[y]) for row in rows]
 
+    def columns(self, table: Table) -> tuple[Column, Column]:
+        """The x and y columns of the table the chart plots."""
+        by_name = {c.name: c for c in table.columns}
+        return by_name[self.x], by_name[self.y]
+
+    def is_empty(self, table: Table) -> bool:
+        """Nothing to draw: no rows, or every value 0 or unknown (an axis of zeros
+        would only mislead)."""
+        return not any(y for _, y in self.points(table)[1])
+
+    def drawn_as(self, table: Table) -> str:
+        """"line" or "bar": a line of one point is no line, so one day is a bar."""
+        return "bar" if self.kind == "line" and len(self.points(table)[1]) < 2 else self.kind
+
 
 @dataclass
 class ReportDataset:
@@ -115,6 +172,11 @@ class ReportDataset:
     """One sentence per filter: what the figures cover under it."""
     footnotes: list[str] = field(default_factory=list)
     """Note n explains the KPIs whose note says "see note n"."""
+    currency: str = "EUR"
+    """ISO 4217 code of every amount (LAUNDRY_CURRENCY)."""
+    personal_data: str | None = None
+    """Whether customers' names and emails are "masked" or "shown"; None for a report
+    without customer data."""
 
     @property
     def rows(self) -> int:
@@ -164,11 +226,14 @@ def build_dataset(report_type: str, period: Period, filters: dict | None = None,
         refreshed = data_refreshed_at(c)
     as_of = _dig(current, layout.as_of) if layout.as_of else None
     words = {"as_of": f" as of {as_of}" if as_of else "", "masked": "" if allow_pii else " (masked)", **filters}
+    has_personal_data = any(spec.unmasked_source for spec in layout.tables)
     dataset = ReportDataset(
         report_type, record.title, period, previous, _kpis(layout, current, before, scope, as_of),
         [_table(spec, records[spec.name], scope, words) for spec in layout.tables],
         [_chart(spec, scope, words) for spec in layout.charts],
-        filters=filters, data_refreshed_at=refreshed, scope=scope.lines())
+        filters=filters, data_refreshed_at=refreshed, scope=scope.lines(),
+        currency=settings_module.load().currency,
+        personal_data=("shown" if allow_pii else "masked") if has_personal_data else None)
     for note in layout.footnotes:
         labels = [scope.label(kpi.label, kpi.words) for kpi in layout.kpis if kpi.label in note.kpis]
         dataset.footnote(caveats.FOOTNOTES[note.caveat](current, scope, records), *labels)
@@ -191,7 +256,8 @@ def _dig(payload: dict, path: str):
 def _kpis(layout: ReportLayout, current: dict, before: dict, scope: Scope, as_of: dt.date | None) -> list[Kpi]:
     kpis = []
     for spec in layout.kpis:
-        kpi = Kpi(scope.label(spec.label, spec.words), _dig(current, spec.path), _dig(before, spec.path), spec.kind)
+        kpi = Kpi(scope.label(spec.label, spec.words), _dig(current, spec.path), _dig(before, spec.path), spec.kind,
+                  better=spec.better)
         if spec.as_of and as_of:  # the same build serves both periods: say so where it matters
             kpi = kpi.noted(f"both periods as of {as_of}")
         kpis.append(kpi)
@@ -225,7 +291,8 @@ def _title(title: str, filtered_titles: dict[str, str], scope: Scope, words: str
 def _table(spec: TableSpec, records: list[dict], scope: Scope, values: dict) -> Table:
     columns = [Column(*column) for column in spec.columns]
     return Table(spec.name, _title(spec.title, spec.filtered_titles, scope, spec.words, values), columns,
-                 [tuple(record.get(c.name) for c in columns) for record in records], spec.sheet)
+                 [tuple(record.get(c.name) for c in columns) for record in records], sheet_name(spec),
+                 spec.total, spec.pdf, spec.trim)
 
 
 def _chart(spec: ChartSpec, scope: Scope, values: dict) -> Chart:

@@ -31,12 +31,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from laundry_analytics import settings as settings_module
 from reports.datasets import ReportDataset
-from reports.render import RenderedFile, format_change, format_value, period_text
+from reports.render import RenderedFile, period_text
+from reports.render.formatting import change_colour, format_amount, format_change
 
 _templates = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html"]),
                          trim_blocks=True, lstrip_blocks=True)
-_templates.filters["value"] = lambda kpi: format_value(kpi.value, kpi.kind)
+_templates.filters["value"] = lambda kpi, currency: format_amount(kpi.value, kpi.kind, currency)
 _templates.filters["change"] = format_change
+_templates.filters["colour"] = change_colour
 
 
 class DeliveryError(Exception):
@@ -83,13 +85,31 @@ def report_message(dataset: ReportDataset, file: RenderedFile | None, *, schedul
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id
     context = {"dataset": dataset, "schedule_name": schedule_name, "period": period_text(dataset),
-               "too_large_notice": too_large_notice, "file": file}
+               "too_large_notice": too_large_notice, "file": file,
+               "contents": attachment_contents(dataset, file.format) if file else None}
     msg.set_content(_templates.get_template("report_email.txt.j2").render(**context))
     msg.add_alternative(_templates.get_template("report_email.html.j2").render(**context), subtype="html")
     if file is not None:
         maintype, subtype = file.mime_type
         msg.add_attachment(file.content, maintype=maintype, subtype=subtype, filename=file.file_name)
     return msg
+
+
+def attachment_contents(dataset: ReportDataset, fmt: str) -> str:
+    """What the attached file of this report holds, in a sentence for its email."""
+    if fmt == "csv":
+        files = ", ".join(f"{table.name}.csv" for table in dataset.tables)
+        return f"It holds summary.csv (the KPIs above) and one file per table: {files}."
+    if fmt == "excel":
+        return (f"It holds a Summary sheet (the KPIs above) and one sheet per table, with its chart: "
+                f"{', '.join(table.sheet for table in dataset.tables)}.")
+    shown = [table.title for table in dataset.tables if table.pdf != "chart"]
+    trimmed = [table.title for table in dataset.tables if table.pdf_rows()[1]]
+    charts = len(dataset.charts)
+    sentence = f"It holds the KPIs above, {charts} chart{'s' if charts != 1 else ''} and the tables {', '.join(shown)}."
+    if trimmed:
+        sentence += f" {', '.join(trimmed)}: top and bottom rows only; the Excel and CSV versions list every row."
+    return sentence
 
 
 def message_id_for(*parts: str) -> str:

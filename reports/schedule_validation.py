@@ -17,6 +17,7 @@ import psycopg
 from laundry_analytics import plain_text
 from laundry_analytics import settings as settings_module
 from laundry_analytics.analytics import registry, windows
+from laundry_analytics.analytics.rows import DAY_NAMES
 from laundry_analytics.plain_text import check_plain_text
 from reports.periods import FREQUENCIES, Cadence
 from reports.render import FORMATS
@@ -180,9 +181,13 @@ def _day_of_week(value, frequency) -> int | None:
         return None
     if value is None:
         raise ValueError("a weekly schedule needs --day-of-week 0-6 (0 = Monday)")
-    names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    if isinstance(value, str) and value.lower() in names:
-        return names.index(value.lower())
+    if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
+        word = value.strip().lower()
+        for number, name in enumerate(DAY_NAMES):  # "mon", "Monday", "MONDAY"
+            if word in (name.lower(), name[:3].lower()):
+                return number
+        raise ValueError(f"{value!r} is not a day of the week; write 0-6 (0 = Monday), a day's name (monday) "
+                         "or its first three letters (mon)")
     return _int_range(value, 0, 6)
 
 

@@ -91,7 +91,7 @@ def read_back(fmt: str, content: bytes, dataset) -> tuple[dict, dict]:
     if fmt == "excel":
         book = openpyxl.load_workbook(io.BytesIO(content))
         summary = list(book["Summary"].iter_rows(values_only=True))
-        start = summary.index(("KPI", "Value", "Previous period", "Change %", "Note")) + 1
+        start = summary.index(("KPI", "Value", "Previous period", "Change", "Note")) + 1
         kpis = {row[0]: row[1] for row in summary[start:start + len(dataset.kpis)]}
         tables = {t.name: [dict(zip(columns[t.name], row))
                            for row in book[t.sheet].iter_rows(min_row=2, values_only=True)] for t in dataset.tables}
@@ -103,14 +103,18 @@ def read_back(fmt: str, content: bytes, dataset) -> tuple[dict, dict]:
         tables = {t.name: list(csv.DictReader(io.StringIO(archive.read(f"{t.name}.csv").decode())))
                   for t in dataset.tables}
         return kpis, tables
-    # PDF: a tile is its label (one or two lines), then its value; a table row is one line.
+    # PDF: a tile is its label (one or two lines), then its value (money after its
+    # currency); a table row is one line. The PDF shows a long list's first and last
+    # rows only, and a table that repeats its chart not at all (the Excel and CSV
+    # files hold every row).
     lines = pdf_lines(content)
     kpis = {}
     for kpi in dataset.kpis:
         at = next(i for i in range(len(lines)) if kpi.label in (lines[i], f"{lines[i]} {lines[i + 1]}"))
-        kpis[kpi.label] = lines[at + 1] if lines[at] == kpi.label else lines[at + 2]
+        kpis[kpi.label] = (lines[at + 1] if lines[at] == kpi.label else lines[at + 2]).removeprefix("EUR ")
     for table in dataset.tables:
-        for row in table.rows:
+        first, _, last = table.pdf_rows()
+        for row in (first + last) if table.pdf != "chart" else []:
             shown = " ".join(format_value(v, c.kind) for v, c in zip(row, table.columns))
             assert shown in lines, f"{table.title}: {shown!r} is not a line of the PDF"
     return kpis, {t.name: [dict(zip(columns[t.name], row)) for row in t.rows] for t in dataset.tables}

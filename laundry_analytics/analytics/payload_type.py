@@ -9,6 +9,12 @@ their rows come from), charts and footnotes, which the reports package's
 generic dataset builder (reports.datasets) turns into a report. So a new type is
 one module with its payload function and its record, and one registry entry.
 
+A KPI says which way is good (`better`: a rise in refunds or cancellations is
+bad news, in revenue good news), so a report can colour its change. A table
+names its Excel sheet (31 characters at most), the columns its totals row adds
+up, whether the PDF shows it in full, trimmed to its first and last rows, or
+only as its chart (the Excel and CSV files always hold every row).
+
 Labels and titles are written for the unfiltered report; `words` says how a
 report's filters qualify them (reports.caveats.Scope.label):
 
@@ -39,6 +45,14 @@ VALUE_KINDS = ("text", "int", "money", "rate", "minutes", "date", "number")
 """How a value is formatted in a report (reports.render.formatting.format_value)."""
 WORDS = ("orders", "order_count", "partners", "partner_count", "customer_count", "customers", "none")
 """How a report's filters can qualify a label (see the module docstring)."""
+BETTER = ("up", "down", "neither")
+"""Which change of a KPI is good news: a rise ("up"), a fall ("down"), or neither."""
+SUMMABLE_KINDS = ("int", "money")
+"""Kinds of value a totals row may add up (rates, averages and durations do not add up)."""
+SHEET_NAME_MAX = 31
+"""Excel's limit on a sheet's name."""
+SHEET_NAME_FORBIDDEN = set('[]:*?/\\')
+"""Characters Excel refuses in a sheet's name."""
 
 RowSource = Callable[[psycopg.Connection, Window], list[dict]]
 """Rows a report table reads from the marts beyond its payload: (connection, the
@@ -52,6 +66,8 @@ class KpiSpec:
     """Where the value is in the payload: keys joined by dots, e.g. "totals.total_orders"."""
     kind: str
     words: str = "orders"
+    better: str = "up"
+    """Which change is good news (BETTER): the colour of its change vs the previous period."""
     as_of: bool = False
     """A figure as of the last customer_analytics build (ReportLayout.as_of): the same
     build serves the period and the one it is compared with, and the KPI says so."""
@@ -68,7 +84,18 @@ class TableSpec:
     rows: str = ""
     """Where the rows are in the payload (a list of objects), dotted like KpiSpec.path."""
     sheet: str = ""
-    """The Excel sheet's name (31 characters at most); the title when empty."""
+    """The Excel sheet's name: 31 characters at most, none of []:*?/\\, unique in the
+    report; empty means the title, which must then obey the same rules (a name is never cut)."""
+    total: tuple[str, ...] = ()
+    """The columns (of SUMMABLE_KINDS) a totals row adds up, when the rows add up to
+    something; the PDF draws it below the table, every other column blank."""
+    pdf: str = "table"
+    """How the PDF shows the table: "table" (every row), "trim" (the first and last
+    rows of a long list, TableSpec.trim) or "chart" (its chart only: a table that
+    repeats its chart). The Excel and CSV files always hold every row."""
+    trim: tuple[int, int, str] = (15, 5, "rows")
+    """With pdf="trim": (first, last, what the rows are, with their order), e.g.
+    (15, 5, "partners by revenue")."""
     words: str = "orders"
     filtered_titles: dict[str, str] = field(default_factory=dict)
     """Filter key -> the title when that filter is set, with the value as {<key>}, e.g.
@@ -147,13 +174,15 @@ class PayloadType:
 def layout_problems(layout: ReportLayout) -> list[str]:
     """What is inconsistent in a report layout (empty when nothing): unknown kinds of
     value or of label words, charts of tables it does not have, footnotes on KPIs it
-    does not have."""
-    problems = []
+    does not have, sheet names Excel refuses, totals of columns that do not add up."""
+    problems = _table_problems(layout)
     kinds = [kpi.kind for kpi in layout.kpis] + [kind for table in layout.tables for _, _, kind in table.columns]
     problems += [f"unknown kind {kind!r} (choose from {', '.join(VALUE_KINDS)})" for kind in kinds
                  if kind not in VALUE_KINDS]
     words = [spec.words for spec in (*layout.kpis, *layout.tables, *layout.charts)]
     problems += [f"unknown words {word!r} (choose from {', '.join(WORDS)})" for word in words if word not in WORDS]
+    problems += [f"KPI {kpi.label!r}: better {kpi.better!r} is not one of {', '.join(BETTER)}"
+                 for kpi in layout.kpis if kpi.better not in BETTER]
     tables = {table.name: [name for name, _, _ in table.columns] for table in layout.tables}
     for chart in layout.charts:
         if not {chart.x, chart.y} <= set(tables.get(chart.table, ())):
@@ -164,4 +193,32 @@ def layout_problems(layout: ReportLayout) -> list[str]:
                  for note in layout.footnotes if not set(note.kpis) <= labels]
     if not layout.kpis:
         problems.append("a report needs at least one KPI (the first is the period's volume)")
+    return problems
+
+
+def sheet_name(table: TableSpec) -> str:
+    """The Excel sheet's name of a table: its `sheet`, else its title."""
+    return table.sheet or table.title
+
+
+def _table_problems(layout: ReportLayout) -> list[str]:
+    problems = []
+    sheets = [sheet_name(table) for table in layout.tables]
+    for table in layout.tables:
+        name = sheet_name(table)
+        if not 0 < len(name) <= SHEET_NAME_MAX or name != name.strip() or name.startswith("'") \
+                or set(name) & SHEET_NAME_FORBIDDEN or "{" in name:
+            problems.append(f"table {table.name!r}: sheet name {name!r} must be 1-{SHEET_NAME_MAX} characters, "
+                            "without []:*?/\\, a leading apostrophe, spaces at either end or a {placeholder} "
+                            "(give the table a `sheet`)")
+        if sheets.count(name) > 1 or name.lower() == "summary":
+            problems.append(f"table {table.name!r}: sheet name {name!r} is taken (Summary or another table)")
+        kinds = {key: kind for key, _, kind in table.columns}
+        problems += [f"table {table.name!r}: a totals row cannot add up column {key!r} (of kind "
+                     f"{kinds.get(key, 'none')}; only {', '.join(SUMMABLE_KINDS)} add up)"
+                     for key in table.total if kinds.get(key) not in SUMMABLE_KINDS]
+        if table.pdf not in ("table", "trim", "chart"):
+            problems.append(f"table {table.name!r}: pdf {table.pdf!r} is not one of table, trim, chart")
+        if table.pdf == "chart" and not any(chart.table == table.name for chart in layout.charts):
+            problems.append(f"table {table.name!r} is shown in the PDF only as its chart, but has no chart")
     return problems

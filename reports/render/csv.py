@@ -1,5 +1,6 @@
-"""A report as CSV: a zip of summary.csv (the KPIs, filters, notices and notes)
-and one CSV per table."""
+"""A report as CSV: a zip of summary.csv (the KPIs with their units, filters,
+notices and notes) and one CSV per table, every row of it (whatever the PDF
+trims), without a totals row: each line of a table is one record."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import io
 import zipfile
 
 from reports.datasets import ReportDataset, Table
-from reports.render.formatting import inert_text
+from reports.render.formatting import inert_text, unit
 
 
 def table_csv(table: Table) -> bytes:
@@ -25,18 +26,21 @@ def table_csv(table: Table) -> bytes:
 
 
 def kpis_csv(dataset: ReportDataset) -> bytes:
-    """The KPIs, one row each with its note; then one row per filter, notice and
-    footnote ("Filter", "Notice", "Note n" in the kpi column, the text in note)."""
+    """The KPIs, one row each with its unit (the currency of money, % of a rate), its
+    change vs the previous period (change_unit: % of the previous value, or pp,
+    percentage points, for a rate) and its note; then one row per filter, notice
+    and footnote ("Filter", "Notice", "Note n" in the kpi column, the text in note)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kpi", "value", "previous", "change_percent", "period_start", "period_end", "note"])
+    writer.writerow(["kpi", "value", "unit", "previous", "change", "change_unit", "period_start", "period_end", "note"])
     period = [dataset.period.start.isoformat(), dataset.period.end.isoformat()]
     for kpi in dataset.kpis:
-        writer.writerow([inert_text(kpi.label), _blank(kpi.value), _blank(kpi.previous), _blank(kpi.change_percent),
-                         *period, inert_text(kpi.note)])
+        change = [kpi.change, kpi.change_unit] if kpi.change is not None else ["", ""]
+        writer.writerow([inert_text(kpi.label), _blank(kpi.value), unit(kpi.kind, dataset.currency),
+                         _blank(kpi.previous), *change, *period, inert_text(kpi.note)])
     notes = [("Filter", line) for line in dataset.scope] + [("Notice", notice) for notice in dataset.notices]
     for kind, text in notes + [(f"Note {n}", text) for n, text in enumerate(dataset.footnotes, start=1)]:
-        writer.writerow([kind, "", "", "", *period, inert_text(text)])
+        writer.writerow([kind, "", "", "", "", "", *period, inert_text(text)])
     return out.getvalue().encode("utf-8")
 
 

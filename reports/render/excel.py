@@ -1,15 +1,49 @@
 """A report as an Excel workbook (openpyxl): a summary sheet with the KPIs, one
-sheet per table with typed cells, and native charts."""
+sheet per table with typed cells (every row, whatever the PDF trims) and native
+charts, every sheet set up to print (fit to the page width, header row repeated,
+landscape when wide)."""
 
 from __future__ import annotations
 
 import io
+import math
 
-from reports.datasets import Chart, ReportDataset, Table
-from reports.render.formatting import filters_text, footer_text, format_value, is_formula_like, period_text
+from reports.datasets import Chart, Column, ReportDataset, Table
+from reports.render.formatting import (
+    axis_titles,
+    change_colour,
+    chart_labels,
+    filters_text,
+    footer_text,
+    format_value,
+    heading,
+    horizontal_bars,
+    is_formula_like,
+    label_step,
+    no_data_sentence,
+    period_text,
+)
 
-NUMBER_FORMATS = {"money": "#,##0.00", "rate": "0.00", "minutes": "#,##0.00", "number": "0.00",
-                  "int": "#,##0", "date": "yyyy-mm-dd", "text": "@"}
+NUMBER_FORMATS = {"rate": "0.00", "minutes": "#,##0.00", "number": "0.00", "int": "#,##0", "date": "yyyy-mm-dd",
+                  "text": "@"}
+CHANGE_FORMATS = {unit: f'"▲ +"#,##0.00"{suffix}";"▼ −"#,##0.00"{suffix}";"= "0.00"{suffix}"'
+                  for unit, suffix in (("%", "%"), ("pp", " pp"))}
+"""A change vs the previous period: its arrow and unit, percent or percentage points."""
+HEADER_FILL = "E1E8F0"
+SENTENCE_WIDTH = 60
+"""Characters of the summary's second column, where filters, notices and notes wrap."""
+WIDE = 100
+"""Characters of column width beyond which a sheet prints landscape."""
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 7.5
+COLUMN_CM, ROW_CM = 1.7, 0.5
+"""About the size of a default column and row: how many of them a chart covers."""
+AXIS_FORMATS = {"money": "#,##0", "int": "#,##0"}
+"""Value-axis labels: whole amounts, the unit being in the axis title ("Revenue (EUR)")."""
+
+
+def number_format(kind: str, currency: str) -> str:
+    """Excel's number format of a kind of value; money shows its currency ("EUR 1,234.50")."""
+    return f"[${currency} ]#,##0.00" if kind == "money" else NUMBER_FORMATS[kind]
 
 
 def _append(ws, values: list) -> None:
@@ -29,9 +63,12 @@ def render_xlsx(dataset: ReportDataset) -> bytes:
 
     wb = Workbook()
     _summary_sheet(wb.active, dataset)
-    sheets = {table.name: _table_sheet(wb, table) for table in dataset.tables}
+    sheets = {table.name: _table_sheet(wb, table, dataset.currency) for table in dataset.tables}
     for chart in dataset.charts:
-        _add_chart(sheets[chart.table], dataset.table(chart.table), chart)
+        _add_chart(sheets[chart.table], dataset, chart)
+    charted = {sheets[chart.table].title for chart in dataset.charts}
+    for ws in wb.worksheets:
+        _print_setup(ws, beside=ws.title in charted)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -42,13 +79,14 @@ def _header(cells) -> None:
 
     for cell in cells:
         cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="E1E8F0")
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
 
 
 def _summary_sheet(summary, dataset: ReportDataset) -> None:
-    """Title, period, filters and notices, the KPIs with their previous values,
-    changes and notes, the footnotes and the footer."""
-    from openpyxl.styles import Font
+    """Title, period, filters, currency and notices, the KPIs with their previous
+    values and changes (coloured by whether they are good news) and notes, the
+    footnotes and the footer."""
+    from openpyxl.styles import Alignment, Font
 
     summary.title = "Summary"
     _append(summary, [dataset.title])
@@ -56,60 +94,155 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
     _append(summary, ["Period", period_text(dataset)])
     _append(summary, ["Compared with", dataset.previous.label()])
     _append(summary, ["Filters", filters_text(dataset)])
+    _append(summary, ["Amounts in", dataset.currency])
     for line in dataset.scope:
         _append(summary, ["Filter", line])
+        _wrap(summary, summary.max_row)
     for notice in dataset.notices:
         _append(summary, ["Notice", notice])
         summary.cell(summary.max_row, 2).font = Font(color="AA1E1E")
+        _wrap(summary, summary.max_row)
+    for (cell,) in summary.iter_rows(min_row=2, max_row=summary.max_row, max_col=1):
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(vertical="top")
     summary.append([])
-    header_row = summary.max_row + 1
-    _append(summary, ["KPI", "Value", "Previous period", "Change %", "Note"])
+    _append(summary, ["KPI", "Value", "Previous period", "Change", "Note"])
+    header_row = summary.max_row
     _header(summary[header_row])
     for kpi in dataset.kpis:
-        _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change_percent, kpi.note or None])
+        _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change, kpi.note or None])
         row = summary.max_row
-        summary.cell(row, 2).number_format = summary.cell(row, 3).number_format = NUMBER_FORMATS[kpi.kind]
-        summary.cell(row, 4).number_format = "0.00"
+        summary.cell(row, 2).number_format = number_format(kpi.kind, dataset.currency)
+        summary.cell(row, 3).number_format = number_format(kpi.kind, dataset.currency)
+        change = summary.cell(row, 4)
+        change.number_format = CHANGE_FORMATS[kpi.change_unit]
+        change.font = Font(color=change_colour(kpi))
     summary.freeze_panes = summary.cell(header_row + 1, 1)
     summary.append([])
     for n, text in enumerate(dataset.footnotes, start=1):
         _append(summary, [f"Note {n}", text])
+        summary.cell(summary.max_row, 1).alignment = Alignment(vertical="top")
+        _wrap(summary, summary.max_row)
     _append(summary, [footer_text(dataset)])
-    for letter, width in zip("ABCDE", (40, 44, 18, 12, 40)):
+    for letter, width in zip("ABCDE", (32, SENTENCE_WIDTH, 18, 16, 40)):
         summary.column_dimensions[letter].width = width
 
 
-def _table_sheet(wb, table: Table):
-    """A sheet with the table's typed cells, a frozen header and a filter."""
+def _wrap(ws, row: int) -> None:
+    """A long sentence in the second column wrapped over as many lines as it needs;
+    the row is made that tall (spreadsheet programs do not all grow it on their own)."""
+    from openpyxl.styles import Alignment
+
+    cell = ws.cell(row, 2)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    lines = math.ceil(len(str(cell.value)) / (SENTENCE_WIDTH * 0.95))
+    if lines > 1:
+        ws.row_dimensions[row].height = 15 * lines
+
+
+def _table_sheet(wb, table: Table, currency: str):
+    """A sheet with the table's typed cells, a bold frozen header and a filter."""
     from openpyxl.utils import get_column_letter
 
-    ws = wb.create_sheet((table.sheet or table.title)[:31].replace("/", "-").replace(":", ""))
-    _append(ws, [c.label for c in table.columns])
+    ws = wb.create_sheet(table.sheet)  # a name of 31 characters at most (the layout is checked)
+    headings = [heading(column, currency) for column in table.columns]
+    _append(ws, headings)
     _header(ws[1])
     for row in table.rows:
         _append(ws, list(row))  # openpyxl writes Decimal, int, date, str natively
     for index, column in enumerate(table.columns, start=1):
         for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-            cell.number_format = NUMBER_FORMATS[column.kind]
-        longest = max([len(column.label), *(len(format_value(r[index - 1], column.kind)) for r in table.rows[:500])])
+            cell.number_format = number_format(column.kind, currency)
+        longest = max([len(headings[index - 1]) + 2,
+                       *(_shown_width(r[index - 1], column, currency) for r in table.rows[:500])])
         ws.column_dimensions[get_column_letter(index)].width = min(60, longest + 3)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{max(1, len(table.rows) + 1)}"
     return ws
 
 
-def _add_chart(ws, table: Table, chart: Chart) -> None:
-    """A native chart of the table's sheet, beside the table."""
+def _shown_width(value, column: Column, currency: str) -> int:
+    return len(format_value(value, column.kind)) + (len(currency) + 1 if column.kind == "money" else 0)
+
+
+def _add_chart(ws, dataset: ReportDataset, chart: Chart) -> None:
+    """A native chart beside the table, sized to its data: a bar per row, horizontal
+    bars (taller with each bar) for long names, axes shown with titles and units, the
+    value axis from zero, straight lines; or, with nothing to draw, the sentence
+    saying so in its place."""
     from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.chart.axis import DateAxis
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    table = dataset.table(chart.table)
+    anchor = f"{get_column_letter(len(table.columns) + 2)}2"
+    if chart.is_empty(table):
+        ws[anchor] = no_data_sentence(dataset, chart)
+        ws[anchor].font = Font(italic=True, color="57606A")
+        return
     names = [c.name for c in table.columns]
     x_col, y_col = names.index(chart.x) + 1, names.index(chart.y) + 1
-    last = 1 + len(chart.points(table)[1])
-    native = LineChart() if chart.kind == "line" else BarChart()
+    bars = len(chart.points(table)[1])
+    kind = chart.drawn_as(table)
+    horizontal = kind == "bar" and horizontal_bars(chart_labels(chart, table))
+    native = LineChart() if kind == "line" else BarChart()
     native.title = chart.title
-    native.height, native.width = 7.5, 18
-    native.add_data(Reference(ws, min_col=y_col, min_row=1, max_row=max(2, last)), titles_from_data=True)
-    native.set_categories(Reference(ws, min_col=x_col, min_row=2, max_row=max(2, last)))
+    native.add_data(Reference(ws, min_col=y_col, min_row=1, max_row=1 + bars), titles_from_data=True)
+    native.set_categories(Reference(ws, min_col=x_col, min_row=2, max_row=1 + bars))
     native.legend = None
-    ws.add_chart(native, f"{get_column_letter(len(table.columns) + 2)}2")
+    native.x_axis.title, native.y_axis.title = axis_titles(chart, table, dataset.currency)
+    # Recent openpyxl writes <c:delete val="1"/> unless told otherwise: Excel then hides both axes.
+    native.x_axis.delete = native.y_axis.delete = False
+    y_kind = table.columns[y_col - 1].kind
+    native.y_axis.number_format = AXIS_FORMATS.get(y_kind, number_format(y_kind, dataset.currency))
+    native.y_axis.scaling.min = 0
+    native.x_axis.txPr = _unrotated(800)
+    native.width, native.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
+    if kind == "line":
+        if table.columns[x_col - 1].kind == "date":  # a date axis labels every n-th day, each one unrotated
+            native.x_axis = DateAxis(crossAx=100, title=native.x_axis.title, delete=False, txPr=_unrotated(800),
+                                     majorTimeUnit="days", majorUnit=label_step(chart_labels(chart, table)))
+            native.x_axis.number_format = number_format("date", dataset.currency)
+            native.y_axis.crossAx = 500
+        for series in native.series:
+            series.smooth = False
+            series.marker.symbol = "circle"
+            series.marker.size = 4
+    if horizontal:
+        native.type = "bar"
+        native.x_axis.scaling.orientation = "maxMin"  # the first row (the top of a ranking) on top
+        native.y_axis.crosses = "max"  # keeps the value axis below the bars once categories are reversed
+        native.height = max(CHART_HEIGHT_CM, 0.6 * bars + 3)
+    ws.add_chart(native, anchor)
+    # Printing covers the cells in use; the chart's cells are empty, so name them.
+    last_column = len(table.columns) + 2 + math.ceil(native.width / COLUMN_CM)
+    last_row = max(len(table.rows) + 1, 2 + math.ceil(native.height / ROW_CM))
+    ws.print_area = f"A1:{get_column_letter(last_column)}{last_row}"
+
+
+def _unrotated(size: int):
+    """Axis label text properties: horizontal (Excel would otherwise rotate long
+    category labels on its own) at `size` hundredths of a point."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
+
+    return RichText(bodyPr=RichTextProperties(rot=0, vert="horz"),
+                    p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)),
+                                 endParaRPr=CharacterProperties(sz=size))])
+
+
+def _print_setup(ws, *, beside: bool) -> None:
+    """Fit to the page width (as many pages long as needed), header row repeated,
+    landscape when the columns, or a chart `beside` them, are wide."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    widths = sum(dimension.width or 10 for dimension in ws.column_dimensions.values())
+    wide = widths > WIDE or beside
+    ws.page_setup.orientation = "landscape" if wide else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"

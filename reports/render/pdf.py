@@ -1,6 +1,12 @@
-"""A report as PDF (fpdf2, charts drawn with matplotlib): title, period, filters,
-notices, KPI tiles, footnotes, charts, then every table with its header repeated
-on each page."""
+"""A report as PDF (fpdf2; charts from reports.render.charts): title, period,
+filters, notices, KPI tiles with coloured changes, footnotes, charts, then the
+tables, each with its header repeated on every page and its totals row.
+
+A table never leaves a lone row behind: a short one (SHORT_TABLE lines) is never
+split, a longer one keeps its first KEEP_TOGETHER rows with its header and its
+last KEEP_TOGETHER rows with its totals row. A long list the layout
+trims shows its first and last rows, and a table that only repeats its chart is
+left to the Excel and CSV files; in both cases a sentence says where every row is."""
 
 from __future__ import annotations
 
@@ -8,54 +14,41 @@ import io
 from pathlib import Path
 
 from reports.datasets import Chart, Kpi, ReportDataset, Table
+from reports.render.charts import chart_png
 from reports.render.formatting import (
     NUMERIC_KINDS,
+    change_colour,
+    chart_only_sentence,
     filters_text,
     footer_text,
+    format_amount,
     format_change,
     format_value,
+    heading,
+    no_data_sentence,
+    no_rows_sentence,
     numbered,
     period_text,
+    trimmed_sentence,
 )
 
+KEEP_TOGETHER = 3
+"""Rows of a table kept together at its start (with the header) and at its end (with the total)."""
+SHORT_TABLE = 12
+"""Lines of a table short enough to be moved whole to the next page rather than split."""
+LINE = 4.6
+"""Height of a table line, mm."""
+GREY = (87, 96, 106)
 
-def _font_path() -> str:
+
+def _font_path(name: str) -> str:
     import matplotlib
 
-    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name)
 
 
-def chart_png(dataset: ReportDataset, chart: Chart) -> bytes:
-    """A chart as PNG bytes (matplotlib, Agg), sized for an A4 page width."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-    y_column, points = chart.points(dataset.table(chart.table))
-    xs = [str(x) if x is not None else "–" for x, _ in points]
-    ys = [float(y or 0) for _, y in points]
-    fig, ax = plt.subplots(figsize=(7.5, 2.8), dpi=150)
-    if chart.kind == "line":
-        ax.plot(range(len(ys)), ys, color="#1f6feb", linewidth=1.6)
-        step = max(1, len(xs) // 8)
-        ax.set_xticks(range(0, len(xs), step), [xs[i] for i in range(0, len(xs), step)], rotation=30, ha="right",
-                      fontsize=7)
-    else:
-        ax.bar(range(len(ys)), ys, color="#1f6feb")
-        ax.set_xticks(range(len(xs)), [x[:18] for x in xs], rotation=30, ha="right", fontsize=7)
-    ax.set_title(chart.title, fontsize=10)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    if y_column.kind == "int":  # counts: whole-number ticks, not 0, 0, 1, 1 from rounded fractions
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.tick_params(axis="y", labelsize=7)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
-    return out.getvalue()
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
 
 
 def render_pdf(dataset: ReportDataset) -> bytes:
@@ -73,42 +66,45 @@ def render_pdf(dataset: ReportDataset) -> bytes:
     pdf = ReportPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_title(f"{dataset.title} {dataset.period.label()}")
     pdf.set_creator("LaundryConnect Analytics")
-    pdf.add_font("DejaVu", "", _font_path())
+    pdf.add_font("DejaVu", "", _font_path("DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", _font_path("DejaVuSans-Bold.ttf"))
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.add_page()
-    pdf.set_font("DejaVu", size=18)
-    pdf.cell(0, 10, dataset.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", size=10)
-    pdf.cell(0, 6, f"Period: {period_text(dataset)}", new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 6, f"Compared with: {dataset.previous.label()}   Filters: {filters_text(dataset)}",
-                   new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", size=8.5)
-    for line in dataset.scope:
-        pdf.multi_cell(0, 4.5, f"Filter: {line}", new_x="LMARGIN", new_y="NEXT")
-    for notice in dataset.notices:
-        pdf.set_text_color(170, 30, 30)
-        pdf.multi_cell(0, 4.5, f"Notice: {notice}", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(0)
-    pdf.ln(2)
-    _pdf_kpis(pdf, dataset.kpis)
+    _pdf_header(pdf, dataset)
+    _pdf_kpis(pdf, dataset.kpis, dataset.currency)
     pdf.set_font("DejaVu", size=7.5)
     for line in numbered(dataset.footnotes):
         pdf.multi_cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1 if dataset.footnotes else 0)
     for chart in dataset.charts:
-        png = chart_png(dataset, chart)
-        if pdf.will_page_break(72):
-            pdf.add_page()
-        pdf.image(io.BytesIO(png), w=pdf.epw)
-        pdf.ln(2)
+        _pdf_chart(pdf, dataset, chart)
     for table in dataset.tables:
-        _pdf_table(pdf, table)
+        if table.pdf != "chart":
+            _pdf_table(pdf, table, dataset)
     return bytes(pdf.output())
 
 
-def _pdf_kpis(pdf, kpis: list[Kpi]) -> None:
+def _pdf_header(pdf, dataset: ReportDataset) -> None:
+    pdf.set_font("DejaVu", size=18)
+    pdf.cell(0, 10, dataset.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=10)
+    pdf.cell(0, 6, f"Period: {period_text(dataset)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, f"Compared with: {dataset.previous.label()}   Amounts in {dataset.currency}   "
+                         f"Filters: {filters_text(dataset)}", align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", size=8.5)
+    for line in dataset.scope:
+        pdf.multi_cell(0, 4.5, f"Filter: {line}", align="L", new_x="LMARGIN", new_y="NEXT")
+    for notice in dataset.notices:
+        pdf.set_text_color(170, 30, 30)
+        pdf.multi_cell(0, 4.5, f"Notice: {notice}", align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+    pdf.ln(2)
+
+
+def _pdf_kpis(pdf, kpis: list[Kpi], currency: str) -> None:
     """KPI tiles, three a row: label (two lines at most, smaller when long),
-    value, change vs the previous period, and the KPI's note."""
+    value with its unit, the change vs the previous period coloured by whether it
+    is good news, and the KPI's note."""
     per_row = 3
     width = (pdf.epw - 4 * (per_row - 1)) / per_row
     for start in range(0, len(kpis), per_row):
@@ -128,10 +124,12 @@ def _pdf_kpis(pdf, kpis: list[Kpi]) -> None:
                 pdf.cell(width - 4, 3.2, line)
             pdf.set_xy(x + 2, y + 8.5)
             pdf.set_font("DejaVu", size=14)
-            pdf.cell(width - 4, 7, format_value(kpi.value, kpi.kind))
+            pdf.cell(width - 4, 7, format_amount(kpi.value, kpi.kind, currency))
             pdf.set_xy(x + 2, y + 16.5)
             pdf.set_font("DejaVu", size=6.5)
-            pdf.cell(width - 4, 4, format_change(kpi))
+            pdf.set_text_color(*_rgb(change_colour(kpi)))
+            pdf.cell(width - 4, 4, _fit(pdf, format_change(kpi, currency), width - 4))
+            pdf.set_text_color(0)
             if kpi.note:
                 pdf.set_xy(x + 2, y + 21)
                 pdf.set_text_color(170, 30, 30)
@@ -143,45 +141,127 @@ def _pdf_kpis(pdf, kpis: list[Kpi]) -> None:
     pdf.ln(1)
 
 
-def _pdf_table(pdf, table: Table) -> None:
+def _pdf_chart(pdf, dataset: ReportDataset, chart: Chart) -> None:
+    """The chart's image, or the sentence that there is no data to chart; under the
+    chart of a table the PDF leaves out, where its rows are."""
+    table = dataset.table(chart.table)
+    drawn = chart_png(dataset, chart)
+    below = chart_only_sentence(table) if table.pdf == "chart" else None
+    if drawn is None:
+        if pdf.will_page_break(14):
+            pdf.add_page()
+        pdf.set_font("DejaVu", size=9)
+        pdf.set_fill_color(243, 246, 250)
+        pdf.set_text_color(*GREY)
+        pdf.multi_cell(0, 6, no_data_sentence(dataset, chart), fill=True, padding=2, align="L", new_x="LMARGIN",
+                       new_y="NEXT")
+        pdf.set_text_color(0)
+        pdf.ln(3)
+        return
+    png, aspect = drawn
+    if pdf.will_page_break(pdf.epw * aspect + (6 if below else 0)):
+        pdf.add_page()
+    pdf.image(io.BytesIO(png), w=pdf.epw)
+    if below:
+        pdf.set_font("DejaVu", size=7.5)
+        pdf.set_text_color(*GREY)
+        pdf.multi_cell(0, 4, below, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+    pdf.ln(2)
+
+
+def _table_lines(table: Table) -> list[tuple[str, tuple | int]]:
+    """What the PDF draws of a table, line by line: ("row", values) for the rows it
+    shows, ("gap", how many) for the rows a trimmed list leaves out, ("total", sums)."""
+    first, left_out, last = table.pdf_rows()
+    lines = [("row", row) for row in first] + ([("gap", left_out)] if left_out else [])
+    lines += [("row", row) for row in last]
+    total = table.total_row()
+    return lines + ([("total", total)] if total is not None else [])
+
+
+def _pdf_table(pdf, table: Table, dataset: ReportDataset) -> None:
     """A table drawn cell by cell (fpdf2's table() lays out each cell and takes
-    seconds for thousands of rows); the header row is repeated on every page."""
-    if pdf.will_page_break(30):
+    seconds for thousands of rows), its header repeated on every page, page breaks
+    placed so that neither its first nor its last KEEP_TOGETHER lines are split."""
+    lines = _table_lines(table)
+    note = trimmed_sentence(table) if lines else no_rows_sentence(dataset)
+    headings = [heading(column, dataset.currency) for column in table.columns]
+    numeric = [c.kind in NUMERIC_KINDS for c in table.columns]
+    pdf.set_font("DejaVu", size=7.5)
+    texts = [_line_texts(table, kind, values) for kind, values in lines]
+    widths = _column_widths(pdf, headings, texts)
+    first = len(lines) if len(lines) <= SHORT_TABLE else 2 * KEEP_TOGETHER
+    if pdf.will_page_break(8 + (4 if note else 0) + (LINE + 0.6) + LINE * first):
         pdf.add_page()
     pdf.set_font("DejaVu", size=12)
-    pdf.cell(0, 8, f"{table.title} ({len(table.rows):,} rows)", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", size=7.5)
-    numeric = [c.kind in NUMERIC_KINDS for c in table.columns]
-    texts = [[format_value(v, c.kind) for v, c in zip(row, table.columns)] for row in table.rows]
-    widths = _column_widths(pdf, table, texts)
-    line = 4.6
+    pdf.cell(0, 8, f"{table.title} ({len(table.rows):,} row{'' if len(table.rows) == 1 else 's'})",
+             new_x="LMARGIN", new_y="NEXT")
+    if note:
+        pdf.set_font("DejaVu", size=7.5)
+        pdf.set_text_color(*GREY)
+        pdf.multi_cell(0, 4, note, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+    if not lines:
+        pdf.ln(3)
+        return
 
     def header() -> None:
+        pdf.set_font("DejaVu", "B", size=7.5)
         pdf.set_fill_color(225, 232, 240)
-        for column, width, right in zip(table.columns, widths, numeric):
-            pdf.cell(width, line + 0.6, column.label, border="B", align="R" if right else "L", fill=True)
-        pdf.ln(line + 0.6)
+        for label, width, right in zip(headings, widths, numeric):
+            pdf.cell(width, LINE + 0.6, _fit(pdf, label, width), border="B", align="R" if right else "L", fill=True)
+        pdf.ln(LINE + 0.6)
 
     header()
-    for index, row in enumerate(texts):
-        if pdf.will_page_break(line):
+    tail = KEEP_TOGETHER + (lines[-1][0] == "total")
+    done = 0
+    while done < len(lines):
+        fit = int((pdf.page_break_trigger - pdf.get_y()) // LINE)
+        left = len(lines) - done
+        take = left if left <= fit else max(1, min(fit, left - tail))
+        for index in range(done, done + take):
+            _draw_line(pdf, lines[index][0], texts[index], widths, numeric, index)
+        done += take
+        if done < len(lines):
             pdf.add_page()
-            pdf.set_font("DejaVu", size=7.5)
             header()
-        fill = index % 2 == 1
-        pdf.set_fill_color(247, 249, 251)
-        for text, width, right in zip(row, widths, numeric):
-            pdf.cell(width, line, _fit(pdf, text, width), align="R" if right else "L", fill=fill)
-        pdf.ln(line)
     pdf.ln(3)
 
 
-def _column_widths(pdf, table: Table, texts: list[list[str]]) -> list[float]:
-    """Widths from the widest label or value of each column, scaled to the page."""
+def _line_texts(table: Table, kind: str, values) -> list[str]:
+    if kind == "gap":
+        return [f"… {values:,} more (Excel and CSV)"] + [""] * (len(table.columns) - 1)
+    texts = [format_value(v, c.kind) if kind == "row" or c.name in table.total else ""
+             for v, c in zip(values, table.columns)]
+    if kind == "total":
+        texts[0] = "Total" if not table.pdf_rows()[1] else f"Total, all {len(table.rows):,}"
+    return texts
+
+
+def _draw_line(pdf, kind: str, texts: list[str], widths: list[float], numeric: list[bool], index: int) -> None:
+    pdf.set_font("DejaVu", "B" if kind == "total" else "", size=7.5)
+    pdf.set_text_color(*(GREY if kind == "gap" else (0, 0, 0)))
+    pdf.set_fill_color(247, 249, 251)
+    for column, (text, width, right) in enumerate(zip(texts, widths, numeric)):
+        align = "R" if right and kind != "gap" else "L"
+        pdf.cell(width, LINE, _fit(pdf, text, width) if kind != "gap" or column else text, align=align,
+                 fill=kind == "row" and index % 2 == 1, border="T" if kind == "total" else 0)
+    pdf.set_text_color(0)
+    pdf.ln(LINE)
+
+
+def _column_widths(pdf, headings: list[str], texts: list[list[str]]) -> list[float]:
+    """Widths from the widest heading (in bold) or value (in bold too: the totals
+    row) of each column, scaled to the page (a gap line's text spans the row and
+    does not widen its first column)."""
+    pdf.set_font("DejaVu", "B", size=7.5)
     widths = []
-    for i, column in enumerate(table.columns):
-        longest = max([column.label, *(row[i] for row in texts)], key=len)
-        widths.append(max(pdf.get_string_width(column.label), pdf.get_string_width(longest)) + 2.5)
+    for i, label in enumerate(headings):
+        values = [row[i] for row in texts if not row[0].startswith("… ")]
+        longest = max([label, *values], key=len)
+        widths.append(max(pdf.get_string_width(label), pdf.get_string_width(longest)) + 2.5)
+    pdf.set_font("DejaVu", size=7.5)
     scale = pdf.epw / sum(widths)
     return [w * scale for w in widths] if scale < 1 or len(widths) > 3 else widths
 

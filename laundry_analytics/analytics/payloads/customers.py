@@ -80,23 +80,23 @@ REPORT = ReportLayout(
     kpis=(
         KpiSpec("Active customers", "totals.active_customers", "int", words="customer_count"),
         KpiSpec("New customers", "totals.new_customers", "int", words="customer_count"),
-        KpiSpec("Customers", "totals.total_customers", "int", words="customer_count"),
-        KpiSpec("At churn risk", "totals.at_risk_customers", "int", words="customers", as_of=True),
-        KpiSpec("Churn rate %", "churn_rate", "rate", words="customers", as_of=True),
+        # Everyone acquired by the period's end: it only grows, which is no news either way.
+        KpiSpec("Customers", "totals.total_customers", "int", words="customer_count", better="neither"),
+        KpiSpec("At churn risk", "totals.at_risk_customers", "int", words="customers", better="down", as_of=True),
+        KpiSpec("Churn rate %", "churn_rate", "rate", words="customers", better="down", as_of=True),
         KpiSpec("Avg lifetime value", "totals.average_lifetime_value", "money", words="customers", as_of=True),
     ),
     tables=(
         TableSpec("segments", "Customer segments{as_of}", (("segment", "Segment", "text"),
                   ("customers", "Customers", "int")), rows="segments", pairs=True, sheet="Customer segments",
-                  words="none"),
+                  total=("customers",), words="none"),
         TableSpec("top_customers", "Top customers by lifetime value{as_of}{masked}", (
             ("customer", "Customer", "text"), ("email", "Email", "text"), ("lifetime_value", "Lifetime value", "money"),
             ("total_orders", "Orders", "int"), ("segment", "Segment", "text"),
-        ), rows="top_customers", unmasked_source=unmasked_top_customers, sheet="Top customers by lifetime value",
-            words="none"),
+        ), rows="top_customers", unmasked_source=unmasked_top_customers, sheet="Top customers", words="none"),
         TableSpec("acquisition", "New customers per day", (("date", "Date", "date"),
                   ("new_customers", "New customers", "int")), rows="acquisition_trend", sheet="New customers per day",
-                  words="customer_count"),
+                  total=("new_customers",), pdf="chart", words="customer_count"),
     ),
     charts=(
         ChartSpec("New customers per day", "line", "acquisition", "date", "new_customers", words="customer_count"),

@@ -108,10 +108,22 @@ REPORT = ReportLayout(
             ("revenue", "Revenue", "money"), ("acceptance_rate", "Acceptance %", "rate"),
             ("completion_rate", "Completion %", "rate"), ("average_rating", "Rating", "number"),
         ), source=partners_by_revenue, sheet="Partners", words="none",
-            filtered_titles={"city": "Partners in {city}"}),
+            # Rates and ratings do not add up; a pooled rate would read as the KPIs' mean rate.
+            total=("orders_received", "orders_accepted", "orders_completed", "revenue"),
+            pdf="trim", trim=(15, 5, "partners by revenue"), filtered_titles={"city": "Partners in {city}"}),
+        TableSpec("low_performers", f"Low performers: lowest completion rate (at least {MIN_ORDERS_TO_RANK_PARTNER} "
+                  "orders)", (
+            ("business_name", "Partner", "text"), ("city", "City", "text"), ("orders_received", "Received", "int"),
+            ("orders_accepted", "Accepted", "int"), ("orders_completed", "Completed", "int"),
+            ("completion_rate", "Completion %", "rate"), ("acceptance_rate", "Acceptance %", "rate"),
+            ("revenue", "Revenue", "money"),
+        ), rows="low_performers", sheet="Low performers", words="none",
+            filtered_titles={"city": "Low performers in {city}: lowest completion rate (at least "
+                                     f"{MIN_ORDERS_TO_RANK_PARTNER} orders)"}),
+        # Partners per day do not add up: a partner counts on each day it has orders.
         TableSpec("trend", "Daily trend", (("date", "Date", "date"), ("orders_received", "Orders", "int"),
                   ("revenue", "Revenue", "money"), ("partners_with_orders", "Partners", "int")), rows="trend",
-                  sheet="Daily trend", words="partners"),
+                  sheet="Daily trend", total=("orders_received", "revenue"), words="partners"),
     ),
     charts=(
         ChartSpec("Orders received per day", "line", "trend", "date", "orders_received", words="partners"),
