@@ -21,22 +21,24 @@ def uid(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-CARLA, DAN = uid(1), uid(2)
+CARLA, DAN, ERIN = uid(1), uid(2), uid(3)
 P_NORTH, P_SOUTH = uid(11), uid(12)
 CATEGORY, SERVICE = uid(21), uid(22)
-O_SPLIT, O_BIG, O_DAN, O_DAN_CANCELLED = uid(31), uid(32), uid(33), uid(34)
+O_SPLIT, O_BIG, O_DAN, O_DAN_CANCELLED, O_ERIN = uid(31), uid(32), uid(33), uid(34), uid(35)
 # PAY_FIRST has the lower id, though it is inserted after PAY_SECOND.
-PAY_FIRST, PAY_SECOND, PAY_BIG_1, PAY_BIG_2, PAY_DAN = uid(41), uid(42), uid(43), uid(44), uid(45)
+PAY_FIRST, PAY_SECOND, PAY_BIG_1, PAY_BIG_2, PAY_DAN, PAY_ERIN = uid(41), uid(42), uid(43), uid(44), uid(45), uid(46)
 
 HALF = Decimal("12.50")
 BIG_1, BIG_2 = Decimal("400.00"), Decimal("75.00")
 DAN_PAID, DAN_REFUND = Decimal("40.00"), Decimal("10.00")
+ERIN_PAID = Decimal("30.00")  # paid online up front; no partner has taken the order yet
 AS_OF = "2026-06-30"
 
 ROWS = f"""
 insert into ops.users values
   ('{CARLA}', 'carla@example.com', 'Carla C', null, '2026-01-01T00:00Z', true, false),
-  ('{DAN}', 'dan@example.com', 'Dan D', null, '2026-01-01T00:00Z', true, false);
+  ('{DAN}', 'dan@example.com', 'Dan D', null, '2026-01-01T00:00Z', true, false),
+  ('{ERIN}', 'erin@example.com', 'Erin E', null, '2026-01-01T00:00Z', true, false);
 insert into ops.partners values
   ('{P_NORTH}', 'North Wash', 'Porto', 10, true, '2025-12-01T00:00Z'),
   ('{P_SOUTH}', 'South Wash', 'Faro', 10, true, '2025-12-01T00:00Z');
@@ -51,13 +53,16 @@ insert into ops.orders values
   ('{O_DAN}', 'LC-3', '{DAN}', '{P_NORTH}', 'completed', 40.00, '2026-06-10T12:00Z', '2026-06-10T12:10Z',
    null, '2026-06-10T13:00Z', '2026-06-10T17:00Z', '2026-06-10T18:00Z', null, '2026-06-12T09:00Z'),
   ('{O_DAN_CANCELLED}', 'LC-4', '{DAN}', '{P_NORTH}', 'cancelled', 12.50, '2026-06-11T09:00Z', null,
-   null, null, null, null, '2026-06-11T09:30Z', '2026-06-11T09:30Z');
+   null, null, null, null, '2026-06-11T09:30Z', '2026-06-11T09:30Z'),
+  ('{O_ERIN}', 'LC-5', '{ERIN}', null, 'pending', 30.00, '2026-06-25T10:00Z', null,
+   null, null, null, null, null, '2026-06-25T10:05Z');
 insert into ops.order_items values
   ('{uid(71)}', '{O_SPLIT}', '{SERVICE}', 2, 12.50, 25.00),
   ('{uid(72)}', '{O_BIG}', '{SERVICE}', 38, 12.50, 475.00),
   ('{uid(73)}', '{O_DAN}', '{SERVICE}', 3, 12.50, 37.50),
   ('{uid(74)}', '{O_DAN}', '{SERVICE}', 1, 2.50, 2.50),
-  ('{uid(75)}', '{O_DAN_CANCELLED}', '{SERVICE}', 1, 12.50, 12.50);
+  ('{uid(75)}', '{O_DAN_CANCELLED}', '{SERVICE}', 1, 12.50, 12.50),
+  ('{uid(76)}', '{O_ERIN}', '{SERVICE}', 2, 15.00, 30.00);
 
 -- Two halves of O_SPLIT on one card terminal: identical but for the id.
 insert into ops.payments values
@@ -66,7 +71,8 @@ insert into ops.payments values
 -- O_BIG in two cash instalments at different times.
   ('{PAY_BIG_1}', '{O_BIG}', {BIG_1}, 'cash', 'completed', '2026-06-20T16:00Z', '2026-06-20T16:00Z', '2026-06-20T16:00Z'),
   ('{PAY_BIG_2}', '{O_BIG}', {BIG_2}, 'cash', 'completed', '2026-06-20T18:00Z', '2026-06-20T18:00Z', '2026-06-20T18:00Z'),
-  ('{PAY_DAN}', '{O_DAN}', {DAN_PAID}, 'card', 'completed', '2026-06-10T18:00Z', '2026-06-10T18:00Z', '2026-06-10T18:00Z');
+  ('{PAY_DAN}', '{O_DAN}', {DAN_PAID}, 'card', 'completed', '2026-06-10T18:00Z', '2026-06-10T18:00Z', '2026-06-10T18:00Z'),
+  ('{PAY_ERIN}', '{O_ERIN}', {ERIN_PAID}, 'online', 'completed', '2026-06-25T10:05Z', '2026-06-25T10:05Z', '2026-06-25T10:05Z');
 insert into ops.refunds values
   ('{uid(51)}', '{O_DAN}', '{PAY_DAN}', {DAN_REFUND}, 'completed', 'stain', '2026-06-12T09:00Z', '2026-06-12T09:00Z');
 """
@@ -112,7 +118,21 @@ def test_daily_revenue_counts_both_halves(marts):
     assert june_10["paid_orders"] == 2
     assert june_10["average_order_value"] == revenue / 2 == Decimal("32.50")
     assert june_10["net_revenue"] == revenue - DAN_REFUND
-    assert sum(day["total_revenue"] for day in marts[False]["daily"].values()) == 2 * HALF + BIG_1 + BIG_2 + DAN_PAID
+
+
+@pytest.mark.parametrize("exclude_identical", [False, True], ids=["default", "opt-in exclusion"])
+def test_daily_partner_and_customer_totals_equal_the_captured_payments(marts, exclude_identical):
+    # The cross-check of docs/metrics.md: Σ daily total_revenue = Σ customer
+    # total_spent = Σ captured payments; Σ partner revenue = Σ captured payments of
+    # the orders with a partner (all but Erin's).
+    captured = HALF + HALF + BIG_1 + BIG_2 + DAN_PAID + ERIN_PAID  # every completed row: 570.00
+    if exclude_identical:
+        captured -= HALF  # PAY_SECOND, the later of the identical halves
+    built = marts[exclude_identical]
+    assert sum(day["total_revenue"] for day in built["daily"].values()) == captured
+    assert sum(customer["total_spent"] for customer in built["customer"].values()) == captured
+    assert sum(order["captured_amount"] for order in built["fct"].values()) == captured
+    assert sum(row["revenue"] for row in built["partner"].values()) == captured - ERIN_PAID
 
 
 def test_partner_revenue_counts_both_halves(marts):
