@@ -45,6 +45,14 @@ def check_plain_text(value, what: str, limit: int) -> str:
     raise ValueError(f"{what} contains the {kind} U+{ord(char):04X}; remove it")
 
 
+def visible(text: str) -> str:
+    """`text` with each character that `check_plain_text` refuses written as its
+    escape (a line break as \\n, ESC as \\x1b, U+2028 as \\u2028): an error message
+    that quotes what a user typed stays one line and sends no escape sequence to
+    the terminal."""
+    return _UNSAFE_TEXT.sub(lambda found: repr(found.group())[1:-1], text)
+
+
 def parse_address(text: str, allowed_domains: Iterable[str] = ()) -> str:
     """One email address, normalised (domain lower-cased), or ValueError. Within the
     limits of RFC 5321: 64 characters before the @, 63 per domain label, 254 in all.

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from laundry_analytics import settings as settings_module
 from laundry_analytics.generate.inputs import FIRST_DATE, LAST_DATE, MAX_ORDERS, MAX_ORDERS_COST, check_date
+from laundry_analytics.plain_text import visible
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?")
@@ -103,10 +104,12 @@ def fraction(text: str) -> float:
 
 class Parser(argparse.ArgumentParser):
     """Refuses wrong arguments in one line (argparse's default puts the whole usage
-    first, which buries the sentence that says what to fix)."""
+    first, which buries the sentence that says what to fix). argparse quotes some
+    arguments as they were typed (`unrecognized arguments: ...`): line breaks and
+    control characters in them are shown escaped."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {visible(message)} (see {self.prog} --help)\n")
 
 
 def add_generation_options(parser: argparse.ArgumentParser, default_orders: int) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import psycopg
 
 from laundry_analytics import settings as settings_module
+from laundry_analytics.plain_text import visible
 from laundry_cli.console import Refusal
 from laundry_cli.parser import build_parser
 
@@ -23,7 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def refuse(message: str, code: int = 2) -> int:
-        print(f"laundry-analytics {args.command}: error: {message}", file=sys.stderr)
+        # What a user typed may be quoted in the message: shown escaped, never as a
+        # line break or a terminal escape sequence (a list of problems keeps its lines).
+        shown = "\n".join(visible(line) for line in message.split("\n"))
+        print(f"laundry-analytics {args.command}: error: {shown}", file=sys.stderr)
         return code
 
     try:

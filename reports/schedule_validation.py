@@ -77,6 +77,14 @@ class ScheduleError(ValueError):
     """Invalid schedule input; the message lists every field to fix."""
 
 
+def refusal(problems: list[str]) -> str:
+    """The refusal of a schedule: one line when one field is wrong (the usual case,
+    a sentence a script or a terminal shows whole), else one line per field."""
+    if len(problems) == 1:
+        return f"invalid schedule, nothing was stored: {problems[0]}"
+    return "invalid schedule, nothing was stored:\n  " + "\n  ".join(problems)
+
+
 @dataclass
 class ScheduleSpec:
     """A validated schedule, ready to store."""
@@ -131,7 +139,7 @@ def validate(raw: dict, *, conn: psycopg.Connection | None = None) -> ScheduleSp
     description = check("description", lambda v: check_plain_text(v or "", "description", 2000))
     created_by = check("created_by", lambda v: check_plain_text(v or "cli", "created-by", 200))
     if problems:
-        raise ScheduleError("invalid schedule, nothing was stored:\n  " + "\n  ".join(problems))
+        raise ScheduleError(refusal(problems))
     return ScheduleSpec(
         name=name, report_type=report_type, frequency=frequency, time_of_day=time_of_day, timezone=timezone,
         recipients=recipients, format=fmt, created_by=created_by, description=description,
@@ -275,7 +283,7 @@ def _filters(value, conn: psycopg.Connection | None, report_type: str | None = N
         if key in value:
             if not isinstance(value[key], str) or not value[key].strip() or len(value[key]) > 200:
                 raise ValueError(f"{key} must be non-empty text")
-            filters[key] = value[key].strip()
+            filters[key] = check_plain_text(value[key], key, 200).strip()
     if "partner_id" in value:
         filters["partner_id"] = _partner_id(value["partner_id"], conn)
     if conn is not None:  # values that match nothing in the marts are refused, with the nearest valid ones

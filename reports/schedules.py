@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from laundry_analytics.analytics_schema import compose
 from laundry_analytics.plain_text import check_plain_text
 from reports.schedule_tables import ensure_tables
-from reports.schedule_validation import ScheduleError, ScheduleSpec, parse_address, validate
+from reports.schedule_validation import ScheduleError, ScheduleSpec, parse_address, refusal, validate
 
 __all__ = ["EDITABLE", "ScheduleError", "ScheduleSpec", "add", "delete", "deliveries", "edit", "ensure_tables", "find",
            "list_all", "parse_address", "set_active", "spec_of", "validate"]
@@ -40,8 +40,8 @@ def add(conn: psycopg.Connection, spec: ScheduleSpec, *, now: dt.datetime | None
         )).fetchone()
     except psycopg.errors.UniqueViolation:
         conn.rollback()
-        raise ScheduleError(f"invalid schedule, nothing was stored:\n  name: a schedule named {spec.name!r} exists "
-                            f"already; choose another name") from None
+        raise ScheduleError(refusal([f"name: a schedule named {spec.name!r} exists already; choose another "
+                                     "name"])) from None
     conn.commit()
     return row
 

@@ -274,6 +274,27 @@ def test_a_report_that_cannot_be_written_to_the_outbox_is_retried_and_sent_once_
     assert [m["To"] for m in smtp.messages] == ["ops@example.com"] and in_the_way.is_file()
 
 
+def test_a_full_outbox_disk_is_retried_leaves_no_partial_file_and_sends_once_when_space_is_back(
+        conn, smtp, clock, definitions, instance, tmp_path):
+    add_schedule(conn, recipients="ops@example.com")
+    # The report's partial file is /dev/full: every write to it fails with ENOSPC,
+    # as on a full disk (a real one, for root too).
+    partial = tmp_path / "outbox" / "reports" / "daily-revenue_2026-06-28.xlsx.part"
+    partial.parent.mkdir(parents=True)
+    partial.symlink_to("/dev/full")
+    (request,) = sensor_requests(definitions, instance)
+    result = execute(request, instance)
+    assert not result.success and smtp.messages == []
+    assert ledger_rows(conn) == {"ops@example.com": ("retrying", "OSError", 1, START + 5 * MINUTE)}
+    assert "No space left on device" in recipient_states(result)["ops@example.com"]
+    assert partial_files(tmp_path) == [] and not partial.is_symlink()  # the failed write was cleaned up
+    clock.now = START + 5 * MINUTE
+    (retry,) = sensor_requests(definitions, instance)
+    assert execute(retry, instance).success
+    assert [m["To"] for m in smtp.messages] == ["ops@example.com"]
+    assert (tmp_path / "outbox" / "reports" / "daily-revenue_2026-06-28.xlsx").is_file()
+
+
 def test_without_smtp_an_outbox_under_a_file_is_retried(conn, clock, definitions, instance, monkeypatch,
                                                         tmp_path):
     monkeypatch.delenv("LAUNDRY_SMTP_HOST", raising=False)

@@ -335,3 +335,22 @@ def test_the_command_without_a_clock_prints_the_command_that_gives_the_same_rows
     monkeypatch.setattr(inputs, "utc_now", lambda: dt.datetime(2026, 7, 9, 7, 0, tzinfo=UTC))  # days later
     assert main(again[1:]) == 0
     assert table_digests(conn) == rows
+
+
+def test_memory_stays_bounded_by_the_block_not_the_orders(conn):
+    """Ten times the orders, the same peak memory: orders are generated and loaded
+    one block at a time (before, the generator held one array entry per order).
+    tracemalloc counts Python's and numpy's allocations."""
+    import tracemalloc
+
+    def peak(orders: int) -> int:
+        tracemalloc.start()
+        try:
+            generate(conn, orders=orders, seed=3, block_size=500, **YEAR)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(500)  # first use: imports and caches, not the orders
+    small, large = peak(2_000), peak(20_000)
+    assert large < 1.5 * small, (small, large)

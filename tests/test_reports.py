@@ -265,6 +265,9 @@ def test_partner_names_a_spreadsheet_would_evaluate_reach_excel_and_csv_as_text(
 def test_only_text_is_made_inert_never_numbers():
     assert [inert_text(v) for v in ["-5%", "=1+1", "Lisbon", "", Decimal("-5.00"), -3, None]] == [
         "'-5%", "'=1+1", "Lisbon", "", Decimal("-5.00"), -3, None]
+    # Every trigger of the OWASP CSV-injection guidance: = + - @ tab carriage return.
+    assert [inert_text(v) for v in ["@SUM(A1)", "+1", "\t=1", "\r=1", "a=1", 1.5]] == [
+        "'@SUM(A1)", "'+1", "'\t=1", "'\r=1", "a=1", 1.5]
 
 
 def test_customer_pii_is_masked_unless_the_schedule_allows_it(conn):
