@@ -396,7 +396,8 @@ def test_the_email_speaks_of_the_report_it_carries(conn):
     assert "Total revenue: EUR " in revenue
     masked = body(dataset_of(conn, "customers", MONTH), "excel")
     assert "Customer names and emails in this report are masked: this schedule is not allowed to show them." in masked
-    assert "one sheet per table, with its chart: Customer segments, Top customers, New customers per day." in masked
+    assert ("one sheet per table: Customer segments, Top customers, New customers per day; the charts are on "
+            "Customer segments and New customers per day.") in masked
     shown = body(dataset_of(conn, "customers", MONTH, allow_pii=True), "csv")
     assert "This report shows customers' names and emails (this schedule is allowed to): handle it as personal data." \
         in shown and "masked" not in shown

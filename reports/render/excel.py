@@ -33,6 +33,8 @@ HEADER_FILL = "E1E8F0"
 SENTENCE_WIDTH = 60
 """Characters of the summary's second column, where filters, notices and notes wrap."""
 WIDE = 100
+LABEL_WIDTH_MAX = 60
+"""Characters of the summary's first column at most; a longer KPI label wraps."""
 """Characters of column width beyond which a sheet prints landscape."""
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 7.5
 COLUMN_CM, ROW_CM = 1.7, 0.5
@@ -109,9 +111,15 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
     _append(summary, ["KPI", "Value", "Previous period", "Change", "Note"])
     header_row = summary.max_row
     _header(summary[header_row])
+    label_width = min(LABEL_WIDTH_MAX, max([32, *(len(kpi.label) + 2 for kpi in dataset.kpis)]))
     for kpi in dataset.kpis:
         _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change, kpi.note or None])
         row = summary.max_row
+        # A label longer than its column wraps (the row made that tall), never hidden under the value.
+        summary.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        lines = math.ceil(len(kpi.label) / (label_width * 0.95))
+        if lines > 1:
+            summary.row_dimensions[row].height = 15 * lines
         summary.cell(row, 2).number_format = number_format(kpi.kind, dataset.currency)
         summary.cell(row, 3).number_format = number_format(kpi.kind, dataset.currency)
         change = summary.cell(row, 4)
@@ -124,7 +132,7 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
         summary.cell(summary.max_row, 1).alignment = Alignment(vertical="top")
         _wrap(summary, summary.max_row)
     _append(summary, [footer_text(dataset)])
-    for letter, width in zip("ABCDE", (32, SENTENCE_WIDTH, 18, 16, 40)):
+    for letter, width in zip("ABCDE", (label_width, SENTENCE_WIDTH, 18, 16, 40)):
         summary.column_dimensions[letter].width = width
 
 
