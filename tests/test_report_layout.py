@@ -180,8 +180,9 @@ def test_excel_sheets_keep_their_names_bold_headers_print_setup_and_visible_char
     assert all(cell.font.b for cell in header)
     for table in dataset.tables:
         ws = book[table.sheet]
-        assert all(cell.font.b for cell in ws[1]) and ws.freeze_panes == "A2"
-        assert [cell.value for cell in ws[1]] == [f"{c.label} (EUR)" if c.kind == "money" else c.label
+        header = ws[1][:len(table.columns)]  # beside it, a chart and its caption
+        assert all(cell.font.b for cell in header) and ws.freeze_panes == "A2"
+        assert [cell.value for cell in header] == [f"{c.label} (EUR)" if c.kind == "money" else c.label
                                                   for c in table.columns]
         assert ws.max_row == len(table.rows) + 1  # every row, whatever the PDF shows; no totals row among them
         for index, column in enumerate(table.columns, start=1):
@@ -308,6 +309,12 @@ def test_a_day_that_can_still_change_is_drawn_apart_so_it_never_reads_as_a_drop(
     assert drawn(image, [CHANGING_COLOUR]) > 50  # the last day in the colour of days that can still change
     text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
     assert "2026-06-30 is not over yet" in text
+    book = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))
+    ws = book["Daily revenue"]
+    ((series,),) = [chart.series for chart in ws._charts]
+    assert [point.idx for point in series.dPt] == [i for i, moving in enumerate(changing) if moving]
+    assert any(cell.value and str(cell.value).startswith("In orange: days whose figures can still change")
+               for row in ws.iter_rows() for cell in row)
     dataset.changing_days = frozenset()  # the same figures, every day final: nothing drawn apart
     (image, _) = chart_images(render(dataset, "pdf").content)
     assert drawn(image, [CHANGING_COLOUR]) == 0 and drawn(image, [BAR_COLOUR]) > 200
@@ -317,6 +324,15 @@ def test_a_one_day_period_still_open_draws_its_bar_as_a_day_that_can_change(conn
     dataset = dataset_of(conn, "revenue", Period(NOW.date(), NOW.date()))
     (daily, _) = chart_images(render(dataset, "pdf").content)
     assert drawn(daily, [CHANGING_COLOUR]) > 200 and drawn(daily, [BAR_COLOUR]) == 0
+
+
+def test_a_day_with_nothing_yet_says_so_rather_than_no_data(conn):
+    day = NOW.date()
+    dataset = dataset_of(conn, "revenue", Period(day, day))
+    dataset.table("daily").rows = [(day, 1, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))]  # one open order
+    text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
+    assert ("Daily revenue: no data yet in the period (2026-06-30), whose figures can still change (see the "
+            "notices), so there is no chart.") in text
 
 
 def test_open_orders_are_counted_in_words_that_agree_with_their_number():

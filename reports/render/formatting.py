@@ -139,6 +139,9 @@ def no_data_sentence(dataset: ReportDataset, chart: Chart) -> str:
     """What a report says instead of a chart with nothing to draw (the chart's
     title says how the filter narrows it)."""
     where = " for this report's filter" if dataset.filters else ""
+    if any(still_changing(dataset, chart)):  # an open or unfinished day: nothing yet, not nothing
+        return (f"{chart.title}: no data yet in the period ({dataset.period.label()}){where}, whose figures can "
+                "still change (see the notices), so there is no chart.")
     return f"{chart.title}: no data in the period ({dataset.period.label()}){where}, so there is no chart."
 
 
