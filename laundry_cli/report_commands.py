@@ -79,7 +79,7 @@ def _preview(conn: psycopg.Connection, args: argparse.Namespace) -> None:
     partial = args.out / f"{file.file_name}.part"
     partial.write_bytes(file.content)
     partial.replace(args.out / file.file_name)  # never a half-written report
-    say(f"{args.out / file.file_name}: {len(file.content):,} bytes, {file.rows:,} rows, "
+    say(f"{args.out / file.file_name}: {len(file.content):,} bytes, {file.rows:,} row{'' if file.rows == 1 else 's'}, "
         f"period {dataset.period.label()} (nothing sent)")
 
 

@@ -140,15 +140,19 @@ def incomplete_period_notices(status: dict) -> list[str]:
     earlier, shown = open_days[:-SHOWN_OPEN_DAYS], open_days[-SHOWN_OPEN_DAYS:]
     if earlier:
         still = sum(row["open_orders"] for row in earlier)
-        notices.append(f"{still:,} of {sum(row['orders'] for row in earlier):,} orders of {len(earlier)} earlier "
+        notices.append(f"{still:,} of {_orders(sum(row['orders'] for row in earlier))} of {len(earlier)} earlier "
                        f"days ({earlier[0]['date']} to {earlier[-1]['date']}) {_are(still)} still open.")
     for row in shown:
-        notices.append(f"{row['open_orders']:,} of {row['orders']:,} orders of {row['date']} "
+        notices.append(f"{row['open_orders']:,} of {_orders(row['orders'])} of {row['date']} "
                        f"{_are(row['open_orders'])} still open.")
     if notices:
         notices.append(f"Figures of these days can still change: each change vs the previous period is marked "
                        f"\"{INCOMPLETE}\", so an unfinished day does not read as a drop.")
     return notices
+
+
+def _orders(count: int) -> str:
+    return f"{count:,} order{'' if count == 1 else 's'}"
 
 
 def _are(count: int) -> str:

@@ -177,6 +177,9 @@ class ReportDataset:
     personal_data: str | None = None
     """Whether customers' names and emails are "masked" or "shown"; None for a report
     without customer data."""
+    changing_days: frozenset[dt.date] = frozenset()
+    """The days of the period whose figures can still change (not over yet, or with
+    orders still open): the days the notices name, marked on every daily chart."""
 
     @property
     def rows(self) -> int:
@@ -240,6 +243,8 @@ def build_dataset(report_type: str, period: Period, filters: dict | None = None,
     notice = caveats.customers_as_of_notice(as_of, period.end) if layout.as_of else None
     dataset.notices.extend([notice] if notice else [])
     incomplete = caveats.incomplete_period_notices(status)
+    dataset.changing_days = frozenset([*status["unfinished_days"],
+                                       *(row["date"] for row in status["open_orders_by_day"])])
     dataset.notices.extend(incomplete)
     if incomplete:
         dataset.kpis = [kpi.noted(caveats.INCOMPLETE) for kpi in dataset.kpis]

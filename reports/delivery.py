@@ -101,8 +101,10 @@ def attachment_contents(dataset: ReportDataset, fmt: str) -> str:
         files = ", ".join(f"{table.name}.csv" for table in dataset.tables)
         return f"It holds summary.csv (the KPIs above) and one file per table: {files}."
     if fmt == "excel":
-        return (f"It holds a Summary sheet (the KPIs above) and one sheet per table, with its chart: "
-                f"{', '.join(table.sheet for table in dataset.tables)}.")
+        charted = [table.sheet for table in dataset.tables if any(c.table == table.name for c in dataset.charts)]
+        charts = f"; the charts are on {_and(charted)}" if charted else ""
+        return (f"It holds a Summary sheet (the KPIs above) and one sheet per table: "
+                f"{', '.join(table.sheet for table in dataset.tables)}{charts}.")
     shown = [table.title for table in dataset.tables if table.pdf != "chart"]
     trimmed = [table.title for table in dataset.tables if table.pdf_rows()[1]]
     charts = len(dataset.charts)
@@ -110,6 +112,11 @@ def attachment_contents(dataset: ReportDataset, fmt: str) -> str:
     if trimmed:
         sentence += f" {', '.join(trimmed)}: top and bottom rows only; the Excel and CSV versions list every row."
     return sentence
+
+
+def _and(names: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def message_id_for(*parts: str) -> str:

@@ -290,6 +290,15 @@ def test_an_unknown_filter_value_is_refused_at_add_and_at_edit_and_nothing_is_st
     assert cli("delete", "Kept").returncode == 0
 
 
+def test_a_partner_given_by_part_of_its_name_is_named_first_among_the_nearest(conn):
+    partner, name = one(conn, "select partner_id::text, business_name from analytics.dim_partners "
+                              "order by business_name desc limit 1")
+    part = " ".join(name.split()[1:]).lower()  # "silva laundry 9" for "Pure Silva Laundry 9"
+    done = cli(*ADD, "--name", "By name", "--type", "revenue", "--filters", f'{{"partner_id": "{part}"}}')
+    assert done.returncode == 2, done.stderr
+    assert f"is not a UUID, so it is not a partner id; nearest partners by name: {partner} ({name}, " in done.stderr
+
+
 def test_a_partner_outside_the_given_city_is_refused(conn):
     partner = busiest(conn, "partner")
     city = one(conn, "select city from analytics.dim_partners where partner_id = %s", partner)[0]

@@ -26,11 +26,12 @@ from laundry_analytics.analytics.payload_type import KpiSpec, PayloadType, Repor
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 from reports import schedules
+from reports.caveats import incomplete_period_notices
 from reports.datasets import Kpi, build_dataset
 from reports.delivery import report_message
 from reports.periods import Period
 from reports.render import format_change, format_value, render
-from reports.render.formatting import shorten_middle
+from reports.render.formatting import shorten_middle, still_changing
 
 UTC = dt.timezone.utc
 MONTH = Period(dt.date(2026, 5, 1), dt.date(2026, 5, 31))
@@ -42,6 +43,8 @@ KEEP = 3
 SHORT = 12
 """Lines (rows and total) of a table short enough never to be split."""
 BAR_COLOUR = (0x1F, 0x6F, 0xEB)
+CHANGING_COLOUR = (0xF0, 0x8C, 0x00)
+"""The colour of a day whose figures can still change (an unfinished day, orders still open)."""
 GREEN, RED, GREY = "1A7F37", "CF222E", "57606A"
 GOOD_NEWS = {  # a rise in ... is: (from the issue: refunds, cancellations and durations up are bad)
     "Orders": "up", "Total revenue": "up", "Net revenue": "up", "Paid orders": "up", "Average order value": "up",
@@ -88,9 +91,11 @@ def chart_images(content: bytes) -> list:
     return [image.image.convert("RGB") for page in pypdf.PdfReader(io.BytesIO(content)).pages for image in page.images]
 
 
-def drawn(image) -> int:
-    """Pixels of the charts' bar and line colour: what the chart draws of its data."""
-    return sum(1 for pixel in image.get_flattened_data() if all(abs(a - b) < 30 for a, b in zip(pixel, BAR_COLOUR)))
+def drawn(image, colours=(BAR_COLOUR, CHANGING_COLOUR)) -> int:
+    """Pixels of the charts' bar and line colours (final days, days that can still
+    change): what the chart draws of its data."""
+    return sum(1 for pixel in image.get_flattened_data()
+               if any(all(abs(a - b) < 30 for a, b in zip(pixel, colour)) for colour in colours))
 
 
 def shown_rows(table) -> list[str]:
@@ -175,8 +180,9 @@ def test_excel_sheets_keep_their_names_bold_headers_print_setup_and_visible_char
     assert all(cell.font.b for cell in header)
     for table in dataset.tables:
         ws = book[table.sheet]
-        assert all(cell.font.b for cell in ws[1]) and ws.freeze_panes == "A2"
-        assert [cell.value for cell in ws[1]] == [f"{c.label} (EUR)" if c.kind == "money" else c.label
+        header = ws[1][:len(table.columns)]  # beside it, a chart and its caption
+        assert all(cell.font.b for cell in header) and ws.freeze_panes == "A2"
+        assert [cell.value for cell in header] == [f"{c.label} (EUR)" if c.kind == "money" else c.label
                                                   for c in table.columns]
         assert ws.max_row == len(table.rows) + 1  # every row, whatever the PDF shows; no totals row among them
         for index, column in enumerate(table.columns, start=1):
@@ -291,6 +297,53 @@ def test_a_filter_without_orders_replaces_each_empty_chart_with_a_sentence(conn,
                    for c in row)
 
 
+def test_a_day_that_can_still_change_is_drawn_apart_so_it_never_reads_as_a_drop(conn):
+    # The period ends on the day of NOW (20:00 UTC): that day is not over.
+    dataset = dataset_of(conn, "revenue", Period(dt.date(2026, 6, 24), dt.date(2026, 6, 30)))
+    daily = next(chart for chart in dataset.charts if chart.table == "daily")
+    changing = still_changing(dataset, daily)
+    assert changing[-1] and dt.date(2026, 6, 30) in dataset.changing_days
+    assert [day for (day, _), moving in zip(daily.points(dataset.table("daily"))[1], changing) if moving] == sorted(
+        dataset.changing_days)  # the days the notices name, and no other
+    (image, _) = chart_images(render(dataset, "pdf").content)
+    assert drawn(image, [CHANGING_COLOUR]) > 50  # the last day in the colour of days that can still change
+    text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
+    assert "2026-06-30 is not over yet" in text
+    book = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))
+    ws = book["Daily revenue"]
+    ((series,),) = [chart.series for chart in ws._charts]
+    assert [point.idx for point in series.dPt] == [i for i, moving in enumerate(changing) if moving]
+    assert any(cell.value and str(cell.value).startswith("In orange: days whose figures can still change")
+               for row in ws.iter_rows() for cell in row)
+    dataset.changing_days = frozenset()  # the same figures, every day final: nothing drawn apart
+    (image, _) = chart_images(render(dataset, "pdf").content)
+    assert drawn(image, [CHANGING_COLOUR]) == 0 and drawn(image, [BAR_COLOUR]) > 200
+
+
+def test_a_one_day_period_still_open_draws_its_bar_as_a_day_that_can_change(conn):
+    dataset = dataset_of(conn, "revenue", Period(NOW.date(), NOW.date()))
+    (daily, _) = chart_images(render(dataset, "pdf").content)
+    assert drawn(daily, [CHANGING_COLOUR]) > 200 and drawn(daily, [BAR_COLOUR]) == 0
+
+
+def test_a_day_with_nothing_yet_says_so_rather_than_no_data(conn):
+    day = NOW.date()
+    dataset = dataset_of(conn, "revenue", Period(day, day))
+    dataset.table("daily").rows = [(day, 1, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))]  # one open order
+    text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
+    assert ("Daily revenue: no data yet in the period (2026-06-30), whose figures can still change (see the "
+            "notices), so there is no chart.") in text
+
+
+def test_open_orders_are_counted_in_words_that_agree_with_their_number():
+    day = dt.date(2026, 11, 24)
+    status = {"now": dt.datetime(2026, 11, 30, tzinfo=UTC), "data_up_to": None, "unfinished_days": [],
+              "open_orders_by_day": [{"date": day, "orders": 1, "open_orders": 1},
+                                     {"date": day + dt.timedelta(days=1), "orders": 12, "open_orders": 3}]}
+    notices = incomplete_period_notices(status)
+    assert notices[:2] == ["1 of 1 order of 2026-11-24 is still open.", "3 of 12 orders of 2026-11-25 are still open."]
+
+
 def test_long_names_are_shortened_in_the_middle_where_they_differ():
     assert shorten_middle("Crisp Silva Express Laundry 12", 20) == "Crisp Sil…Laundry 12"
     assert shorten_middle("Crisp Silva Laundry 12", 26) == "Crisp Silva Laundry 12"
@@ -350,6 +403,50 @@ def test_the_partners_pdf_trims_a_long_list_and_has_a_low_performers_section(con
     assert bars.type == "bar" and bars.anchor.ext.cy > 7.5 * cm  # horizontal bars for names, taller for ten
 
 
+LONG_NAMES = ("Lavandaria Express do Centro Histórico — Unidade Norte 27",
+              "Lavandaria Express do Centro Histórico — Unidade Sul 18")
+
+
+def test_a_pdf_table_never_cuts_a_heading_or_a_number_and_shortens_long_names_in_the_middle(conn):
+    dataset = dataset_of(conn, "partners", MONTH)
+    partners = dataset.table("partners")
+    partners.rows = [(name, *row[1:]) for name, row in zip(LONG_NAMES, partners.rows[:2])] + partners.rows[2:]
+    lines = [line for page in pdf_pages(render(dataset, "pdf").content) for line in page]
+    headings = " ".join(f"{c.label} (EUR)" if c.kind == "money" else c.label for c in partners.columns)
+    assert headings in lines  # every heading whole, the currency of Revenue too
+    for name, row in zip(LONG_NAMES, partners.rows):
+        numbers = " ".join(format_value(v, c.kind) for v, c in zip(row[2:], partners.columns[2:]))
+        (line,) = [line for line in lines if line.endswith(f"{row[1]} {numbers}")]  # every number whole
+        end = " ".join(name.split()[-2:])  # "Norte 27": what tells the two apart
+        assert line.startswith("Lavandaria") and "…" in line and f"{end} {row[1]}" in line, line
+
+
+def test_a_kpi_label_too_long_for_its_tile_keeps_its_start_and_end(conn):
+    dataset = dataset_of(conn, "customers", MONTH)
+    label = f"Avg lifetime value ({LONG_NAMES[0]}'s customers)"
+    dataset.kpis[-1] = Kpi(label, *(dataset.kpis[-1].value, dataset.kpis[-1].previous, "money"))
+    text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
+    assert "Avg lifetime value (Lavandaria" in text and "Norte 27's customers)" in text and "…" in text
+
+
+def test_the_excel_summary_shows_a_long_kpi_label_whole(conn):
+    dataset = dataset_of(conn, "customers", MONTH)
+    label = f"Avg lifetime value ({LONG_NAMES[0]}'s customers)"
+    dataset.kpis[-1] = Kpi(label, *(dataset.kpis[-1].value, dataset.kpis[-1].previous, "money"))
+    summary = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))["Summary"]
+    (cell,) = [row[0] for row in summary.iter_rows() if row[0].value == label]
+    width = summary.column_dimensions["A"].width
+    assert width >= len(label) + 2 or (cell.alignment.wrap_text and summary.row_dimensions[cell.row].height
+                                       >= 15 * -(-len(label) // int(width)))
+
+
+def test_a_one_row_chart_table_is_named_in_the_singular(conn):
+    dataset = dataset_of(conn, "customers", DAY)
+    text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
+    assert ("The row of this chart is in the Excel file (sheet “New customers per day”) and the CSV file "
+            "(acquisition.csv).") in text
+
+
 def test_a_table_that_repeats_its_chart_is_left_to_excel_and_csv(conn):
     dataset = dataset_of(conn, "orders", MONTH)
     text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
@@ -396,7 +493,8 @@ def test_the_email_speaks_of_the_report_it_carries(conn):
     assert "Total revenue: EUR " in revenue
     masked = body(dataset_of(conn, "customers", MONTH), "excel")
     assert "Customer names and emails in this report are masked: this schedule is not allowed to show them." in masked
-    assert "one sheet per table, with its chart: Customer segments, Top customers, New customers per day." in masked
+    assert ("one sheet per table: Customer segments, Top customers, New customers per day; the charts are on "
+            "Customer segments and New customers per day.") in masked
     shown = body(dataset_of(conn, "customers", MONTH, allow_pii=True), "csv")
     assert "This report shows customers' names and emails (this schedule is allowed to): handle it as personal data." \
         in shown and "masked" not in shown

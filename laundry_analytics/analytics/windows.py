@@ -145,12 +145,14 @@ def filter_values(conn: psycopg.Connection, key: str) -> list[str]:
 
 
 def nearest(value: str, choices: list[str], n: int = 3) -> list[str]:
-    """The choices closest to `value` (difflib, ignoring case): the close ones, or
-    else the n least far, so a refusal always shows what could be meant."""
+    """The choices closest to `value` (ignoring case): first those that contain it
+    (a partner's name given in part, "Lavandaria"), then the close ones (difflib),
+    or else the n least far, so a refusal always shows what could be meant."""
     folded = {choice.casefold(): choice for choice in choices}
+    containing = sorted(match for match in folded if value.casefold() in match)
     close = (difflib.get_close_matches(value.casefold(), folded, n=n)
              or difflib.get_close_matches(value.casefold(), folded, n=n, cutoff=0))
-    return [folded[match] for match in close]
+    return [folded[match] for match in dict.fromkeys([*containing, *close])][:n]
 
 
 def check_filter_value(conn: psycopg.Connection, key: str, value: str | None) -> str | None:

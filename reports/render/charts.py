@@ -5,17 +5,30 @@ and says what it counts and in which unit; a line of one point (a one-day
 period) is a bar; category labels are never rotated (too long to stand side by
 side, the bars turn horizontal and grow with their number; a label longer than
 CHART_LABEL_MAX is shortened in the middle); and a chart with nothing to draw is
-no chart at all (None: the PDF says so in a sentence)."""
+no chart at all (None: the PDF says so in a sentence). A day whose figures can
+still change (not over yet, or with orders still open) is drawn in orange,
+its line dashed and its marker hollow, with a legend saying so: an unfinished
+day never reads as a drop."""
 
 from __future__ import annotations
 
 import io
 
 from reports.datasets import Chart, ReportDataset
-from reports.render.formatting import axis_titles, chart_labels, format_value, horizontal_bars, label_step
+from reports.render.formatting import (
+    CHANGING_LEGEND,
+    axis_titles,
+    chart_labels,
+    format_value,
+    horizontal_bars,
+    label_step,
+    still_changing,
+)
 
 WIDTH_INCHES = 7.5
 BAR_COLOUR = "#1f6feb"
+CHANGING_COLOUR = "#f08c00"
+"""The points and bars of days whose figures can still change."""
 LABELLED_BARS = 12
 """Bars up to this many carry their value; more would crowd each other."""
 
@@ -39,10 +52,16 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> tuple[bytes, float] | Non
     horizontal = kind == "bar" and horizontal_bars(labels)
     height = max(2.4, 0.24 * len(values) + 1.1) if horizontal else 2.8
     fig, ax = plt.subplots(figsize=(WIDTH_INCHES, height), dpi=150)
+    changing = still_changing(dataset, chart)
     if kind == "line":
-        _line(ax, labels, values)
+        _line(ax, labels, values, changing)
     else:
-        bars = (ax.barh if horizontal else ax.bar)(range(len(values)), values, color=BAR_COLOUR)
+        colours = [CHANGING_COLOUR if c else BAR_COLOUR for c in changing]
+        bars = (ax.barh if horizontal else ax.bar)(range(len(values)), values, color=colours)
+        if any(changing):
+            from matplotlib.patches import Patch
+
+            _legend(ax, handles=[Patch(color=CHANGING_COLOUR, label=CHANGING_LEGEND)])
         ticks = ax.set_yticks if horizontal else ax.set_xticks
         ticks(range(len(labels)), labels, fontsize=7)
         room = max(0.0, (4 - len(values)) / 2)  # one or two bars stay bar-wide, not page-wide
@@ -63,13 +82,35 @@ def chart_png(dataset: ReportDataset, chart: Chart) -> tuple[bytes, float] | Non
     return out.getvalue(), height / WIDTH_INCHES
 
 
-def _line(ax, labels: list[str], values: list[float]) -> None:
-    """A line with a marker per point, and as many category labels as fit unrotated."""
-    ax.plot(range(len(values)), values, color=BAR_COLOUR, linewidth=1.6, marker="o" if len(values) <= 62 else None,
-            markersize=2.5)
+def _line(ax, labels: list[str], values: list[float], changing: list[bool]) -> None:
+    """A line with a marker per point, and as many category labels as fit unrotated;
+    the segments reaching a day that can still change dashed, in CHANGING_COLOUR,
+    with a hollow marker on that day."""
+    nan = float("nan")
+    solid: tuple[list, list] = ([], [])
+    dashed: tuple[list, list] = ([], [])
+    for i in range(len(values) - 1):
+        xs, ys = dashed if changing[i] or changing[i + 1] else solid
+        xs.extend([i, i + 1, nan])
+        ys.extend([values[i], values[i + 1], nan])
+    ax.plot(*solid, color=BAR_COLOUR, linewidth=1.6)
+    ax.plot(*dashed, color=CHANGING_COLOUR, linewidth=1.6, linestyle=(0, (3, 2)))
+    if len(values) <= 62:
+        final = [i for i, c in enumerate(changing) if not c]
+        ax.plot(final, [values[i] for i in final], linestyle="", color=BAR_COLOUR, marker="o", markersize=2.5)
+    moving = [i for i, c in enumerate(changing) if c]
+    if moving:
+        ax.plot(moving, [values[i] for i in moving], linestyle="", marker="o", markersize=4, markerfacecolor="white",
+                markeredgecolor=CHANGING_COLOUR, color=CHANGING_COLOUR, label=CHANGING_LEGEND)
+        _legend(ax)
     step = label_step(labels)
     ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], fontsize=7)
     ax.set_xlim(-0.5, len(values) - 0.5)
+
+
+def _legend(ax, **options) -> None:
+    """The legend above the plot's right corner, clear of the data and the title."""
+    ax.legend(fontsize=6.5, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.2, **options)
 
 
 def _value_axis(ax, axis, values: list[float], kind: str, horizontal: bool) -> None:

@@ -22,6 +22,7 @@ from reports.render.formatting import (
     label_step,
     no_data_sentence,
     period_text,
+    still_changing,
 )
 
 NUMBER_FORMATS = {"rate": "0.00", "minutes": "#,##0.00", "number": "0.00", "int": "#,##0", "date": "yyyy-mm-dd",
@@ -30,9 +31,14 @@ CHANGE_FORMATS = {unit: f'"▲ +"#,##0.00"{suffix}";"▼ −"#,##0.00"{suffix}";
                   for unit, suffix in (("%", "%"), ("pp", " pp"))}
 """A change vs the previous period: its arrow and unit, percent or percentage points."""
 HEADER_FILL = "E1E8F0"
+CHANGING_COLOUR = "F08C00"
+"""A day whose figures can still change (reports.render.charts.CHANGING_COLOUR)."""
+CHANGING_CAPTION = "In orange: days whose figures can still change (see the notices on the Summary sheet)."
 SENTENCE_WIDTH = 60
 """Characters of the summary's second column, where filters, notices and notes wrap."""
 WIDE = 100
+LABEL_WIDTH_MAX = 60
+"""Characters of the summary's first column at most; a longer KPI label wraps."""
 """Characters of column width beyond which a sheet prints landscape."""
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 7.5
 COLUMN_CM, ROW_CM = 1.7, 0.5
@@ -109,9 +115,17 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
     _append(summary, ["KPI", "Value", "Previous period", "Change", "Note"])
     header_row = summary.max_row
     _header(summary[header_row])
+    label_width = min(LABEL_WIDTH_MAX, max([32, *(len(kpi.label) + 2 for kpi in dataset.kpis)]))
     for kpi in dataset.kpis:
         _append(summary, [kpi.label, kpi.value, kpi.previous, kpi.change, kpi.note or None])
         row = summary.max_row
+        # A label longer than its column wraps (the row made that tall), never hidden under the value.
+        summary.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        for column in range(2, 6):
+            summary.cell(row, column).alignment = Alignment(vertical="top")
+        lines = math.ceil(len(kpi.label) / (label_width * 0.95))
+        if lines > 1:
+            summary.row_dimensions[row].height = 15 * lines
         summary.cell(row, 2).number_format = number_format(kpi.kind, dataset.currency)
         summary.cell(row, 3).number_format = number_format(kpi.kind, dataset.currency)
         change = summary.cell(row, 4)
@@ -124,7 +138,7 @@ def _summary_sheet(summary, dataset: ReportDataset) -> None:
         summary.cell(summary.max_row, 1).alignment = Alignment(vertical="top")
         _wrap(summary, summary.max_row)
     _append(summary, [footer_text(dataset)])
-    for letter, width in zip("ABCDE", (32, SENTENCE_WIDTH, 18, 16, 40)):
+    for letter, width in zip("ABCDE", (label_width, SENTENCE_WIDTH, 18, 16, 40)):
         summary.column_dimensions[letter].width = width
 
 
@@ -209,6 +223,7 @@ def _add_chart(ws, dataset: ReportDataset, chart: Chart) -> None:
             series.smooth = False
             series.marker.symbol = "circle"
             series.marker.size = 4
+    _mark_changing_days(native, still_changing(dataset, chart), kind)
     if horizontal:
         native.type = "bar"
         native.x_axis.scaling.orientation = "maxMin"  # the first row (the top of a ranking) on top
@@ -218,7 +233,34 @@ def _add_chart(ws, dataset: ReportDataset, chart: Chart) -> None:
     # Printing covers the cells in use; the chart's cells are empty, so name them.
     last_column = len(table.columns) + 2 + math.ceil(native.width / COLUMN_CM)
     last_row = max(len(table.rows) + 1, 2 + math.ceil(native.height / ROW_CM))
+    if any(still_changing(dataset, chart)):  # what orange means, under the chart
+        caption = ws.cell(3 + math.ceil(native.height / ROW_CM), len(table.columns) + 2, CHANGING_CAPTION)
+        caption.font = Font(italic=True, color=CHANGING_COLOUR)
+        last_row = max(last_row, caption.row)
     ws.print_area = f"A1:{get_column_letter(last_column)}{last_row}"
+
+
+def _mark_changing_days(native, changing: list[bool], kind: str) -> None:
+    """The points (line: a hollow marker) or bars of the days whose figures can still
+    change in CHANGING_COLOUR, as the PDF draws them."""
+    from openpyxl.chart.marker import DataPoint, Marker
+    from openpyxl.chart.shapes import GraphicalProperties
+    from openpyxl.drawing.line import LineProperties
+
+    if not any(changing):
+        return
+    (series,) = native.series
+    for index, moving in enumerate(changing):
+        if not moving:
+            continue
+        if kind == "line":
+            marker = Marker(symbol="circle", size=6, spPr=GraphicalProperties(
+                solidFill="FFFFFF", ln=LineProperties(solidFill=CHANGING_COLOUR)))
+            series.dPt.append(DataPoint(idx=index, marker=marker, spPr=GraphicalProperties(
+                ln=LineProperties(solidFill=CHANGING_COLOUR, prstDash="dash"))))
+        else:
+            series.dPt.append(DataPoint(idx=index, invertIfNegative=False,
+                                        spPr=GraphicalProperties(solidFill=CHANGING_COLOUR)))
 
 
 def _unrotated(size: int):

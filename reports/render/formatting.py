@@ -106,6 +106,18 @@ def chart_labels(chart: Chart, table: Table) -> list[str]:
     return [shorten_middle(format_value(x, x_column.kind)) for x, _ in chart.points(table)[1]]
 
 
+def still_changing(dataset: ReportDataset, chart: Chart) -> list[bool]:
+    """For each point of a chart, whether it is a day whose figures can still change
+    (ReportDataset.changing_days): drawn apart, so that an unfinished day never
+    reads as a drop."""
+    table = dataset.table(chart.table)
+    x_column, _ = chart.columns(table)
+    return [x_column.kind == "date" and x in dataset.changing_days for x, _ in chart.points(table)[1]]
+
+
+CHANGING_LEGEND = "can still change (see the notices)"
+
+
 def label_step(labels: list[str]) -> int:
     """Show every n-th category label of a line chart, so that those shown fit side by side unrotated."""
     longest = max((len(label) for label in labels), default=0) + 3
@@ -127,6 +139,9 @@ def no_data_sentence(dataset: ReportDataset, chart: Chart) -> str:
     """What a report says instead of a chart with nothing to draw (the chart's
     title says how the filter narrows it)."""
     where = " for this report's filter" if dataset.filters else ""
+    if any(still_changing(dataset, chart)):  # an open or unfinished day: nothing yet, not nothing
+        return (f"{chart.title}: no data yet in the period ({dataset.period.label()}){where}, whose figures can "
+                "still change (see the notices), so there is no chart.")
     return f"{chart.title}: no data in the period ({dataset.period.label()}){where}, so there is no chart."
 
 
@@ -138,8 +153,8 @@ def no_rows_sentence(dataset: ReportDataset) -> str:
 
 def chart_only_sentence(table: Table) -> str:
     """What a PDF says under the chart whose table it leaves to Excel and CSV."""
-    return (f"The {len(table.rows):,} rows of this chart are in the Excel file (sheet “{table.sheet}”) and the "
-            f"CSV file ({table.name}.csv).")
+    rows = "The row of this chart is" if len(table.rows) == 1 else f"The {len(table.rows):,} rows of this chart are"
+    return f"{rows} in the Excel file (sheet “{table.sheet}”) and the CSV file ({table.name}.csv)."
 
 
 def trimmed_sentence(table: Table) -> str | None:

@@ -29,6 +29,7 @@ from reports.render.formatting import (
     no_rows_sentence,
     numbered,
     period_text,
+    shorten_middle,
     trimmed_sentence,
 )
 
@@ -39,6 +40,8 @@ SHORT_TABLE = 12
 LINE = 4.6
 """Height of a table line, mm."""
 GREY = (87, 96, 106)
+MIN_TEXT_COLUMN = 14
+"""mm a text column keeps when a table is too wide for the page (a city, a segment)."""
 
 
 def _font_path(name: str) -> str:
@@ -119,7 +122,7 @@ def _pdf_kpis(pdf, kpis: list[Kpi], currency: str) -> None:
             pdf.set_font("DejaVu", size=8)
             if pdf.get_string_width(kpi.label) > width - 4 - 2 * pdf.c_margin:
                 pdf.set_font("DejaVu", size=6.5)
-            for n, line in enumerate(pdf.multi_cell(width - 4, 3.2, kpi.label, dry_run=True, output="LINES")[:2]):
+            for n, line in enumerate(_two_lines(pdf, kpi.label, width - 4)):
                 pdf.set_xy(x + 2, y + 1.5 + 3.2 * n)
                 pdf.cell(width - 4, 3.2, line)
             pdf.set_xy(x + 2, y + 8.5)
@@ -139,6 +142,18 @@ def _pdf_kpis(pdf, kpis: list[Kpi], currency: str) -> None:
                 pdf.set_text_color(0)
         pdf.set_xy(pdf.l_margin, y + 30)
     pdf.ln(1)
+
+
+def _two_lines(pdf, label: str, width: float) -> list[str]:
+    """A KPI label in two lines at most: a longer one (a long partner name in it) is
+    shortened in the middle, so that its start and its end ("…'s customers)") stay."""
+    def lines(text: str) -> list[str]:
+        return pdf.multi_cell(width, 3.2, text, dry_run=True, output="LINES")
+
+    limit = len(label)
+    while len(lines(shorten_middle(label, limit))) > 2 and limit > 10:
+        limit -= 1
+    return lines(shorten_middle(label, limit))[:2]
 
 
 def _pdf_chart(pdf, dataset: ReportDataset, chart: Chart) -> None:
@@ -190,7 +205,7 @@ def _pdf_table(pdf, table: Table, dataset: ReportDataset) -> None:
     numeric = [c.kind in NUMERIC_KINDS for c in table.columns]
     pdf.set_font("DejaVu", size=7.5)
     texts = [_line_texts(table, kind, values) for kind, values in lines]
-    widths = _column_widths(pdf, headings, texts)
+    widths = _column_widths(pdf, headings, texts, numeric)
     first = len(lines) if len(lines) <= SHORT_TABLE else 2 * KEEP_TOGETHER
     if pdf.will_page_break(8 + (4 if note else 0) + (LINE + 0.6) + LINE * first):
         pdf.add_page()
@@ -245,32 +260,49 @@ def _draw_line(pdf, kind: str, texts: list[str], widths: list[float], numeric: l
     pdf.set_fill_color(247, 249, 251)
     for column, (text, width, right) in enumerate(zip(texts, widths, numeric)):
         align = "R" if right and kind != "gap" else "L"
-        pdf.cell(width, LINE, _fit(pdf, text, width) if kind != "gap" or column else text, align=align,
+        shown = _fit(pdf, text, width, middle=not right) if kind != "gap" or column else text
+        pdf.cell(width, LINE, shown, align=align,
                  fill=kind == "row" and index % 2 == 1, border="T" if kind == "total" else 0)
     pdf.set_text_color(0)
     pdf.ln(LINE)
 
 
-def _column_widths(pdf, headings: list[str], texts: list[list[str]]) -> list[float]:
+def _column_widths(pdf, headings: list[str], texts: list[list[str]], numeric: list[bool]) -> list[float]:
     """Widths from the widest heading (in bold) or value (in bold too: the totals
-    row) of each column, scaled to the page (a gap line's text spans the row and
-    does not widen its first column)."""
+    row) of each column (a gap line's text spans the row and does not widen its first
+    column). Too wide for the page, the text columns give way first, down to their
+    heading's width (their long values are then shortened in the middle), so that no
+    heading and no number is ever cut; wider than that, every column is scaled."""
     pdf.set_font("DejaVu", "B", size=7.5)
-    widths = []
+    widths, least = [], []
     for i, label in enumerate(headings):
         values = [row[i] for row in texts if not row[0].startswith("… ")]
         longest = max([label, *values], key=len)
+        least.append(pdf.get_string_width(label) + 2.5)
         widths.append(max(pdf.get_string_width(label), pdf.get_string_width(longest)) + 2.5)
     pdf.set_font("DejaVu", size=7.5)
+    excess = sum(widths) - pdf.epw
+    if excess > 0:
+        room = [w - max(low, MIN_TEXT_COLUMN) if not right and w > max(low, MIN_TEXT_COLUMN) else 0
+                for w, low, right in zip(widths, least, numeric)]
+        if sum(room) > 0:
+            give = min(1.0, excess / sum(room))
+            widths = [w - r * give for w, r in zip(widths, room)]
     scale = pdf.epw / sum(widths)
     return [w * scale for w in widths] if scale < 1 or len(widths) > 3 else widths
 
 
-def _fit(pdf, text: str, width: float) -> str:
-    """Text that fits its cell; a longer one is shortened with '…' (the Excel and
-    CSV files carry it in full)."""
+def _fit(pdf, text: str, width: float, *, middle: bool = False) -> str:
+    """Text that fits its cell; a longer one is shortened with '…' at its end, or
+    with `middle` in its middle, where names of one family differ ("Lavandaria
+    Express do…Unidade Norte 27"); the Excel and CSV files carry it in full."""
     if len(text) * 2.7 < width or pdf.get_string_width(text) <= width - 1:  # 2.7 mm: widest glyph at 7.5 pt
         return text
+    if middle:
+        limit = len(text) - 1
+        while limit > 3 and pdf.get_string_width(shorten_middle(text, limit)) > width - 1:
+            limit -= 1
+        return shorten_middle(text, limit)
     while text and pdf.get_string_width(text + "…") > width - 1:
         text = text[:-1]
     return text + "…"
