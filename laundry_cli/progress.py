@@ -205,8 +205,17 @@ def dbt_failures(run_id: str) -> list[str]:
                 kind, _, name = result.get("unique_id", "").partition(".")
                 name = name.split(".", 1)[-1]  # drop the dbt project name
                 failures.append(f"{'check' if kind == 'test' else kind} {name}: "
-                                f"{first_line(result.get('message') or result.get('status'))}")
+                                f"{dbt_error_text(result.get('message') or result.get('status'))}")
     return failures
+
+
+def dbt_error_text(message: str) -> str:
+    """dbt's message in one line: "Database Error in model X (path)" followed by
+    the database's own words becomes "Database Error: <those words>"."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and " Error in " in lines[0]:
+        return first_line(f"{lines[0].split(' in ', 1)[0]}: {lines[1]}")
+    return first_line(message)
 
 
 def failure_lines(progress: RunProgress, run_id: str) -> list[str]:
