@@ -166,6 +166,11 @@ class Settings:
         return self.dagster_home_override or self.home / "dagster_home"
 
     @property
+    def logs(self) -> Path:
+        """Where `demo` and `materialize` write the full dbt and Dagster log of each run."""
+        return self.home / "logs"
+
+    @property
     def outbox(self) -> Path:
         return self.outbox_override or self.home / "outbox"
 

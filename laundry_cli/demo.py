@@ -26,7 +26,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     say(f"[2/4] generating {args.orders:,} demo orders (seed {args.seed})")
     generate_demo_data(args, now)
     say("[3/4] materializing every asset through Dagster (dbt models, tests as checks, dashboard cache)")
-    materialize_all()
+    materialize_all("demo")
     say("[4/4] sending the demo report schedule's latest period (to the outbox unless SMTP is configured)")
     _send_demo_report()
     say(f"done in {time.monotonic() - started:.0f}s")

@@ -7,6 +7,8 @@ import argparse
 import os
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 from laundry_analytics import database
 from laundry_analytics import settings as settings_module
@@ -14,6 +16,7 @@ from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.refresh_lock import RefreshRunning, running_message
 from laundry_analytics.settings import PROJECT_ROOT
 from laundry_cli.console import fail, say
+from laundry_cli.progress import MAX_FAILURES, RunProgress, failure_lines, new_log_path, output_to_log
 
 
 def prepare_dagster_home() -> str:
@@ -29,9 +32,20 @@ def prepare_dagster_home() -> str:
     return str(home)
 
 
-def materialize_all() -> None:
+def materialize_all(command: str = "materialize") -> None:
     """Materialize every asset through Dagster, recorded in the persistent instance
-    so the runs, materializations and check results show in the UI."""
+    so the runs, materializations and check results show in the UI.
+
+    The console shows one line per finished step (laundry_cli.progress); the full
+    dbt and Dagster output goes to a log file under LAUNDRY_HOME/logs whose path
+    is printed first. A failed run prints what failed, its error and the log path."""
+    log_path = new_log_path(command)
+    say(f"    full dbt and Dagster log: {log_path}")
+    with output_to_log(log_path) as screen:  # a refusal raised inside is printed after it
+        _run_all_assets(screen, log_path)
+
+
+def _run_all_assets(screen, log_path: Path) -> None:
     prepare_dagster_home()
     from dagster import DagsterInstance
 
@@ -40,30 +54,42 @@ def materialize_all() -> None:
     from dagster_project.partitions import catch_up_run, daily_partitions
 
     job = defs().resolve_job_def("all_assets_job")
+    graph = job.asset_layer.asset_graph
+    dbt_models = frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys
+                           if graph.has(key) and "dbt" in graph.get(key).kinds)
     run = catch_up_run(daily_partitions())
     with DagsterInstance.get() as instance:
         # Refused at once rather than queued behind it: whoever runs this watches it.
         running = running_refresh(instance)
         if running:
             fail(f"{running_message(running)}; try again when it has finished", code=1)
-        result = job.execute_in_process(
-            instance=instance,
-            run_config={**run["run_config"], "loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            partition_key=run["partition_key"],
-            raise_on_error=False,
-        )
+        run_id = str(uuid.uuid4())  # known before the run starts, to listen to its events
+        # sys.stdout writes to the log file now: the progress lines are kept there too.
+        progress = RunProgress(screen=screen, log=sys.stdout, dbt_models=dbt_models, steps_total=len(job.nodes))
+        instance.add_event_listener(run_id, progress.on_event)
+        try:
+            result = job.execute_in_process(
+                instance=instance, run_id=run_id,
+                run_config={**run["run_config"], "loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                partition_key=run["partition_key"],
+                raise_on_error=False,
+            )
+        finally:
+            progress.close()
+        materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+        for name in progress.checks_warned[:MAX_FAILURES]:
+            progress.line(f"warning: check {name} did not pass", indent="    ")
         if not result.success:
-            fail(f"the Dagster run {result.run_id} failed; open the UI (laundry-analytics ui) to see why", code=1)
-        materialized = {
-            event.asset_key.to_user_string()
-            for event in result.get_asset_materialization_events()
-        }
-        say(f"    Dagster run {result.run_id}: {len(materialized)} assets materialized")
+            for line in failure_lines(progress, result.run_id):
+                progress.line(f"failed: {line}", indent="    ")
+            fail(f"the Dagster run {result.run_id} failed; the full dbt and Dagster log is {log_path}", code=1)
+        progress.line(f"Dagster run {result.run_id}: {len(materialized)} assets materialized, "
+                      f"{progress.counts()}, in {progress.elapsed()}", indent="    ")
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
     database.ensure_database()
-    materialize_all()
+    materialize_all("materialize")
     return 0
 
 
