@@ -93,15 +93,26 @@ def run_until_stopped(cmd: list[str]) -> int:
     the code servers it started); whatever of its group is still alive after
     UI_STOP_SECONDS, or after it exited, is killed, so no child outlives the
     command. Returns 0 when stopped by a signal, else `dagster dev`'s exit code."""
-    process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
-    stopped = []
+    stopped, started = [], []
 
     def stop(signum, frame) -> None:
         stopped.append(signum)
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+        if started and started[0].poll() is None:
+            started[0].send_signal(signal.SIGINT)
 
+    # Installed before `dagster dev` starts: a shell that starts this command in the
+    # background ignores SIGINT, and an ignored signal stays ignored in a child,
+    # where a caught one is reset to its default.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    started.append(process)
+    if stopped:  # a signal came while it started
+        process.send_signal(signal.SIGINT)
     try:
         deadline = None
         while process.poll() is None:
