@@ -4,9 +4,11 @@ and an anomaly check on the latest complete day's revenue and order count."""
 import datetime as dt
 import statistics
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
+from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue,
+                     asset_check)
 from psycopg import sql
 
+from dagster_project.metadata import duration_text
 from dagster_project.resources import WarehouseResource
 from laundry_analytics import settings as settings_module
 from laundry_analytics.analytics_schema import compose
@@ -37,8 +39,8 @@ def orders_arrive_within_lag(context: AssetCheckExecutionContext, warehouse: War
     return AssetCheckResult(
         passed=age is not None and age <= lag,
         severity=AssetCheckSeverity.WARN,
-        metadata={"newest_order_at": str(newest), "age_minutes": round(age.total_seconds() / 60, 1) if age else None,
-                  "allowed_lag_minutes": lag.total_seconds() / 60},
+        metadata={"newest_order_at": MetadataValue.timestamp(newest) if newest else None,
+                  "age": duration_text(age) if age is not None else None, "allowed_lag": duration_text(lag)},
     )
 
 

@@ -15,7 +15,9 @@ import dagster as dg
 from dagster_project import jobs
 from dagster_project.assets.cache import build_cache_assets
 from dagster_project.assets.dbt_models import build_dbt_assets
+from dagster_project.assets.sources import build_source_specs
 from dagster_project.checks import ASSET_CHECKS
+from dagster_project.project import load_manifest
 from dagster_project.resources import build_resources
 from dagster_project.schedules import build_schedules
 from dagster_project.sensors.alerts import email_data_team_on_run_failure, retry_failure_alerts_sensor
@@ -26,10 +28,11 @@ def build_definitions() -> dg.Definitions:
     """Assemble the code location for the warehouse configured in the environment."""
     resources = build_resources()  # resolves the warehouse first: the manifest depends on it
     dbt_assets = build_dbt_assets()
+    sources = build_source_specs(load_manifest())
     refresh_jobs = jobs.cache_refresh_jobs()
     all_assets_job = jobs.all_assets_job()
     return dg.Definitions(
-        assets=[*dbt_assets, *build_cache_assets(dbt_assets)],
+        assets=[*sources, *dbt_assets, *build_cache_assets(dbt_assets)],
         asset_checks=ASSET_CHECKS,
         jobs=[all_assets_job, *refresh_jobs, jobs.cache_cleanup_job, jobs.send_report_job],
         sensors=[report_schedules_sensor, email_data_team_on_run_failure, retry_failure_alerts_sensor],

@@ -2,6 +2,11 @@
 refreshes (one job per TTL), the cleanup of expired cache rows, and one
 scheduled report for one period (launched by the report sensor).
 
+Names: a job is `<what>_job`; one of several cadences of the same work carries
+its cadence zero-padded (`cache_refresh_05min_job`), so the UI's alphabetical
+lists read in order. A schedule is named after its job: `<what>_<when>_schedule`
+(dagster_project.schedules).
+
 A job that runs dbt is tagged as a refresh of the warehouse, so the instance
 runs one at a time (dagster_project.concurrency). The jobs of ops carry their
 warehouse resource, so they run the same alone (tests) as in the code location.
@@ -51,6 +56,11 @@ def all_assets_job() -> UnresolvedAssetJobDefinition:
                                         "each recorded on its own partition.")
 
 
+def cache_refresh_job_name(minutes: int) -> str:
+    """`cache_refresh_05min_job`: the cadence zero-padded, so the jobs sort by it."""
+    return f"cache_refresh_{minutes:02d}min_job"
+
+
 def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
     """One job per TTL cadence, refreshing the cache types with that TTL."""
     by_minutes: dict[int, list[str]] = defaultdict(list)
@@ -58,7 +68,7 @@ def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
         by_minutes[int(cache.ttl(cache_type).total_seconds() // 60)].append(cache_type)
     return [
         define_asset_job(
-            f"cache_refresh_every_{minutes}_min",
+            cache_refresh_job_name(minutes),
             selection=AssetSelection.assets(*(cache_asset_key(t) for t in types)),
             description=f"Refresh the {', '.join(types)} cache every {minutes} minutes (their TTL).",
             tags={"laundry/cadence_minutes": str(minutes)},

@@ -30,7 +30,7 @@ from laundry_analytics import refresh_lock
 from laundry_analytics import settings as settings_module
 
 
-def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAssetJobDefinition,
+def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAssetJobDefinition, description: str,
                     request: Callable[[ScheduleEvaluationContext], dict] = lambda context: {},
                     refresh: bool = False) -> ScheduleDefinition:
     """A schedule in business time whose runs are keyed by their tick; `request`
@@ -41,6 +41,7 @@ def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAsse
         name=name,
         cron_schedule=cron,
         job=target,
+        description=description,
         execution_timezone=settings_module.load().business_timezone,
         default_status=DefaultScheduleStatus.STOPPED,
     )
@@ -65,13 +66,19 @@ the next night's run rebuilds whatever changed in between."""
 def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition],
                     nightly_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
     partitions_def = daily_partitions()
-    schedules = [_keyed_schedule("nightly_marts_refresh", NIGHTLY_CRON, nightly_job,
+    schedules = [_keyed_schedule("all_assets_nightly_schedule", NIGHTLY_CRON, nightly_job,
+                                 "Every night at 01:00 business time: every dbt model, check and cache payload, "
+                                 "rebuilding the daily partitions whose inputs changed. Skips its tick while "
+                                 "another refresh of the warehouse runs.",
                                  lambda context: catch_up_run(partitions_def, context.scheduled_execution_time),
                                  refresh=True)]
     schedules += [
-        _keyed_schedule(f"{refresh_job.name}_schedule", f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *",
-                        refresh_job)
+        _keyed_schedule(refresh_job.name.removesuffix("_job") + "_schedule",
+                        f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *", refresh_job,
+                        refresh_job.description)
         for refresh_job in refresh_jobs
     ]
-    schedules.append(_keyed_schedule("cache_cleanup_hourly", "0 * * * *", cache_cleanup_job))
+    schedules.append(_keyed_schedule("cache_cleanup_hourly_schedule", "0 * * * *", cache_cleanup_job,
+                                     "Every hour on the hour: delete the analytics_cache rows whose expires_at "
+                                     "has passed."))
     return schedules

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -102,10 +104,78 @@ def cmd_ui(args: argparse.Namespace) -> int:
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     cmd = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
     say(f"Dagster UI on http://{args.host}:{args.port}  (Ctrl-C to stop)")
+    return run_until_stopped(cmd)
+
+
+#: How long `dagster dev` gets to stop its webserver, daemon and code servers
+#: after an interrupt before whatever is left of them is killed.
+UI_STOP_SECONDS = 30
+
+
+def run_until_stopped(cmd: list[str]) -> int:
+    """Run `dagster dev` in a process group of its own until it exits or this
+    process is interrupted (Ctrl-C) or terminated (SIGTERM, SIGHUP). On a signal,
+    `dagster dev` is asked to stop (SIGINT: it stops the webserver, the daemon and
+    the code servers it started); whatever of its group is still alive after
+    UI_STOP_SECONDS, or after it exited, is killed, so no child outlives the
+    command. Returns 0 when stopped by a signal, else `dagster dev`'s exit code."""
+    stopped, started = [], []
+
+    def stop(signum, frame) -> None:
+        stopped.append(signum)
+        if started and started[0].poll() is None:
+            started[0].send_signal(signal.SIGINT)
+
+    # Installed before `dagster dev` starts: a shell that starts this command in the
+    # background ignores SIGINT, and an ignored signal stays ignored in a child,
+    # where a caught one is reset to its default.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        return subprocess.call(cmd, cwd=PROJECT_ROOT)
-    except KeyboardInterrupt:
-        return 0
+        process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, start_new_session=True)
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    started.append(process)
+    if stopped:  # a signal came while it started
+        process.send_signal(signal.SIGINT)
+    try:
+        deadline = None
+        while process.poll() is None:
+            if stopped and deadline is None:
+                deadline = time.monotonic() + UI_STOP_SECONDS
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _kill_group(process)
+    return 0 if stopped else process.returncode
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Terminate what is left of the process group of `process` (itself
+    included), then kill what still runs a few seconds later."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(process.pid):
+            process.poll()  # reap the leader: a zombie would count as alive
+            time.sleep(0.2)
+    if process.poll() is None:
+        process.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:

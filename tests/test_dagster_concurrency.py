@@ -87,7 +87,7 @@ def test_the_dbt_command_is_refused_at_once_while_a_refresh_runs(orders, capsys)
 
 def test_the_nightly_schedule_skips_its_tick_while_a_refresh_runs(orders):
     definitions = build_definitions()
-    schedule = definitions.get_schedule_def("nightly_marts_refresh")
+    schedule = definitions.get_schedule_def("all_assets_nightly_schedule")
 
     def tick(instance):
         return schedule.evaluate_tick(build_schedule_context(

@@ -145,3 +145,19 @@ def test_only_transient_database_errors_are_retried(messages, transient):
     from dagster_project.assets.dbt_models import is_transient
 
     assert is_transient(messages) is transient
+
+
+def test_the_source_tables_column_types_are_those_of_the_ops_tables(warehouse):
+    # The types the UI shows for ops/<table> come from _ops__sources.yml; they must
+    # be the ones the ops tables really have.
+    graph = build_definitions().resolve_asset_graph()
+    declared = {(key.path[1], column.name): column.type
+                for key in graph.get_all_asset_keys() if key.path[0] == "ops"
+                for column in graph.get(key).metadata["dagster/column_schema"].columns}
+    with psycopg.connect(warehouse.conninfo) as conn:
+        actual = {(table, column): kind for table, column, kind in conn.execute(
+            "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+            "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = 'ops' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped")}
+    aliases = {"timestamp with time zone": "timestamptz"}
+    assert declared == {key: aliases.get(kind, kind).replace(", ", ",") for key, kind in actual.items()}

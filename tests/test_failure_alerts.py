@@ -88,11 +88,11 @@ def test_the_deployed_sensor_alerts_on_a_failure_of_any_job_of_the_code_location
     assert isinstance(sensor, RunStatusSensorDefinition)
     # Not the nightly job: a sensor restricted to some jobs would ignore this one. The
     # test's warehouse has no marts yet, so refreshing the dashboard cache fails.
-    failing_job = definitions.resolve_job_def("cache_refresh_every_5_min")
+    failing_job = definitions.resolve_job_def("cache_refresh_05min_job")
     with instance_for_test() as instance:  # persistent, as the daemon's: the sensor keeps a cursor
         first_tick = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance))  # starts its cursor
         result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
         sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, cursor=first_tick.cursor))
-    assert [message["Subject"] for _, message in inbox.messages] == ["Pipeline run failed: cache_refresh_every_5_min"]
+    assert [message["Subject"] for _, message in inbox.messages] == ["Pipeline run failed: cache_refresh_05min_job"]
     assert f"/runs/{result.run_id}" in inbox.messages[0][1].get_content()

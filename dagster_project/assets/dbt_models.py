@@ -14,8 +14,9 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
 from dagster_project.assets.partition_figures import record_daily_figures
+from dagster_project.metadata import readable_durations
 from dagster_project.partitions import DAILY_MARTS_OP, daily_partitions
-from dagster_project.project import dbt_project, load_manifest
+from dagster_project.project import load_manifest
 from dagster_project.resources import WarehouseResource
 from dagster_project.translator import LaundryDbtTranslator
 from laundry_analytics import refresh_lock
@@ -44,7 +45,9 @@ def build_dbt_assets() -> list[AssetsDefinition]:
     # The parsed dict, not the path: dagster-dbt caches manifests read by path, and
     # a manifest re-parsed for another warehouse must not be served from that cache.
     manifest = load_manifest()
-    common = {"manifest": manifest, "project": dbt_project, "dagster_dbt_translator": LaundryDbtTranslator()}
+    # No `project=`: dagster-dbt would put the DbtProject on every asset, which the UI
+    # shows as "[DbtProject] (unserializable)"; the translator links the SQL files.
+    common = {"manifest": manifest, "dagster_dbt_translator": LaundryDbtTranslator()}
 
     @dbt_assets(exclude=DAILY_MARTS, name="laundry_dbt_models", **common)
     def laundry_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
@@ -102,7 +105,7 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
             # row count would be mislabelled there, and the column schema (on the asset
             # definition already) would be written again for every partition.
             events = events.fetch_row_counts().fetch_column_metadata()
-        yield from events
+        yield from map(readable_durations, events)
     if invocation.is_successful():
         return
     try:

@@ -1,5 +1,7 @@
 """The figures of one daily partition, on its materialization: that day's revenue,
-order count and rows in the mart.
+order count and rows in the mart (`day_rows`), and the rows of the whole mart
+(`dagster/row_count`, the row count the UI shows for the asset: the latest
+materialization is usually today's partition, whose day alone would read 0 or 1).
 
 Dagster turns the one Output of a partitioned step into one materialization per
 partition of the run, each with the Output's metadata. So the run's own
@@ -46,7 +48,8 @@ def record_daily_figures(context: AssetExecutionContext, warehouse: WarehouseRes
     figures = day_figures(warehouse, key, window, rebuilt_since)
     run_partitions = set(context.partition_keys)
     for partition in run_partitions:
-        context.add_asset_metadata(figures.get(partition, _figures(0, 0, 0)), asset_key=key, partition_key=partition)
+        context.add_asset_metadata(figures.get(partition, _figures(0, 0, 0, table_rows(warehouse, key))),
+                                   asset_key=key, partition_key=partition)
     partitions = set(context.assets_def.partitions_def.get_partition_keys())
     for day in sorted(figures.keys() - run_partitions):
         if day in partitions:  # not an order date before LAUNDRY_PARTITIONS_START
@@ -62,10 +65,18 @@ def day_figures(warehouse: WarehouseResource, table: AssetKey, window: tuple[str
         "select date::text, coalesce(sum({revenue}), 0), coalesce(sum({orders}), 0), count(*) from {table} "
         "where (date >= %s and date < %s) or refreshed_at >= %s group by date"
     ).format(revenue=sql.Identifier(revenue), orders=sql.Identifier(orders), table=sql.Identifier(*table.path))
+    total = table_rows(warehouse, table)
     with warehouse.connect() as conn:
-        return {day: _figures(day_revenue, day_orders, rows)
+        return {day: _figures(day_revenue, day_orders, rows, total)
                 for day, day_revenue, day_orders, rows in conn.execute(query, (*window, rebuilt_since))}
 
 
-def _figures(revenue, orders, rows) -> dict:
-    return {"revenue": float(revenue), "orders": int(orders), "dagster/row_count": int(rows)}
+def table_rows(warehouse: WarehouseResource, table: AssetKey) -> int:
+    """Rows in the whole mart."""
+    with warehouse.connect() as conn:
+        return conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(*table.path))).fetchone()[0]
+
+
+def _figures(revenue, orders, rows, total_rows) -> dict:
+    return {"revenue": float(revenue), "orders": int(orders), "day_rows": int(rows),
+            "dagster/row_count": int(total_rows)}

@@ -1,0 +1,47 @@
+"""Metadata as a data engineer reads it in the UI: durations as durations
+("0.37 s", "2 min 05 s", "1 h 02 min"), not bare floats of seconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeVar
+
+from dagster import MetadataValue
+
+#: The label dagster-dbt gives a model's or test's run time (a float of seconds).
+DBT_DURATION = "Execution Duration"
+
+E = TypeVar("E")
+
+
+def duration_text(duration: float | dt.timedelta) -> str:
+    """A duration in words a person reads at a glance: under a minute in seconds
+    (two decimals under 10 s), under an hour in minutes and seconds, else in
+    days, hours and minutes."""
+    seconds = duration.total_seconds() if isinstance(duration, dt.timedelta) else float(duration)
+    sign, seconds = ("−", -seconds) if seconds < 0 else ("", seconds)
+    if seconds < 9.995:
+        return f"{sign}{seconds:.2f} s"
+    if seconds < 59.95:
+        return f"{sign}{seconds:.1f} s"
+    whole = round(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if not days and not hours:
+        return f"{sign}{minutes} min {secs:02d} s"
+    if not days:
+        return f"{sign}{hours} h {minutes:02d} min"
+    return f"{sign}{days} d {hours} h {minutes:02d} min"
+
+
+def readable_durations(event: E) -> E:
+    """The event (Output, AssetMaterialization, AssetCheckResult, ...) with
+    dagster-dbt's `Execution Duration` written as a duration; other events as
+    they are."""
+    metadata = getattr(event, "metadata", None) or {}
+    value = metadata.get(DBT_DURATION)
+    seconds = value.value if isinstance(value, MetadataValue) else value
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return event
+    return event.with_metadata({**metadata, DBT_DURATION: MetadataValue.text(duration_text(seconds))})
