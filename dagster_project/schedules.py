@@ -1,4 +1,5 @@
-"""Schedules: the nightly refresh of the marts, the cache refreshes at their TTL
+"""Schedules: the nightly refresh of the marts, the intraday refresh of the marts
+and the cache (every LAUNDRY_INTRADAY_MINUTES), the cache refreshes at their TTL
 cadence and the hourly cleanup.
 
 Every schedule gives its run a run key (the scheduled time), so a daemon restart
@@ -62,12 +63,22 @@ While another refresh of the warehouse runs, the tick is skipped (and says so):
 the next night's run rebuilds whatever changed in between."""
 
 
+def intraday_cron() -> str:
+    """Every LAUNDRY_INTRADAY_MINUTES minutes (default 5: the dashboard cache's TTL)."""
+    return f"*/{settings_module.load().intraday_minutes} * * * *"
+
+
 def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition],
-                    nightly_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
+                    nightly_job: UnresolvedAssetJobDefinition,
+                    intraday_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
     partitions_def = daily_partitions()
-    schedules = [_keyed_schedule("nightly_marts_refresh", NIGHTLY_CRON, nightly_job,
-                                 lambda context: catch_up_run(partitions_def, context.scheduled_execution_time),
-                                 refresh=True)]
+
+    def catch_up(context: ScheduleEvaluationContext) -> dict:
+        return catch_up_run(partitions_def, context.scheduled_execution_time)
+
+    schedules = [_keyed_schedule("nightly_marts_refresh", NIGHTLY_CRON, nightly_job, catch_up, refresh=True),
+                 # A tick that finds any refresh (intraday or nightly) under way is skipped and says so.
+                 _keyed_schedule("intraday_refresh_schedule", intraday_cron(), intraday_job, catch_up, refresh=True)]
     schedules += [
         _keyed_schedule(f"{refresh_job.name}_schedule", f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *",
                         refresh_job)

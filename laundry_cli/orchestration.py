@@ -29,9 +29,10 @@ def prepare_dagster_home() -> str:
     return str(home)
 
 
-def materialize_all() -> None:
-    """Materialize every asset through Dagster, recorded in the persistent instance
-    so the runs, materializations and check results show in the UI."""
+def materialize_all(job_name: str = "all_assets_job") -> None:
+    """Materialize every asset through Dagster (or run another job of the catch-up
+    kind: `intraday_refresh_job`), recorded in the persistent instance so the runs,
+    materializations and check results show in the UI."""
     prepare_dagster_home()
     from dagster import DagsterInstance
 
@@ -39,7 +40,7 @@ def materialize_all() -> None:
     from dagster_project.definitions import defs
     from dagster_project.partitions import catch_up_run, daily_partitions
 
-    job = defs().resolve_job_def("all_assets_job")
+    job = defs().resolve_job_def(job_name)
     run = catch_up_run(daily_partitions())
     with DagsterInstance.get() as instance:
         # Refused at once rather than queued behind it: whoever runs this watches it.
@@ -64,6 +65,12 @@ def materialize_all() -> None:
 def cmd_materialize(args: argparse.Namespace) -> int:
     database.ensure_database()
     materialize_all()
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    database.ensure_database()
+    materialize_all("intraday_refresh_job")
     return 0
 
 
