@@ -1,16 +1,31 @@
-"""Asset checks beyond the dbt tests: orders arriving in the source (freshness)
-and an anomaly check on the latest complete day's revenue and order count."""
+"""Asset checks beyond the dbt tests: orders arriving in the source (freshness),
+an anomaly check on the latest complete day's revenue and order count, and how
+fresh the marts and the cache are (data_as_of within LAUNDRY_MAX_DATA_LAG_MINUTES,
+cache rows unexpired), so a lagging or expired asset does not show green."""
 
 import datetime as dt
 import statistics
 
-from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue,
-                     asset_check)
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    DefaultSensorStatus,
+    MetadataValue,
+    SensorDefinition,
+    asset_check,
+    build_last_update_freshness_checks,
+    build_sensor_for_freshness_checks,
+)
 from psycopg import sql
 
 from dagster_project.metadata import duration_text
 from dagster_project.resources import WarehouseResource
+from laundry_analytics import cache, freshness
 from laundry_analytics import settings as settings_module
+from laundry_analytics.analytics import registry
 from laundry_analytics.analytics_schema import compose
 
 ANOMALY_WEEKS = 8
@@ -92,4 +107,70 @@ def latest_day_is_not_anomalous(context: AssetCheckExecutionContext,
     )
 
 
-ASSET_CHECKS = [orders_arrive_within_lag, latest_day_is_not_anomalous]
+def max_data_lag() -> dt.timedelta:
+    return dt.timedelta(minutes=settings_module.load().max_data_lag_minutes)
+
+
+def _mart_data_within_lag(mart: str) -> AssetChecksDefinition:
+    @asset_check(asset=AssetKey([settings_module.load().analytics_schema, mart]), name="data_within_lag",
+                 description=f"{mart} reflects ops changes up to at most LAUNDRY_MAX_DATA_LAG_MINUTES ago "
+                             "(its data_as_of in analytics.mart_refreshes).",
+                 blocking=False)
+    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        with warehouse.connect() as conn:
+            as_of = freshness.data_as_of([mart], conn)
+        lag = freshness.lag(as_of)
+        return AssetCheckResult(
+            passed=lag is not None and lag <= max_data_lag(), severity=AssetCheckSeverity.WARN,
+            metadata={"data_as_of": MetadataValue.timestamp(as_of) if as_of else "unknown",
+                      "lag_minutes": round(lag.total_seconds() / 60, 1) if lag else None,
+                      "allowed_lag_minutes": max_data_lag().total_seconds() / 60})
+    return _check
+
+
+def _cache_is_fresh(cache_type: str) -> AssetChecksDefinition:
+    @asset_check(asset=AssetKey(["analytics_cache", cache_type]), name="payload_is_fresh",
+                 description=f"The cached {cache_type} payload has not expired and its data_as_of lags at most "
+                             "LAUNDRY_MAX_DATA_LAG_MINUTES.",
+                 blocking=False)
+    def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
+        with warehouse.connect() as conn:
+            entry = cache.get(cache_type, conn=conn)
+        if entry is None:
+            return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN,
+                                    description=f"no {cache_type} payload in analytics_cache")
+        return AssetCheckResult(
+            passed=entry.is_fresh, severity=AssetCheckSeverity.WARN, description=entry.stale_reason,
+            metadata={"data_as_of": entry.data.get("data_as_of") or "unknown",
+                      "lag_minutes": round(entry.lag.total_seconds() / 60, 1) if entry.lag else None,
+                      "expires_at": MetadataValue.timestamp(entry.expires_at)})
+    return _check
+
+
+#: The marts some payload reads (laundry_analytics.analytics.registry).
+PAYLOAD_MARTS = sorted({mart for name in registry.payload_types() for mart in registry.get(name).marts})
+
+FRESHNESS_CHECKS = [*(_mart_data_within_lag(mart) for mart in PAYLOAD_MARTS),
+                    *(_cache_is_fresh(cache_type) for cache_type in cache.cache_types())]
+
+ASSET_CHECKS = [orders_arrive_within_lag, latest_day_is_not_anomalous, *FRESHNESS_CHECKS]
+
+
+def build_last_update_checks(cache_assets) -> list[AssetChecksDefinition]:
+    """Dagster's own freshness checks, on materialization times: each cache asset
+    must have been refreshed within its TTL, each mart a payload reads within
+    LAUNDRY_MAX_DATA_LAG_MINUTES. Evaluated by freshness_checks_sensor, so an asset
+    whose refresh stopped turns from green to a warning without any run."""
+    analytics = settings_module.load().analytics_schema
+    checks = [*build_last_update_freshness_checks(
+        assets=[AssetKey([analytics, mart]) for mart in PAYLOAD_MARTS], lower_bound_delta=max_data_lag())]
+    for cache_asset in cache_assets:
+        cache_type = cache_asset.key.path[-1]
+        checks += build_last_update_freshness_checks(assets=[cache_asset], lower_bound_delta=cache.ttl(cache_type))
+    return checks
+
+
+def freshness_checks_sensor(checks: list[AssetChecksDefinition]) -> SensorDefinition:
+    """Evaluates the last-update freshness checks (stopped by default, like the schedules)."""
+    return build_sensor_for_freshness_checks(freshness_checks=checks, name="freshness_checks_sensor",
+                                             default_status=DefaultSensorStatus.STOPPED)

@@ -16,7 +16,7 @@ from dagster_project import jobs
 from dagster_project.assets.cache import build_cache_assets
 from dagster_project.assets.dbt_models import build_dbt_assets
 from dagster_project.assets.sources import build_source_specs
-from dagster_project.checks import ASSET_CHECKS
+from dagster_project.checks import ASSET_CHECKS, build_last_update_checks, freshness_checks_sensor
 from dagster_project.project import load_manifest
 from dagster_project.resources import build_resources
 from dagster_project.schedules import build_schedules
@@ -31,12 +31,16 @@ def build_definitions() -> dg.Definitions:
     sources = build_source_specs(load_manifest())
     refresh_jobs = jobs.cache_refresh_jobs()
     all_assets_job = jobs.all_assets_job()
+    intraday_job = jobs.intraday_refresh_job()
+    cache_assets = build_cache_assets(dbt_assets)
+    last_update_checks = build_last_update_checks(cache_assets)
     return dg.Definitions(
-        assets=[*sources, *dbt_assets, *build_cache_assets(dbt_assets)],
-        asset_checks=ASSET_CHECKS,
-        jobs=[all_assets_job, *refresh_jobs, jobs.cache_cleanup_job, jobs.send_report_job],
-        sensors=[report_schedules_sensor, email_data_team_on_run_failure, retry_failure_alerts_sensor],
-        schedules=build_schedules(refresh_jobs, nightly_job=all_assets_job),
+        assets=[*sources, *dbt_assets, *cache_assets],
+        asset_checks=[*ASSET_CHECKS, *last_update_checks],
+        jobs=[all_assets_job, intraday_job, *refresh_jobs, jobs.cache_cleanup_job, jobs.send_report_job],
+        sensors=[report_schedules_sensor, email_data_team_on_run_failure, retry_failure_alerts_sensor,
+                 freshness_checks_sensor(last_update_checks)],
+        schedules=build_schedules(refresh_jobs, nightly_job=all_assets_job, intraday_job=intraday_job),
         resources=resources,
     )
 

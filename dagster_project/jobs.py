@@ -29,7 +29,8 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from dagster_project.assets.cache import cache_asset_key
-from dagster_project.checks import ASSET_CHECKS
+from dagster_project.assets.dbt_models import LEAN_RUN_TAG
+from dagster_project.checks import ASSET_CHECKS, FRESHNESS_CHECKS
 from dagster_project.concurrency import refresh_tags
 from dagster_project.resources import WarehouseResource
 from dagster_project.sensors import reports as report_sensors
@@ -43,6 +44,18 @@ from reports import runner
 #: selected, dagster-dbt runs laundry_dbt_models unsubsetted (`--select fqn:*`),
 #: which picks the reconciliation tests too, before the daily marts they read exist.
 NIGHTLY_SELECTION = AssetSelection.all() | AssetSelection.checks(*ASSET_CHECKS)
+
+#: What the intraday refresh brings up to the latest committed ops rows: every cache
+#: type and every table it reads, up to (not including) the staging views, which read
+#: ops live. Each incremental model rebuilds only what changed since its last run (the
+#: orders changed, their dates, their customers); the daily marts record the dates
+#: rebuilt as their partitions. Left to the nightly run: data_quality_issues and
+#: restricted/customer_contacts (whole-source scans nothing on the dashboard reads)
+#: and the dbt tests; the intraday run checks how fresh what it built is.
+INTRADAY_SELECTION = (
+    (AssetSelection.groups("cache") | AssetSelection.tag("daily_partitioned", "")).upstream()
+    - AssetSelection.groups("staging", "ops", "sources")
+).without_checks() | AssetSelection.checks(*FRESHNESS_CHECKS)
 
 
 
@@ -59,6 +72,17 @@ def all_assets_job() -> UnresolvedAssetJobDefinition:
 def cache_refresh_job_name(minutes: int) -> str:
     """`cache_refresh_05min_job`: the cadence zero-padded, so the jobs sort by it."""
     return f"cache_refresh_{minutes:02d}min_job"
+
+
+def intraday_refresh_job() -> UnresolvedAssetJobDefinition:
+    """The marts and every cache type brought up to the latest committed ops rows,
+    at a cost that follows what changed (INTRADAY_SELECTION): what the intraday
+    schedule and `laundry-analytics refresh` run. A refresh: one at a time."""
+    return define_asset_job("intraday_refresh_job", selection=INTRADAY_SELECTION,
+                            tags={**refresh_tags(), LEAN_RUN_TAG: "true"},
+                            description="The facts, their daily aggregates and marts (the dates touched), the "
+                                        "customers touched and every cache type, up to the latest committed ops "
+                                        "rows; then how fresh they are. The dbt tests stay in the nightly run.")
 
 
 def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:

@@ -1,4 +1,5 @@
-"""Schedules: the nightly refresh of the marts, the cache refreshes at their TTL
+"""Schedules: the nightly refresh of the marts, the intraday refresh of the marts
+and the cache (every LAUNDRY_INTRADAY_MINUTES), the cache refreshes at their TTL
 cadence and the hourly cleanup.
 
 Every schedule gives its run a run key (the scheduled time), so a daemon restart
@@ -63,15 +64,31 @@ While another refresh of the warehouse runs, the tick is skipped (and says so):
 the next night's run rebuilds whatever changed in between."""
 
 
+def intraday_cron() -> str:
+    """Every LAUNDRY_INTRADAY_MINUTES minutes (default 5: the dashboard cache's TTL)."""
+    return f"*/{settings_module.load().intraday_minutes} * * * *"
+
+
 def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition],
-                    nightly_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
+                    nightly_job: UnresolvedAssetJobDefinition,
+                    intraday_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
     partitions_def = daily_partitions()
-    schedules = [_keyed_schedule("all_assets_nightly_schedule", NIGHTLY_CRON, nightly_job,
-                                 "Every night at 01:00 business time: every dbt model, check and cache payload, "
-                                 "rebuilding the daily partitions whose inputs changed. Skips its tick while "
-                                 "another refresh of the warehouse runs.",
-                                 lambda context: catch_up_run(partitions_def, context.scheduled_execution_time),
-                                 refresh=True)]
+
+    def catch_up(context: ScheduleEvaluationContext) -> dict:
+        return catch_up_run(partitions_def, context.scheduled_execution_time)
+
+    schedules = [
+        _keyed_schedule("all_assets_nightly_schedule", NIGHTLY_CRON, nightly_job,
+                        "Every night at 01:00 business time: every dbt model, check and cache payload, "
+                        "rebuilding the daily partitions whose inputs changed. Skips its tick while "
+                        "another refresh of the warehouse runs.",
+                        catch_up, refresh=True),
+        _keyed_schedule("intraday_refresh_schedule", intraday_cron(), intraday_job,
+                        "Every LAUNDRY_INTRADAY_MINUTES (default 5): the marts and every cache type up to the "
+                        "latest committed ops rows, rebuilding only what changed (intraday_refresh_job). Skips its "
+                        "tick while another refresh (intraday or nightly) runs, and says so.",
+                        catch_up, refresh=True),
+    ]
     schedules += [
         _keyed_schedule(refresh_job.name.removesuffix("_job") + "_schedule",
                         f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *", refresh_job,

@@ -5,6 +5,11 @@ by calling the query API (laundry_analytics.analytics), so a cached payload and
 one computed on demand are the same code. Refreshing a type replaces its rows in
 one transaction: readers see the old payload or the new one, never a gap.
 `cleanup()` deletes expired rows; `get()` tells fresh from stale.
+
+A payload is fresh while its row has not expired (its TTL) and its figures are
+recent: `data_as_of` (the instant up to which ops changes are in the marts it
+read, laundry_analytics.freshness) lags at most LAUNDRY_MAX_DATA_LAG_MINUTES. A
+cache recomputed every five minutes from marts rebuilt last night is stale.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from laundry_analytics import analytics_schema, database
+from laundry_analytics import analytics_schema, database, freshness, settings
 from laundry_analytics.analytics import registry
 from laundry_analytics.analytics.arithmetic import to_jsonable
 
@@ -42,8 +47,48 @@ class CacheEntry:
     data: dict
     created_at: dt.datetime
     expires_at: dt.datetime
-    is_fresh: bool
-    """False once expires_at has passed: the payload may be out of date."""
+    is_unexpired: bool
+    """False once expires_at has passed."""
+
+    @property
+    def data_as_of(self) -> dt.datetime | None:
+        """The instant up to which ops changes are reflected in the payload's figures."""
+        value = self.data.get("data_as_of")
+        return dt.datetime.fromisoformat(value) if value else None
+
+    @property
+    def lag(self) -> dt.timedelta | None:
+        """How far the figures are behind now; None when unknown."""
+        return freshness.lag(self.data_as_of)
+
+    @property
+    def stale_reason(self) -> str | None:
+        """Why the payload may be out of date (expired, or its data lags), or None."""
+        if not self.is_unexpired:
+            return f"the {self.cache_type} payload expired at {self.expires_at:%Y-%m-%d %H:%M:%S %Z}"
+        limit = dt.timedelta(minutes=settings.load().max_data_lag_minutes)
+        if self.lag is None:
+            return f"the {self.cache_type} payload does not say how fresh its marts are (build them again)"
+        if self.lag > limit:
+            return (f"the {self.cache_type} payload's data is {format_lag(self.lag)} old (data_as_of "
+                    f"{self.data_as_of:%Y-%m-%d %H:%M:%S %Z}), more than LAUNDRY_MAX_DATA_LAG_MINUTES="
+                    f"{settings.load().max_data_lag_minutes}")
+        return None
+
+    @property
+    def is_fresh(self) -> bool:
+        """Unexpired and its data lags at most LAUNDRY_MAX_DATA_LAG_MINUTES."""
+        return self.stale_reason is None
+
+
+def format_lag(lag: dt.timedelta) -> str:
+    """A lag as people say it: "42 s", "3 min 5 s", "2 h 10 min"."""
+    seconds = max(0, int(lag.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def cache_types() -> tuple[str, ...]:
@@ -131,8 +176,11 @@ def cleanup(*, conn: psycopg.Connection | None = None) -> int:
 
 def dumps(entry: CacheEntry) -> str:
     """The entry as the JSON a dashboard reads: the payload plus its freshness."""
+    lag = entry.lag
     return json.dumps({
         "cache_key": entry.cache_key, "cache_type": entry.cache_type,
         "created_at": entry.created_at.isoformat(), "expires_at": entry.expires_at.isoformat(),
-        "is_fresh": entry.is_fresh, "data": entry.data,
+        "data_as_of": entry.data.get("data_as_of"),
+        "lag_seconds": None if lag is None else round(lag.total_seconds(), 1),
+        "is_fresh": entry.is_fresh, "stale_reason": entry.stale_reason, "data": entry.data,
     }, indent=2)

@@ -153,6 +153,13 @@ class Settings:
     refresh_wait_minutes: float
     """LAUNDRY_REFRESH_WAIT_MINUTES: how long a Dagster dbt step waits for another refresh
     of the same warehouse to finish before it fails."""
+    intraday_minutes: int
+    """LAUNDRY_INTRADAY_MINUTES: how often the intraday refresh (intraday_refresh_schedule)
+    brings the marts and the cache up to the latest committed ops rows."""
+    max_data_lag_minutes: int
+    """LAUNDRY_MAX_DATA_LAG_MINUTES: a cached payload (and a mart, in the Dagster UI's
+    freshness checks) whose data_as_of is older than this is stale, even before its
+    cache row expires."""
     currency: str
     """LAUNDRY_CURRENCY: ISO 4217 code of the money amounts (the marts store amounts, not
     their currency), shown by reports beside every amount."""
@@ -236,6 +243,8 @@ def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: 
         libpq={name: env[name] for name in LIBPQ_VARIABLES if env.get(name)},
         user=env.get("USER") or "cli",
         refresh_wait_minutes=_number(env, "LAUNDRY_REFRESH_WAIT_MINUTES", 60.0, 0, 24 * 60, kind=float),
+        intraday_minutes=_number(env, "LAUNDRY_INTRADAY_MINUTES", 5, 1, 59),
+        max_data_lag_minutes=_number(env, "LAUNDRY_MAX_DATA_LAG_MINUTES", 15, 1, 7 * 24 * 60),
         currency=_currency(env, "LAUNDRY_CURRENCY", "EUR"),
     )
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from laundry_analytics import database
+from laundry_analytics import analytics_schema, database
 from laundry_analytics import settings as settings_module
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.refresh_lock import RefreshRunning, running_message
@@ -34,9 +34,10 @@ def prepare_dagster_home() -> str:
     return str(home)
 
 
-def materialize_all(command: str = "materialize") -> None:
-    """Materialize every asset through Dagster, recorded in the persistent instance
-    so the runs, materializations and check results show in the UI.
+def materialize_all(command: str = "materialize", job_name: str = "all_assets_job") -> None:
+    """Materialize every asset through Dagster (or run another job of the catch-up
+    kind: `intraday_refresh_job`), recorded in the persistent instance so the runs,
+    materializations and check results show in the UI.
 
     The console shows one line per finished step (laundry_cli.progress); the full
     dbt and Dagster output goes to a log file under LAUNDRY_HOME/logs whose path
@@ -44,10 +45,10 @@ def materialize_all(command: str = "materialize") -> None:
     log_path = new_log_path(command)
     say(f"    full dbt and Dagster log: {log_path}")
     with output_to_log(log_path) as screen:  # a refusal raised inside is printed after it
-        _run_all_assets(screen, log_path)
+        _run_job(job_name, screen, log_path)
 
 
-def _run_all_assets(screen, log_path: Path) -> None:
+def _run_job(job_name: str, screen, log_path: Path) -> None:
     prepare_dagster_home()
     from dagster import DagsterInstance
 
@@ -55,7 +56,7 @@ def _run_all_assets(screen, log_path: Path) -> None:
     from dagster_project.definitions import defs
     from dagster_project.partitions import catch_up_run, daily_partitions
 
-    job = defs().resolve_job_def("all_assets_job")
+    job = defs().resolve_job_def(job_name)
     graph = job.asset_layer.asset_graph
     dbt_models = frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys
                            if graph.has(key) and "dbt" in graph.get(key).kinds)
@@ -92,6 +93,18 @@ def _run_all_assets(screen, log_path: Path) -> None:
 def cmd_materialize(args: argparse.Namespace) -> int:
     database.ensure_database()
     materialize_all("materialize")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    info = database.ensure_database()
+    # The intraday run builds on the nightly one (the staging views, every table once).
+    with database.connect(info) as conn:
+        built = conn.execute(analytics_schema.compose("select to_regclass(%s)"),
+                             (f"{settings_module.load().analytics_schema}.fct_orders",)).fetchone()[0]
+    if built is None:
+        fail("the marts are not built yet: run `laundry-analytics materialize` once, then `refresh`", code=1)
+    materialize_all("refresh", job_name="intraday_refresh_job")
     return 0
 
 

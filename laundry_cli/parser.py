@@ -11,7 +11,7 @@ from laundry_analytics import cache
 from laundry_analytics.analytics import registry
 from laundry_cli.arguments import Parser, add_generation_options, int_between, report_date
 from laundry_cli.demo import DEFAULT_DEMO_ORDERS, cmd_demo
-from laundry_cli.orchestration import cmd_dbt, cmd_materialize, cmd_ui
+from laundry_cli.orchestration import cmd_dbt, cmd_materialize, cmd_refresh, cmd_ui
 from laundry_cli.queries import cmd_cache_cleanup, cmd_cache_get, cmd_cache_refresh, cmd_query
 from laundry_cli.report_commands import cmd_reports
 from laundry_cli.warehouse import cmd_generate, cmd_info, cmd_init_db
@@ -64,6 +64,13 @@ def _add_warehouse_commands(sub) -> None:
     p = sub.add_parser("materialize", help="materialize every asset through Dagster",
                        description="Run the all_assets_job in the persistent Dagster instance.")
     p.set_defaults(func=cmd_materialize)
+
+    p = sub.add_parser("refresh", help="bring the marts and the cache up to the latest ops rows (intraday)",
+                       description="Run the intraday_refresh_job in the persistent Dagster instance: the facts, "
+                                   "the dates and customers touched since the last run, and every cache type, "
+                                   "without the dbt tests (the nightly run has them). Refused (exit 1) while "
+                                   "another refresh of the warehouse runs.")
+    p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("ui", help="open the Dagster UI (dagster dev)",
                        description="Run `dagster dev` on workspace.yaml with this project's settings.")

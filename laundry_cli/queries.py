@@ -25,10 +25,12 @@ def cmd_cache_get(args: argparse.Namespace) -> int:
     if entry is None:
         fail(f"no {args.cache_type} payload in analytics_cache: run `laundry-analytics cache refresh "
               f"{args.cache_type}` (or materialize the cache assets)", code=1)
+    lag = "unknown" if entry.lag is None else cache.format_lag(entry.lag)
+    print(f"laundry-analytics cache get: {args.cache_type}: data as of {entry.data.get('data_as_of') or 'unknown'} "
+          f"(lag {lag}), computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z}", file=sys.stderr)
     if not entry.is_fresh:
-        print(f"laundry-analytics cache get: warning: stale: the {args.cache_type} payload expired at "
-              f"{entry.expires_at:%Y-%m-%d %H:%M:%S %Z} (computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z})",
-              file=sys.stderr)
+        print(f"laundry-analytics cache get: warning: stale: {entry.stale_reason} "
+              f"(computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z})", file=sys.stderr)
     print(cache.dumps(entry) if args.format == "json" else format_table(entry.data))
     return 0
 

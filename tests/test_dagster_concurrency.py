@@ -85,9 +85,10 @@ def test_the_dbt_command_is_refused_at_once_while_a_refresh_runs(orders, capsys)
     assert main(["dbt", "run", "--select", "stg_ops__orders", "--quiet"]) == 0
 
 
-def test_the_nightly_schedule_skips_its_tick_while_a_refresh_runs(orders):
+@pytest.mark.parametrize("schedule_name", ["all_assets_nightly_schedule", "intraday_refresh_schedule"])
+def test_a_refresh_schedule_skips_its_tick_while_a_refresh_runs(orders, schedule_name):
     definitions = build_definitions()
-    schedule = definitions.get_schedule_def("all_assets_nightly_schedule")
+    schedule = definitions.get_schedule_def(schedule_name)
 
     def tick(instance):
         return schedule.evaluate_tick(build_schedule_context(

@@ -24,6 +24,10 @@ from laundry_analytics.dbt_runner import with_project_vars
 from laundry_analytics import settings as settings_module
 
 
+#: Run tag of a job whose dbt steps build models only, without tests or row counts
+#: (the intraday refresh: its cost must follow the change, not the history).
+LEAN_RUN_TAG = "laundry/lean"
+
 #: dbt selector of the daily-partitioned marts (config tag in their model YAML).
 DAILY_MARTS = "tag:daily_partitioned"
 
@@ -94,13 +98,16 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
 
     dbt runs holding the warehouse's refresh lock: when another refresh holds it,
     the step waits up to LAUNDRY_REFRESH_WAIT_MINUTES, then fails naming it."""
-    args = with_project_vars(["build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])])
+    # A lean run (the intraday job: no dbt check selected) runs the models only: `dbt build`
+    # would still run their unit tests, and row counts scan whole tables (history).
+    lean = not context.selected_asset_check_keys and context.run.tags.get(LEAN_RUN_TAG) == "true"
+    args = with_project_vars(["run" if lean else "build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])])
     wait_seconds = 60 * settings_module.load().refresh_wait_minutes
     with refresh_lock.hold(f"run id {context.run_id}", wait_seconds=wait_seconds, on_wait=context.log.warning):
         with environment_variable("DBT_INDIRECT_SELECTION", indirect_selection):
             invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = invocation.stream()
-        if context.assets_def.partitions_def is None:
+        if context.assets_def.partitions_def is None and not lean:
             # A partition's materialization gets its day's figures instead: a table
             # row count would be mislabelled there, and the column schema (on the asset
             # definition already) would be written again for every partition.

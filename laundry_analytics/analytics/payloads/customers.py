@@ -27,6 +27,11 @@ from laundry_analytics.analytics.payload_type import (
 from laundry_analytics.analytics.rows import customer_rows, order_filter
 from laundry_analytics.analytics.windows import Window, make_window
 from laundry_analytics.analytics_schema import compose
+from laundry_analytics.freshness import data_as_of
+
+
+MARTS = ("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orders")
+"""The marts the customers payload reads (its data_as_of is the oldest of theirs)."""
 
 
 def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
@@ -34,6 +39,7 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     from it): totals, segments, lifetime value, at-risk count, top customers by
     lifetime value (PII masked), acquisition trend, churn rate."""
     with connection(conn) as c:
+        fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, conn=c)
         rows = customer_rows(w)
         totals = c.execute(compose("""
@@ -61,6 +67,7 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     return {
         "type": "customers",
         "period": w.describe(),
+        "data_as_of": fresh_as_of,
         "as_of_date": as_of,
         "totals": {**totals, "active_customers": active},
         "segments": segments,
@@ -111,7 +118,7 @@ PAYLOAD_TYPE = PayloadType(
     name="customers",
     title="Customer report",
     compute=customers,
-    marts=("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orders"),
+    marts=MARTS,
     cache_ttl=dt.timedelta(minutes=15),
     schema=SCHEMAS_DIR / "customers.schema.json",
     refusals={"service_category": "customer figures (segments, lifetime value, churn risk) cover all of a "

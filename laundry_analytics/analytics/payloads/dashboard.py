@@ -15,8 +15,14 @@ from laundry_analytics.analytics.payload_type import SCHEMAS_DIR, PayloadType
 from laundry_analytics.analytics.rows import ORDER_STATUSES, order_rows, partner_filter, partner_scope
 from laundry_analytics.analytics.windows import make_window
 from laundry_analytics.analytics_schema import compose
+from laundry_analytics.freshness import data_as_of
 
 TOP_PARTNERS = 5
+
+
+MARTS = ("fct_orders", "agg_orders_daily", "partner_performance_metrics", "dim_partners", "agg_customers_daily",
+         "customer_analytics")
+"""The marts the dashboard payload reads (its data_as_of is the oldest of theirs)."""
 
 
 def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
@@ -24,6 +30,7 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     previous day; the range's orders by status; top partners; customer segments;
     active partners."""
     with connection(conn) as c:
+        fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, conn=c)
         days = {row.pop("order_date"): row for row in c.execute(compose("""
             select order_date, count(*)::int as orders, coalesce(sum(captured_amount), 0) as revenue,
@@ -45,6 +52,7 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     return {
         "type": "dashboard",
         "period": w.describe(),
+        "data_as_of": fresh_as_of,
         "today": {"date": w.end, **today_row},
         "previous_day": {"date": w.end - dt.timedelta(days=1), **yesterday},
         "growth_percent": {key: growth(today_row[key], yesterday[key]) for key in ("revenue", "orders", "customers")},
@@ -63,8 +71,7 @@ PAYLOAD_TYPE = PayloadType(
     name="dashboard",
     title="Dashboard",
     compute=dashboard,
-    marts=("fct_orders", "agg_orders_daily", "partner_performance_metrics", "dim_partners", "agg_customers_daily",
-           "customer_analytics"),
+    marts=MARTS,
     cache_ttl=dt.timedelta(minutes=5),
     schema=SCHEMAS_DIR / "dashboard.schema.json",
 )

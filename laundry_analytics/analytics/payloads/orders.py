@@ -21,8 +21,13 @@ from laundry_analytics.analytics.payload_type import (
 from laundry_analytics.analytics.rows import DAY_NAMES, DURATION_AVERAGES, DURATIONS, ORDER_STATUSES, order_rows
 from laundry_analytics.analytics.windows import make_window
 from laundry_analytics.analytics_schema import compose
+from laundry_analytics.freshness import data_as_of
 
 _COUNTS = ("total_orders", "completed_orders", "cancelled_orders", "pending_orders")
+
+
+MARTS = ("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_items")
+"""The marts the orders payload reads (its data_as_of is the oldest of theirs)."""
 
 
 def orders(start=None, end=None, partner_id=None, *, service_category: str | None = None,
@@ -30,6 +35,7 @@ def orders(start=None, end=None, partner_id=None, *, service_category: str | Non
     """Orders: by status, service category, local hour and day of week; average
     durations; completion and cancellation rates."""
     with connection(conn) as c:
+        fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, service_category=service_category, conn=c)
         rows = c.execute(compose("""
             select grouping(status) as by_status, grouping(order_hour) as by_hour,
@@ -52,6 +58,7 @@ def orders(start=None, end=None, partner_id=None, *, service_category: str | Non
     return {
         "type": "orders",
         "period": w.describe(),
+        "data_as_of": fresh_as_of,
         "totals": {key: total[key] for key in _COUNTS},
         "by_status": [{"status": s, "orders": by_status.get(s, 0)} for s in ORDER_STATUSES],
         "by_service_category": [{key: row[key] for key in ("category", "orders", "quantity")} for row in categories],
@@ -103,7 +110,7 @@ PAYLOAD_TYPE = PayloadType(
     name="orders",
     title="Orders report",
     compute=orders,
-    marts=("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_items"),
+    marts=MARTS,
     cache_ttl=dt.timedelta(minutes=10),
     schema=SCHEMAS_DIR / "orders.schema.json",
     filters=("service_category",),

@@ -22,9 +22,14 @@ from laundry_analytics.analytics.payload_type import (
 from laundry_analytics.analytics.rows import DURATION_AVERAGES, DURATIONS, TOP_N, order_rows, partner_filter
 from laundry_analytics.analytics.windows import Window, make_window
 from laundry_analytics.analytics_schema import compose
+from laundry_analytics.freshness import data_as_of
 
 MIN_ORDERS_TO_RANK_PARTNER = 5
 """A partner needs this many orders in the range to be ranked top or low performer."""
+
+
+MARTS = ("partner_performance_metrics", "dim_partners", "agg_orders_daily", "fct_orders")
+"""The marts the partners payload reads (its data_as_of is the oldest of theirs)."""
 
 
 def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
@@ -35,6 +40,7 @@ def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
     with at least `min_orders` orders), trend; and, over all partners, the orders
     that have no partner (in no partner's figures)."""
     with connection(conn) as c:
+        fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, city=city, conn=c)
         counts = c.execute(compose("""
             select count(*) as total, count(*) filter (where is_active) as active,
@@ -56,6 +62,7 @@ def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
     return {
         "type": "partners",
         "period": w.describe(),
+        "data_as_of": fresh_as_of,
         "partner_counts": counts,
         "totals": {
             "partners_with_orders": len(ranked),
@@ -140,7 +147,7 @@ PAYLOAD_TYPE = PayloadType(
     name="partners",
     title="Partner performance report",
     compute=partners,
-    marts=("partner_performance_metrics", "dim_partners", "agg_orders_daily", "fct_orders"),
+    marts=MARTS,
     cache_ttl=dt.timedelta(minutes=10),
     schema=SCHEMAS_DIR / "partners.schema.json",
     filters=("city",),

@@ -22,8 +22,13 @@ from laundry_analytics.analytics.payload_type import (
 from laundry_analytics.analytics.rows import TOP_N
 from laundry_analytics.analytics.windows import make_window
 from laundry_analytics.ops_schema import PAYMENT_METHODS
+from laundry_analytics.freshness import data_as_of
 
 _EMPTY_DAY = {"total_orders": 0, "total_revenue": Decimal("0.00"), "refund_amount": Decimal("0.00")}
+
+
+MARTS = ("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_items")
+"""The marts the revenue payload reads (its data_as_of is the oldest of theirs)."""
 
 
 def revenue(start=None, end=None, partner_id=None, *, service_category: str | None = None,
@@ -31,6 +36,7 @@ def revenue(start=None, end=None, partner_id=None, *, service_category: str | No
     """Revenue: totals, by payment method, by service category, daily trend, top
     services (ranked among the category's services under `service_category`)."""
     with connection(conn) as c:
+        fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, service_category=service_category, conn=c)
         days = orders_by_day(c, w)
         total = days.pop(None)
@@ -38,6 +44,7 @@ def revenue(start=None, end=None, partner_id=None, *, service_category: str | No
     return {
         "type": "revenue",
         "period": w.describe(),
+        "data_as_of": fresh_as_of,
         "totals": {
             "total_revenue": total["total_revenue"],
             "refund_amount": total["refund_amount"],
@@ -106,7 +113,7 @@ PAYLOAD_TYPE = PayloadType(
     name="revenue",
     title="Revenue report",
     compute=revenue,
-    marts=("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_items"),
+    marts=MARTS,
     cache_ttl=dt.timedelta(minutes=10),
     schema=SCHEMAS_DIR / "revenue.schema.json",
     filters=("service_category",),

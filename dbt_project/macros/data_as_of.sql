@@ -1,0 +1,62 @@
+{#- How fresh each table of the warehouse is (docs/architecture.md, "Freshness").
+
+    analytics.mart_refreshes has one row per table model: `data_as_of`, the instant
+    up to which changes to the ops tables are reflected in it, and `refreshed_at`,
+    when it was last written. A model that reads ops (through the staging views)
+    reflects every change committed before its dbt invocation started
+    (run_started_at: conservative, the model reads ops a little later); a model
+    that reads other tables is as fresh as the stalest of them, whatever time it
+    ran. A partition window run (a Dagster partition or backfill) rebuilds only its
+    dates and applies no change outside them, so it leaves `data_as_of` as it was.
+
+    The query API reports, for each payload, the oldest `data_as_of` of the marts
+    it reads (laundry_analytics.freshness). -#}
+
+{%- macro mart_refreshes_relation() -%}
+    {{ adapter.quote(env_var('LAUNDRY_ANALYTICS_SCHEMA', 'analytics')) }}.mart_refreshes
+{%- endmacro -%}
+
+{#- on-run-start: the table, readable by the analyst role like every mart. -#}
+{% macro ensure_mart_refreshes() %}
+    create schema if not exists {{ adapter.quote(env_var('LAUNDRY_ANALYTICS_SCHEMA', 'analytics')) }};
+    create table if not exists {{ mart_refreshes_relation() }} (
+        model text primary key,
+        data_as_of timestamptz not null,
+        refreshed_at timestamptz not null
+    );
+    grant select on {{ mart_refreshes_relation() }} to {{ adapter.quote(env_var('LAUNDRY_ANALYST_ROLE', 'analyst')) }};
+{% endmacro %}
+
+{#- post-hook of every table model (dbt_project.yml), in the model's transaction. -#}
+{%- macro record_data_as_of() -%}
+    {%- if model.config.materialized not in ('table', 'incremental') -%}
+    select 1
+    {%- else -%}
+    {%- set upstream_tables = [] -%}
+    {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
+        {%- if graph.nodes[node_id].config.materialized in ('table', 'incremental') -%}
+            {%- do upstream_tables.append(graph.nodes[node_id].name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set this_run -%}
+        least(
+            '{{ run_started_at }}'::timestamptz
+            {%- if upstream_tables %},
+            (select min(data_as_of) from {{ mart_refreshes_relation() }}
+             where model in ('{{ upstream_tables | join("', '") }}'))
+            {%- endif %}
+        )
+    {%- endset -%}
+    insert into {{ mart_refreshes_relation() }} (model, data_as_of, refreshed_at)
+    values (
+        '{{ this.name }}',
+        {%- if partition_window() is not none %}
+        coalesce((select data_as_of from {{ mart_refreshes_relation() }} where model = '{{ this.name }}'), {{ this_run }}),
+        {%- else %}
+        {{ this_run }},
+        {%- endif %}
+        now()
+    )
+    on conflict (model) do update set data_as_of = excluded.data_as_of, refreshed_at = excluded.refreshed_at
+    {%- endif -%}
+{%- endmacro -%}

@@ -1,0 +1,154 @@
+"""The intraday refresh: an order placed now shows in the dashboard's "today" after
+one run of intraday_refresh_job, every payload says how fresh it is (data_as_of),
+and a payload whose data lags more than LAUNDRY_MAX_DATA_LAG_MINUTES is stale
+even before its cache row expires.
+
+One warehouse for the module: generated orders up to now, the nightly job
+(all_assets_job) once, then three paid orders placed and one intraday run.
+"""
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import psycopg
+import pytest
+from dagster import DagsterEventType, DagsterInstance
+
+from dagster_project.definitions import build_definitions
+from dagster_project.partitions import catch_up_run, daily_partitions
+from laundry_analytics import analytics, cache, freshness
+from laundry_analytics.analytics import registry
+from laundry_analytics.generate import generate
+
+PLACED = 3
+PRICE = Decimal("20.00")
+
+PLACE_ORDERS = """
+with new_orders as (
+    insert into ops.orders (id, order_number, customer_id, partner_id, status, total_amount, created_at, updated_at)
+    select gen_random_uuid(), 'LC-NOW-' || g, (select id from ops.users order by id limit 1 offset g),
+           (select id from ops.partners order by id limit 1), 'pending', %(price)s, now(), now()
+    from generate_series(1, %(n)s) as g
+    returning id
+)
+insert into ops.payments
+select gen_random_uuid(), id, %(price)s, 'card', 'completed', now(), now(), now() from new_orders
+returning now()
+"""
+
+
+def today_figures(conn) -> dict:
+    return analytics.dashboard(conn=conn)["today"]
+
+
+@pytest.fixture(scope="module")
+def refreshed(module_warehouse):
+    """(warehouse, today's figures before, the orders' commit time, intraday run result)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
+        generate(conn, orders=400, seed=11, now=now, start=now.date() - dt.timedelta(days=60), end=now.date())
+    definitions = build_definitions()
+    with DagsterInstance.ephemeral() as instance:
+        nightly = definitions.resolve_job_def("all_assets_job").execute_in_process(
+            instance=instance, **catch_up_run(daily_partitions()))
+        assert nightly.success
+        with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
+            before = today_figures(conn)
+            committed_at = conn.execute(PLACE_ORDERS, {"n": PLACED, "price": PRICE}).fetchone()[0]
+        intraday = definitions.resolve_job_def("intraday_refresh_job").execute_in_process(
+            instance=instance, **catch_up_run(daily_partitions()))
+        events = intraday.all_events
+    assert intraday.success
+    return module_warehouse, before, committed_at, events
+
+
+@pytest.fixture
+def conn(refreshed):
+    with psycopg.connect(refreshed[0].conninfo, autocommit=True) as connection:
+        yield connection
+
+
+def test_an_order_placed_now_is_in_the_cached_dashboard_after_one_intraday_run(refreshed, conn):
+    _, before, committed_at, _ = refreshed
+    entry = cache.get("dashboard", conn=conn)
+    today = entry.data["today"]
+    assert today["orders"] == before["orders"] + PLACED
+    assert Decimal(str(today["revenue"])) == Decimal(str(before["revenue"])) + PLACED * PRICE
+    # data_as_of says the payload includes everything committed before the run started.
+    assert entry.data_as_of >= committed_at and entry.is_fresh
+    assert entry.lag < dt.timedelta(minutes=10)
+
+
+def test_the_intraday_run_builds_models_without_the_dbt_tests(refreshed):
+    events = refreshed[3]
+    checks = [e.asset_check_evaluation_data.check_name for e in events
+              if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+    # Only the freshness checks of what it built; the dbt tests are the nightly run's.
+    assert checks and set(checks) <= {"data_within_lag", "payload_is_fresh"}
+    materialized = {e.asset_key.to_user_string() for e in events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION}
+    assert {"analytics/fct_orders", "analytics/daily_revenue_summaries", "analytics_cache/dashboard"} <= materialized, materialized
+    assert not any(key.startswith(("staging/", "ops/")) for key in materialized)
+    assert "analytics/data_quality_issues" not in materialized
+
+
+def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(refreshed, conn):
+    # The dates of the orders the run recomputed (the new ones, and those changed within
+    # var late_arrival_minutes before the last run), and the first two order dates of
+    # their customers (new vs returning can move): not one partition of the rest of history.
+    rebuilt = {date.isoformat() for (date,) in conn.execute("""
+        with recomputed as (
+            select customer_id, order_date from analytics.fct_orders
+            where refreshed_at = (select max(refreshed_at) from analytics.fct_orders)
+        )
+        select order_date from recomputed
+        union
+        select order_date from (
+            select order_date, dense_rank() over (partition by customer_id order by order_date) as date_rank
+            from analytics.fct_orders where customer_id in (select customer_id from recomputed)
+        ) as ranked
+        where date_rank <= 2""")}
+    partitions = {e.partition for e in refreshed[3] if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+                  and e.asset_key.to_user_string() == "analytics/daily_revenue_summaries"}
+    assert dt.datetime.now(dt.timezone.utc).date().isoformat() in partitions  # business time zone UTC here
+    assert partitions == rebuilt and len(partitions) < 10
+
+
+@pytest.mark.parametrize("payload_type", registry.payload_types())
+def test_every_payload_says_how_fresh_its_marts_are(conn, payload_type):
+    payload = analytics.payload(payload_type, conn=conn)
+    recorded = conn.execute("select min(data_as_of) from analytics.mart_refreshes where model = any(%s)",
+                            (list(registry.get(payload_type).marts),)).fetchone()[0]
+    assert payload["data_as_of"] == recorded is not None
+    assert list(payload)[:3] == ["type", "period", "data_as_of"]
+
+
+def test_a_mart_that_reads_other_marts_is_as_fresh_as_the_stalest(conn):
+    rows = dict(conn.execute("select model, data_as_of from analytics.mart_refreshes").fetchall())
+    assert rows["daily_revenue_summaries"] <= rows["fct_orders"]
+    assert rows["customer_analytics"] <= rows["int_customer_order_summary"] <= rows["fct_orders"]
+
+
+def test_a_payload_whose_data_lags_too_much_is_stale_before_it_expires(conn, monkeypatch):
+    monkeypatch.setenv("LAUNDRY_MAX_DATA_LAG_MINUTES", "30")
+    original = conn.execute("select data_as_of from analytics.mart_refreshes where model = 'fct_orders'").fetchone()[0]
+    try:
+        conn.execute("update analytics.mart_refreshes set data_as_of = now() - interval '2 hours'")
+        entry = cache.refresh("revenue", conn=conn)
+        assert entry.is_unexpired and not entry.is_fresh
+        assert "more than LAUNDRY_MAX_DATA_LAG_MINUTES=30" in entry.stale_reason
+        assert dt.timedelta(hours=2) <= entry.lag < dt.timedelta(hours=2, minutes=10)
+        done = subprocess.run([sys.executable, "-m", "laundry_cli", "cache", "get", "revenue"],
+                              capture_output=True, text=True)
+        printed = json.loads(done.stdout)
+        assert done.returncode == 0 and printed["is_fresh"] is False and printed["lag_seconds"] >= 7200
+        assert "(lag 2 h 0 min)" in done.stderr and "warning: stale" in done.stderr
+    finally:
+        conn.execute("update analytics.mart_refreshes set data_as_of = %s", (original,))
+        cache.refresh("revenue", conn=conn)
+
+
+def test_freshness_is_unknown_for_a_mart_without_a_record(conn):
+    assert freshness.data_as_of(["fct_orders", "no_such_mart"], conn) is None
