@@ -147,8 +147,10 @@ def _cache_is_fresh(cache_type: str) -> AssetChecksDefinition:
     return _check
 
 
-#: The marts some payload reads (laundry_analytics.analytics.registry).
-PAYLOAD_MARTS = sorted({mart for name in registry.payload_types() for mart in registry.get(name).marts})
+#: The marts some payload or report reads (laundry_analytics.analytics.registry; the
+#: revenue report also reads daily_revenue_summaries).
+PAYLOAD_MARTS = sorted({mart for name in registry.payload_types() for mart in registry.get(name).marts}
+                       | {"daily_revenue_summaries"})
 
 FRESHNESS_CHECKS = [*(_mart_data_within_lag(mart) for mart in PAYLOAD_MARTS),
                     *(_cache_is_fresh(cache_type) for cache_type in cache.cache_types())]
