@@ -19,9 +19,8 @@ from dagster_project.project import dbt_project, load_manifest
 from dagster_project.resources import WarehouseResource
 from dagster_project.translator import LaundryDbtTranslator
 from laundry_analytics import refresh_lock
-from laundry_analytics.dbt_runner import with_project_vars
 from laundry_analytics import settings as settings_module
-
+from laundry_analytics.dbt_runner import with_project_vars
 
 #: dbt selector of the daily-partitioned marts (config tag in their model YAML).
 DAILY_MARTS = "tag:daily_partitioned"
