@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import statistics
 import time
 
 import psycopg
 
-from bench_generate import RESULTS, bench_database  # beside this script
 from laundry_analytics import analytics, cache
+
+from bench_generate import RESULTS, bench_database  # beside this script
 
 # The original system's way: every request aggregates the raw tables (here the
 # revenue payload's totals, methods and daily trend, and the orders payload's
@@ -65,6 +67,10 @@ def measure(call, runs: int) -> dict:
     return percentiles(samples)
 
 
+def _fetch_all(conn: psycopg.Connection, query: str, params: dict) -> list:
+    return conn.execute(query, params).fetchall()
+
+
 def run_api(runs: int = 30) -> dict:
     """Cache reads, each payload for 30 and 365 days, and the raw-ops equivalents."""
     info = bench_database()
@@ -86,19 +92,20 @@ def run_api(runs: int = 30) -> dict:
             start = end - dt.timedelta(days=days - 1)
             for payload_type in analytics.payload_types():
                 label = f"api_{payload_type}_{days}d"
-                result[label] = measure(lambda: analytics.payload(payload_type, start, end, conn=conn), runs)
+                result[label] = measure(functools.partial(analytics.payload, payload_type, start, end, conn=conn), runs)
                 print(label, result[label], flush=True)
             # One partner's range reads that partner's rows of the facts: its cost
             # follows the partner's orders (the largest generated partner has ~10%).
             for payload_type in analytics.payload_types():
                 label = f"api_{payload_type}_{days}d_largest_partner"
                 result[label] = measure(
-                    lambda: analytics.payload(payload_type, start, end, largest_partner, conn=conn), max(5, runs // 6))
+                    functools.partial(analytics.payload, payload_type, start, end, largest_partner, conn=conn),
+                    max(5, runs // 6))
                 print(label, result[label], flush=True)
             for name, query in (("revenue", RAW_REVENUE), ("orders", RAW_ORDERS)):
                 label = f"raw_ops_{name}_{days}d"
                 params = {"start": start, "end": end}
-                result[label] = measure(lambda: conn.execute(query, params).fetchall(), max(5, runs // 3))
+                result[label] = measure(functools.partial(_fetch_all, conn, query, params), max(5, runs // 3))
                 result[f"raw_over_api_{name}_{days}d"] = round(
                     result[label]["p50_ms"] / result[f"api_{name}_{days}d"]["p50_ms"], 1)
                 print(label, result[label], "ratio", result[f"raw_over_api_{name}_{days}d"], flush=True)

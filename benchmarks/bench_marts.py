@@ -20,10 +20,11 @@ from pathlib import Path
 
 import psycopg
 
-from bench_generate import RESULTS, bench_database  # beside this script
 from laundry_analytics import ops_schema
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
+
+from bench_generate import RESULTS, bench_database  # beside this script
 
 NEW_DAY_OF_ORDERS = """
 with picked as (

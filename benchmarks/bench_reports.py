@@ -18,10 +18,11 @@ import time
 import psycopg
 from psycopg.rows import dict_row
 
-from bench_generate import RESULTS, bench_database  # beside this script
 from reports.datasets import build_dataset
 from reports.periods import Period
 from reports.render import render
+
+from bench_generate import RESULTS, bench_database  # beside this script
 
 
 def run_reports() -> dict:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import psutil
 from dagster import DagsterEventType, DefaultRunLauncher
+
 # The health-check types of the run launcher interface; dagster exports no public name for them.
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun

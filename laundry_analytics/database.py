@@ -10,6 +10,7 @@ every subprocess inherit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -66,7 +67,7 @@ class ConnectionInfo:
     def psql_command(self, user: str | None = None) -> str:
         return f"psql -h {self.host} -p {self.port} -U {user or self.user} -d {self.dbname}"
 
-    def with_database(self, dbname: str) -> "ConnectionInfo":
+    def with_database(self, dbname: str) -> ConnectionInfo:
         return ConnectionInfo(self.host, self.port, self.user, self.password, dbname)
 
 
@@ -148,10 +149,9 @@ def _restrict_embedded_server(params: dict, analyst_role: str) -> None:
 def ensure_role(conn: psycopg.Connection, role: str) -> None:
     """Create `role` without LOGIN when it does not exist (dbt's on-run-start does
     the same; whichever runs first creates it)."""
-    try:
+    # It exists, or was created concurrently.
+    with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
         conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):  # exists, or created concurrently
-        pass
 
 
 _analyst_logins: set[tuple] = set()

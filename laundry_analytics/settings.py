@@ -15,9 +15,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict

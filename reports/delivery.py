@@ -16,14 +16,13 @@ import datetime as dt
 import hashlib
 import io
 import smtplib
-import socket
 import ssl
 import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
 
 import psycopg
@@ -197,7 +196,7 @@ def _smtp_send(msg: EmailMessage, cfg: settings_module.Settings) -> None:
         message = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
         raise DeliveryError(f"{error.smtp_code} {message}", permanent=error.smtp_code >= 500,
                             error_class=type(error).__name__) from None
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout, OSError) as error:
+    except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, OSError) as error:
         raise DeliveryError(f"SMTP server unreachable: {error}", permanent=False,
                             error_class=type(error).__name__) from None
     except smtplib.SMTPException as error:  # e.g. the server lacks a feature the message needs (SMTPUTF8, AUTH)

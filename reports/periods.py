@@ -35,7 +35,7 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         """The period just before, of the same kind (same length for days/weeks,
         the previous calendar month or quarter otherwise)."""
         if self.start.day == 1 and self.end == _month_end(self.end) and self.days > 7:

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from laundry_analytics import database, ops_schema, settings
 
+
 @pytest.fixture(scope="session")
 def server() -> database.ConnectionInfo:
     """The PostgreSQL server the tests run against."""

@@ -25,3 +25,21 @@ def test_python_and_dbt_know_the_same_payment_methods():
 
     dbt_vars = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
     assert dbt_vars["payment_methods"] == list(PAYMENT_METHODS)
+
+
+def test_the_revenue_schema_and_the_staging_test_know_the_same_payment_methods():
+    """The two copies that cannot read the lists above (a static JSON Schema, a dbt
+    test's accepted values) are held to them here."""
+    import json
+
+    import yaml
+
+    from laundry_analytics.ops_schema import PAYMENT_METHODS
+
+    schema = json.loads((ROOT / "laundry_analytics" / "schemas" / "revenue.schema.json").read_text())
+    assert schema["properties"]["by_payment_method"]["items"]["properties"]["method"]["enum"] == list(PAYMENT_METHODS)
+    models = yaml.safe_load((ROOT / "dbt_project" / "models" / "staging" / "ops" / "_ops__models.yml").read_text())
+    payments = next(m for m in models["models"] if m["name"] == "stg_ops__payments")
+    method = next(c for c in payments["columns"] if c["name"] == "method")
+    (accepted,) = [t["accepted_values"] for t in method["data_tests"] if "accepted_values" in t]
+    assert accepted["arguments"]["values"] == [*PAYMENT_METHODS, "unknown"]

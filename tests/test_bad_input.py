@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from laundry_analytics import settings
-from laundry_cli.main import main
 from laundry_analytics.database import ConnectionInfo, environment_for
+from laundry_cli.main import main
 from reports import schedules
 
 SCHEDULE = "Daily revenue"

@@ -21,9 +21,9 @@ from dagster_project.concurrency import refresh_tags
 from dagster_project.definitions import build_definitions
 from dagster_project.partitions import catch_up_run, daily_partitions
 from laundry_analytics import refresh_lock
-from laundry_cli.main import main
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
+from laundry_cli.main import main
 
 MARTS = {"fct_orders": "order_id", "daily_revenue_summaries": "date", "partner_performance_metrics": "partner_id, date",
          "customer_analytics": "user_id"}

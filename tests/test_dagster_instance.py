@@ -18,11 +18,11 @@ from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_iteration
 
-from dagster_project.run_launcher import LocalRunLauncher
 from dagster_project.resources import WarehouseResource
+from dagster_project.run_launcher import LocalRunLauncher
 from dagster_project.sensors.alerts import email_data_team_on_run_failure
-from laundry_cli.orchestration import prepare_dagster_home
 from laundry_analytics.generate import generate
+from laundry_cli.orchestration import prepare_dagster_home
 
 WAREHOUSE = {"warehouse": WarehouseResource()}
 """The resources a sensor reads (the Definitions give them to the deployed sensors)."""

@@ -9,6 +9,7 @@ clock that the tests move, so retries fall due without waiting."""
 import datetime as dt
 import email
 import email.policy
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,7 +26,6 @@ from dagster import (
     op,
     reconstructable,
 )
-from test_reports import TICK, Inbox, add_schedule, conn, free_port, smtp, warehouse_conn  # and its fixtures
 
 from dagster_project import jobs
 from dagster_project.definitions import build_definitions
@@ -33,6 +33,8 @@ from dagster_project.resources import WarehouseResource
 from dagster_project.sensors import alerts as alert_sensors
 from dagster_project.sensors import reports as report_sensors
 from reports import ledger
+
+from test_reports import TICK, Inbox, add_schedule, conn, free_port, smtp, warehouse_conn  # and its fixtures
 
 WAREHOUSE = {"warehouse": WarehouseResource()}
 """The resources a sensor reads (the Definitions give them to the deployed sensors)."""
@@ -95,7 +97,7 @@ def ledger_rows(conn) -> dict[str, tuple]:
 def alert_now(instance, result) -> None:
     """What the run-failure sensor does for this failed run."""
     run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-    alert_sensors.email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE, 
+    alert_sensors.email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE,
         sensor_name="email_data_team_on_run_failure", dagster_instance=instance, dagster_run=result.dagster_run,
         dagster_event=run_failure).for_run_failure())
 
@@ -163,7 +165,7 @@ def test_an_outage_past_the_deadline_fails_the_delivery_after_doubling_waits_and
     alert_now(instance, result)
     tags = instance.get_run_by_id(result.run_id).tags
     assert tags["laundry/alert"].startswith("retrying: ConnectionRefusedError")
-    saved = email.message_from_bytes(open(tags["laundry/alert_file"], "rb").read(), policy=email.policy.default)
+    saved = email.message_from_bytes(Path(tags["laundry/alert_file"]).read_bytes(), policy=email.policy.default)
     assert saved["To"] == "data@example.com" and "still failing at the 1-hour deadline" in saved.get_content()
     assert smtp.messages == [] and partial_files(tmp_path) == []
 
@@ -368,7 +370,7 @@ def test_a_failure_alert_during_an_smtp_outage_is_on_the_run_and_in_the_outbox_t
     assert tags["laundry/alert"] == ("retrying: ConnectionRefusedError: SMTP server unreachable: [Errno 111] "
                                      "Connection refused (next attempt 2026-06-29 08:10 UTC)")
     assert tags["laundry/alert_file"] == str(tmp_path / "outbox" / "alerts" / f"alert-{result.run_id}.eml")
-    saved = email.message_from_bytes(open(tags["laundry/alert_file"], "rb").read(), policy=email.policy.default)
+    saved = email.message_from_bytes(Path(tags["laundry/alert_file"]).read_bytes(), policy=email.policy.default)
     assert saved["Subject"] == "Pipeline run failed: nightly_feed_job"
     assert "connection to the partner feed was reset" in saved.get_content()
     retry_sensor = alert_sensors.retry_failure_alerts_sensor

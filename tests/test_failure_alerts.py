@@ -68,7 +68,7 @@ def test_a_failed_run_is_emailed_once_with_step_error_and_link(inbox):
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
         for _ in range(2):  # the sensor sees the same failure twice (restart, cursor lost)
-            context = build_run_status_sensor_context(resources=WAREHOUSE, 
+            context = build_run_status_sensor_context(resources=WAREHOUSE,
                 sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
                 dagster_run=result.dagster_run, dagster_event=failure).for_run_failure()
             email_data_team_on_run_failure(context)

@@ -6,9 +6,9 @@ import math
 import psycopg
 import pytest
 
-from laundry_cli.main import main
 from laundry_analytics.generate import DEFECT_RULES, MAX_ORDERS, anchor_now, generate, inputs
 from laundry_analytics.ops_schema import OPS_TABLES
+from laundry_cli.main import main
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 6, 30, 18, 0, tzinfo=UTC)

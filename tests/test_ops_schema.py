@@ -5,7 +5,6 @@ import pytest
 
 from laundry_analytics import ops_schema
 
-
 CONTRACT_COLUMNS = {
     "users": "id email full_name phone date_joined is_active is_staff",
     "partners": "id business_name city daily_capacity is_active created_at",

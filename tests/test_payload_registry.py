@@ -22,12 +22,13 @@ from laundry_analytics.analytics.payload_type import ChartSpec, KpiSpec, Payload
 from laundry_analytics.analytics.rows import order_rows
 from laundry_analytics.analytics.windows import make_window
 from laundry_analytics.analytics_schema import compose
-from laundry_cli.main import main
 from laundry_analytics.dbt_runner import run_dbt
+from laundry_cli.main import main
 from reports import marts, schedule_validation, schedules
 from reports.datasets import build_dataset
 from reports.periods import Period
 from reports.render import render
+
 from test_analytics_api import BUBBLES, END, ROWS, SPARKLE, START
 
 D = Decimal

@@ -454,7 +454,7 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
         assert ledger == [("gone@example.com", "failed", "SMTPRecipientsRefused"), ("ops@example.com", "sent", None)]
         # The failure is no longer invisible: the data team's alert fires for it.
         run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-        email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE, 
+        email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE,
             sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
             dagster_run=result.dagster_run, dagster_event=run_failure).for_run_failure())
         (alert,) = smtp.to("data@example.com")
@@ -511,7 +511,7 @@ def test_a_partners_report_waits_while_partner_performance_metrics_lacks_the_per
 @pytest.mark.parametrize(("policy", "runs", "skipped"), [("all", 3, 0), ("latest", 1, 2), ("skip", 0, 3)])
 def test_downtime_over_three_periods_follows_the_catch_up_policy(conn, policy, runs, skipped):
     now = dt.datetime(2026, 6, 30, 12, tzinfo=UTC)
-    schedule = add_schedule(conn, recipients="ops@example.com", catch_up=policy)
+    add_schedule(conn, recipients="ops@example.com", catch_up=policy)
     conn.execute("update analytics.report_schedules set next_run_at = %s", (now - dt.timedelta(days=2, hours=4),))
     due = runner.due_runs(conn, now, data_ready=lambda period, report_type: True)
     assert len(due) == runs

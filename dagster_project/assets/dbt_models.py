@@ -20,9 +20,8 @@ from dagster_project.project import load_manifest
 from dagster_project.resources import WarehouseResource
 from dagster_project.translator import LaundryDbtTranslator
 from laundry_analytics import refresh_lock
-from laundry_analytics.dbt_runner import with_project_vars
 from laundry_analytics import settings as settings_module
-
+from laundry_analytics.dbt_runner import with_project_vars
 
 #: Run tag of a job whose dbt steps build models only, without tests or row counts
 #: (the intraday refresh: its cost must follow the change, not the history).

@@ -23,6 +23,7 @@ from laundry_analytics.generate.payments import Payments, build_payments
 from laundry_analytics.generate.refunds import Refunds, build_refunds
 from laundry_analytics.generate.reviews import Reviews, build_reviews
 
+
 @dataclass
 class World:
     """What every block reads: the run's clock, catalogue, partners and customers."""

@@ -73,7 +73,7 @@ favorite_categories as (
         customer_id,
         service_category_name as favorite_service_category
     from category_quantities
-    order by customer_id, quantity desc, service_category_name asc
+    order by customer_id asc, quantity desc, service_category_name asc
 ),
 
 method_counts as (
@@ -85,11 +85,13 @@ method_counts as (
         by_method.method,
         sum(by_method.captured_payments) as captured_payments
     from customer_orders
-    cross join lateral (values
-        {%- for method in var('payment_methods') %}
-        ('{{ method }}', customer_orders.captured_{{ method }}_payment_count){{ ',' if not loop.last }}
-        {%- endfor %}
-    ) as by_method (method, captured_payments)
+    cross join
+        lateral (
+            values
+            {%- for method in var('payment_methods') %}
+            ('{{ method }}', customer_orders.captured_{{ method }}_payment_count){{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as by_method (method, captured_payments)
     where by_method.captured_payments > 0
     group by customer_orders.customer_id, by_method.method
 ),
@@ -99,7 +101,7 @@ preferred_methods as (
         customer_id,
         method as preferred_payment_method
     from method_counts
-    order by customer_id, captured_payments desc, method asc
+    order by customer_id asc, captured_payments desc, method asc
 ),
 
 final as (

@@ -48,7 +48,8 @@ final as (
         order_frequency_days,
         case
             when days_since_last_order > {{ var('churned_after_days') }} then 'churned'
-            when lifetime_value >= {{ var('vip_lifetime_value') }}
+            when
+                lifetime_value >= {{ var('vip_lifetime_value') }}
                 or completed_orders >= {{ var('vip_completed_orders') }} then 'vip'
             when completed_orders >= {{ var('regular_completed_orders') }} then 'regular'
             when first_order_date >= {{ as_of_date() }} - {{ var('new_customer_days') }} then 'new'
@@ -58,8 +59,10 @@ final as (
         preferred_payment_method,
         average_rating_given,
         {{ churn_risk_score('days_since_last_order', 'order_frequency_days') }} as churn_risk_score,
-        {{ churn_risk_score('days_since_last_order', 'order_frequency_days') }}
-            >= {{ var('churn_risk_threshold') }} as is_at_churn_risk
+        (
+            {{ churn_risk_score('days_since_last_order', 'order_frequency_days') }}
+            >= {{ var('churn_risk_threshold') }}
+        ) as is_at_churn_risk
     from with_recency
 )
 

@@ -36,10 +36,6 @@ with
 ),
 {% endfor %}
 
-orders as (
-    select * from {{ ref('stg_ops__orders') }}
-),
-
 amount_mismatches as (
     select
         'orders'::text as table_name, order_id::text as record_id, 'amount_mismatch' as rule,
@@ -70,17 +66,20 @@ orphans_{{ loop.index }} as (
         null::timestamptz as detected_at,
         null::text as related_record_id
     from {{ ref(child) }} as child
-    where child.{{ fk }} is not null
-      and not exists (select 1 from {{ ref(parent) }} as parent where parent.{{ parent_key }} = child.{{ fk }})
+    where
+        child.{{ fk }} is not null
+        and not exists (select 1 from {{ ref(parent) }} as parent where parent.{{ parent_key }} = child.{{ fk }})
 ),
 {% endfor %}
 
 all_issues as (
     {% for table_name, model, key, changed_at, resembles in flagged_staging %}
-    select * from {{ table_name }}_flags union all
+    select * from {{ table_name }}_flags
+    union all
     {% endfor %}
     {% for check in orphan_checks %}
-    select * from orphans_{{ loop.index }} union all
+    select * from orphans_{{ loop.index }}
+    union all
     {% endfor %}
     select * from amount_mismatches
 ),

@@ -68,10 +68,11 @@ per_partner_date as (
         sum(items_damaged) as items_damaged,
         sum(items_lost) as items_lost
     from orders
-    where partner_id is not null
-    {% if is_incremental() %}
+    where
+        partner_id is not null
+        {% if is_incremental() %}
         and order_date in (select date from dates_to_build)
-    {% endif %}
+        {% endif %}
     group by partner_id, order_date
 ),
 
@@ -81,7 +82,10 @@ batch as (
     union all
     -- Tombstones: replace_keys deletes every row of these dates, inserts none of these.
     select
+        -- A union's columns are named by its first select.
+        -- noqa: disable=AL03
         null, date, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
+        -- noqa: enable=AL03
     from dates_to_build
     {% endif %}
 ),

@@ -17,8 +17,10 @@ final as (
         order_issue_id,
         order_id,
         -- An unknown type is still a reported issue: counted as 'other'.
-        case when issue_type_normalised in ('damaged', 'lost', 'delay', 'other') then issue_type_normalised else 'other' end
-            as issue_type,
+        case
+            when issue_type_normalised in ('damaged', 'lost', 'delay', 'other') then issue_type_normalised
+            else 'other'
+        end as issue_type,
         description,
         created_at,
         {{ dq_reason([

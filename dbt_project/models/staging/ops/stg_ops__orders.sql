@@ -32,7 +32,8 @@ final as (
         customer_id,
         partner_id,
         case
-            when status_normalised in ('{{ statuses | join("', '") }}') then status_normalised
+            when status_normalised in ('{{ statuses | join("', '") }}')  -- noqa: LT05
+                then status_normalised
             else 'unknown'
         end as status,
         source_status,

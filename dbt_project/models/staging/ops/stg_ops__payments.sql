@@ -37,9 +37,11 @@ final as (
         payment_id,
         order_id,
         amount,
-        case when method_normalised in ('{{ var("payment_methods") | join("', '") }}') then method_normalised
-            else 'unknown' end
-            as method,
+        case
+            when method_normalised in ('{{ var("payment_methods") | join("', '") }}')  -- noqa: LT05
+                then method_normalised
+            else 'unknown'
+        end as method,
         case when status_normalised in ('pending', 'completed', 'failed') then status_normalised else 'unknown' end
             as status,
         created_at,

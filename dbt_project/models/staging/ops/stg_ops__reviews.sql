@@ -11,7 +11,7 @@ final as (
         rating,
         comment,
         created_at,
-        cast(null as text) as dq_reason,
+        null::text as dq_reason,
         false as is_excluded
     from source
 )

@@ -6,7 +6,7 @@ final as (
     select
         id as service_category_id,
         trim(name) as service_category_name,
-        cast(null as text) as dq_reason,
+        null::text as dq_reason,
         false as is_excluded
     from source
 )

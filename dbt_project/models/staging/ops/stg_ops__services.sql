@@ -9,7 +9,7 @@ final as (
         trim(name) as service_name,
         unit_price::numeric(10, 2) as unit_price,
         is_active,
-        cast(null as text) as dq_reason,
+        null::text as dq_reason,
         false as is_excluded
     from source
 )
