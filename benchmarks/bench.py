@@ -36,7 +36,9 @@ def table(result: dict) -> str:
     row("generate + load", "reused" if generated is None else f"{generated:.1f} s")
     row("full build (dbt run --full-refresh)", f"{marts['full_run_seconds']:.1f} s")
     row("dbt tests", f"{marts['tests_seconds']:.1f} s")
-    row(f"incremental ({marts['new_orders']:,} new orders + 1,000 changes)", f"{marts['incremental_run_seconds']:.1f} s")
+    row(
+        f"incremental ({marts['new_orders']:,} new orders + 1,000 changes)", f"{marts['incremental_run_seconds']:.1f} s"
+    )
     row("incremental / full", f"{100 * marts['incremental_share_of_full']:.1f} %")
     row("cache refresh (all five payloads)", f"{api['cache_refresh_all_seconds']:.2f} s")
     cache_read = api["cache_get_dashboard"]
@@ -59,14 +61,22 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--runs", type=int, default=30, help="samples per API latency (cache reads: 10x)")
-    parser.add_argument("--reuse-data", action="store_true",
-                        help="keep the ops data of the last run (skip generate + load; the rest is rebuilt)")
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="keep the ops data of the last run (skip generate + load; the rest is rebuilt)",
+    )
     args = parser.parse_args()
     if args.orders < 1000:
         parser.error("--orders must be at least 1000")
     started = time.monotonic()
-    result = {"orders": args.orders, "machine": f"{platform.machine()}, {platform.python_version()}",
-              "marts": run_marts(args.orders, args.seed, args.reuse_data), "api": run_api(args.runs), "reports": run_reports()}
+    result = {
+        "orders": args.orders,
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "marts": run_marts(args.orders, args.seed, args.reuse_data),
+        "api": run_api(args.runs),
+        "reports": run_reports(),
+    }
     result["peak_rss_mb_python"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result["peak_rss_mb_dbt"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     result["seconds"] = round(time.monotonic() - started, 1)

@@ -52,9 +52,11 @@ group by grouping sets ((), (status), (2), (3))
 
 def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
-            "runs": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+        "runs": len(ordered),
+    }
 
 
 def measure(call, runs: int) -> dict:
@@ -83,9 +85,13 @@ def run_api(runs: int = 30) -> dict:
         started = time.perf_counter()
         for cache_type in cache.cache_types():
             cache.refresh(cache_type, as_of=end, conn=conn)
-        result = {"orders": orders, "end": str(end), "largest_partner_orders": largest_partner_orders,
-                  "cache_refresh_all_seconds": round(time.perf_counter() - started, 2),
-                  "cache_get_dashboard": measure(lambda: cache.get("dashboard", conn=conn), runs * 10)}
+        result = {
+            "orders": orders,
+            "end": str(end),
+            "largest_partner_orders": largest_partner_orders,
+            "cache_refresh_all_seconds": round(time.perf_counter() - started, 2),
+            "cache_get_dashboard": measure(lambda: cache.get("dashboard", conn=conn), runs * 10),
+        }
         print("cache refresh, all five types", result["cache_refresh_all_seconds"], "s", flush=True)
         print("cache get dashboard", result["cache_get_dashboard"], flush=True)
         for days in (30, 365):
@@ -100,14 +106,16 @@ def run_api(runs: int = 30) -> dict:
                 label = f"api_{payload_type}_{days}d_largest_partner"
                 result[label] = measure(
                     functools.partial(analytics.payload, payload_type, start, end, largest_partner, conn=conn),
-                    max(5, runs // 6))
+                    max(5, runs // 6),
+                )
                 print(label, result[label], flush=True)
             for name, query in (("revenue", RAW_REVENUE), ("orders", RAW_ORDERS)):
                 label = f"raw_ops_{name}_{days}d"
                 params = {"start": start, "end": end}
                 result[label] = measure(functools.partial(_fetch_all, conn, query, params), max(5, runs // 3))
                 result[f"raw_over_api_{name}_{days}d"] = round(
-                    result[label]["p50_ms"] / result[f"api_{name}_{days}d"]["p50_ms"], 1)
+                    result[label]["p50_ms"] / result[f"api_{name}_{days}d"]["p50_ms"], 1
+                )
                 print(label, result[label], "ratio", result[f"raw_over_api_{name}_{days}d"], flush=True)
     return result
 

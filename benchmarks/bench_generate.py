@@ -53,8 +53,12 @@ SHAPE = """
 def data_shape(conn: psycopg.Connection) -> dict[str, float]:
     """How concentrated the orders are on customers and partners."""
     customers, top, top_percent, top_partner = conn.execute(SHAPE).fetchone()
-    return {"customers": customers, "top_customer_share": round(top, 5),
-            "top_1pct_customers_share": round(top_percent, 4), "top_partner_share": round(top_partner, 4)}
+    return {
+        "customers": customers,
+        "top_customer_share": round(top, 5),
+        "top_1pct_customers_share": round(top_percent, 4),
+        "top_partner_share": round(top_partner, 4),
+    }
 
 
 def main() -> None:
@@ -70,8 +74,13 @@ def main() -> None:
     started = time.monotonic()
     with psycopg.connect(info.conninfo) as conn:
         ops_schema.create_ops_schema(conn, "ops")
-        summary = generate(conn, orders=args.orders, seed=args.seed, messy_fraction=args.messy_fraction,
-                           progress=lambda m: print(f"{time.monotonic() - started:7.1f}s  {m}", flush=True))
+        summary = generate(
+            conn,
+            orders=args.orders,
+            seed=args.seed,
+            messy_fraction=args.messy_fraction,
+            progress=lambda m: print(f"{time.monotonic() - started:7.1f}s  {m}", flush=True),
+        )
     peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     with psycopg.connect(info.conninfo) as conn:
         shape = data_shape(conn)

@@ -35,9 +35,10 @@ from pathlib import Path
 
 import psycopg
 
-from bench_generate import RESULTS, bench_database  # beside this script
 from laundry_analytics import ops_schema
 from laundry_analytics.generate import generate
+
+from bench_generate import RESULTS, bench_database  # beside this script
 
 CLI = [sys.executable, "-m", "laundry_cli"]
 
@@ -99,10 +100,16 @@ def dbt_seconds_since(started: float) -> dict:
             continue
         data = json.loads(results.read_text())
         invocations.append(round(data.get("elapsed_time", 0.0), 2))
-        models |= {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in data["results"]
-                   if r["unique_id"].startswith("model.")}
-    return {"dbt_invocations": sorted(invocations), "dbt_models_seconds": round(sum(models.values()), 2),
-            "models": dict(sorted(models.items(), key=lambda item: -item[1]))}
+        models |= {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+            for r in data["results"]
+            if r["unique_id"].startswith("model.")
+        }
+    return {
+        "dbt_invocations": sorted(invocations),
+        "dbt_models_seconds": round(sum(models.values()), 2),
+        "models": dict(sorted(models.items(), key=lambda item: -item[1])),
+    }
 
 
 def intraday_runs(conninfo: str, orders: int, runs: int, late_changes: int) -> list[dict]:
@@ -115,10 +122,18 @@ def intraday_runs(conninfo: str, orders: int, runs: int, late_changes: int) -> l
                 conn.execute(LATE_CHANGES[change % len(LATE_CHANGES)])
         started = time.time()
         seconds = cli("refresh")
-        result = {"run": run + 1, "new_orders": new_orders, "late_changes": late_changes,
-                  "dagster_run_seconds": round(seconds, 2), **dbt_seconds_since(started)}
-        print(f"intraday run {run + 1}: whole run {seconds:6.1f}s, dbt models {result['dbt_models_seconds']:6.1f}s, "
-              f"dbt invocations {result['dbt_invocations']}", flush=True)
+        result = {
+            "run": run + 1,
+            "new_orders": new_orders,
+            "late_changes": late_changes,
+            "dagster_run_seconds": round(seconds, 2),
+            **dbt_seconds_since(started),
+        }
+        print(
+            f"intraday run {run + 1}: whole run {seconds:6.1f}s, dbt models {result['dbt_models_seconds']:6.1f}s, "
+            f"dbt invocations {result['dbt_invocations']}",
+            flush=True,
+        )
         results.append(result)
     return results
 
@@ -145,7 +160,8 @@ def steady_traffic(conninfo: str, minutes: float, per_minute: float) -> dict:
         with psycopg.connect(conninfo) as conn:
             data_as_of, created_at = conn.execute(
                 "select (data->>'data_as_of')::timestamptz, created_at from analytics.analytics_cache "
-                "where cache_key = 'dashboard:default'").fetchone()
+                "where cache_key = 'dashboard:default'"
+            ).fetchone()
         payloads.append((data_as_of, created_at))
     stop.set()
     writer.join()
@@ -156,10 +172,15 @@ def steady_traffic(conninfo: str, minutes: float, per_minute: float) -> dict:
             lags.append((min(served) - commit).total_seconds() / 60)
     lags.sort()
     p95 = lags[min(len(lags) - 1, int(0.95 * len(lags)))] if lags else None
-    return {"minutes": minutes, "orders_placed": len(committed), "orders_served": len(lags),
-            "refresh_runs": len(payloads), "lag_minutes_p50": round(statistics.median(lags), 2) if lags else None,
-            "lag_minutes_p95": round(p95, 2) if p95 is not None else None,
-            "lag_minutes_max": round(max(lags), 2) if lags else None}
+    return {
+        "minutes": minutes,
+        "orders_placed": len(committed),
+        "orders_served": len(lags),
+        "refresh_runs": len(payloads),
+        "lag_minutes_p50": round(statistics.median(lags), 2) if lags else None,
+        "lag_minutes_p95": round(p95, 2) if p95 is not None else None,
+        "lag_minutes_max": round(max(lags), 2) if lags else None,
+    }
 
 
 def main() -> None:
@@ -172,8 +193,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed intraday runs")
     parser.add_argument("--late-changes", type=int, default=5)
     parser.add_argument("--traffic-minutes", type=float, default=10.0, help="0 skips the freshness measurement")
-    parser.add_argument("--orders-per-minute", type=float, default=None,
-                        help="steady traffic rate (default: the data set's average, at least 6 a minute)")
+    parser.add_argument(
+        "--orders-per-minute",
+        type=float,
+        default=None,
+        help="steady traffic rate (default: the data set's average, at least 6 a minute)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DBT_TARGET_PATH", tempfile.mkdtemp(prefix="laundry-bench-target-"))
@@ -191,7 +216,9 @@ def main() -> None:
         print(f"nightly build (materialize): {result['nightly_build_seconds']}s", flush=True)
     result["intraday"] = intraday_runs(info.conninfo, result["ops_orders"], args.runs, args.late_changes)
     result["intraday_median_run_seconds"] = statistics.median(r["dagster_run_seconds"] for r in result["intraday"])
-    result["intraday_median_dbt_models_seconds"] = statistics.median(r["dbt_models_seconds"] for r in result["intraday"])
+    result["intraday_median_dbt_models_seconds"] = statistics.median(
+        r["dbt_models_seconds"] for r in result["intraday"]
+    )
     if args.traffic_minutes > 0:
         per_minute = args.orders_per_minute or max(6.0, result["ops_orders"] / 365 / 1440)
         result["freshness"] = steady_traffic(info.conninfo, args.traffic_minutes, per_minute)

@@ -77,8 +77,11 @@ def timed(label: str, args: list[str]) -> float:
 def model_seconds() -> dict[str, float]:
     """Seconds per model of the last dbt invocation (its run_results.json), slowest first."""
     results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())["results"]
-    timings = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results
-               if r["unique_id"].startswith("model.")}
+    timings = {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+        for r in results
+        if r["unique_id"].startswith("model.")
+    }
     return dict(sorted(timings.items(), key=lambda item: -item[1]))
 
 
@@ -92,15 +95,21 @@ def run_marts(orders: int, seed: int = 42, reuse_data: bool = False) -> dict:
     with psycopg.connect(info.conninfo) as conn:
         ops_schema.create_ops_schema(conn, "ops")
         if reuse_data:
-            rows = {table: conn.execute(f"select count(*) from ops.{table}").fetchone()[0]
-                    for table in ops_schema.OPS_TABLES}
+            rows = {
+                table: conn.execute(f"select count(*) from ops.{table}").fetchone()[0]
+                for table in ops_schema.OPS_TABLES
+            }
             result = {"orders": rows["orders"], "generate_seconds": None, "rows": rows, "peak_rss_mb_generate": None}
             print(f"{'generate + load':42s}   reused ({rows['orders']:,} orders)", flush=True)
         else:
             generated = generate(conn, orders=orders, seed=seed)
             print(f"{'generate + load':42s} {generated.seconds:8.1f}s", flush=True)
-            result = {"orders": orders, "generate_seconds": round(generated.seconds, 1), "rows": generated.rows,
-                      "peak_rss_mb_generate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            result = {
+                "orders": orders,
+                "generate_seconds": round(generated.seconds, 1),
+                "rows": generated.rows,
+                "peak_rss_mb_generate": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         conn.execute("vacuum analyze")
     result["full_run_seconds"] = timed("full build (dbt run --full-refresh)", ["run", "--full-refresh", *MODELS])
@@ -125,8 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--reuse-data", action="store_true",
-                        help="keep the ops data of the last run (skip generate + load)")
+    parser.add_argument(
+        "--reuse-data", action="store_true", help="keep the ops data of the last run (skip generate + load)"
+    )
     args = parser.parse_args()
     result = run_marts(args.orders, args.seed, args.reuse_data)
     RESULTS.mkdir(exist_ok=True)

@@ -43,8 +43,11 @@ def run_reports() -> dict:
                 file = render(dataset, fmt)
                 seconds = time.perf_counter() - started
                 result[f"{report_type}_{days}d_{fmt}"] = {"seconds": round(seconds, 2), "bytes": len(file.content)}
-                print(f"{report_type} {days}d {fmt:5s} {seconds:6.2f}s {len(file.content):>10,} bytes "
-                      f"({dataset.rows:,} rows)", flush=True)
+                print(
+                    f"{report_type} {days}d {fmt:5s} {seconds:6.2f}s {len(file.content):>10,} bytes "
+                    f"({dataset.rows:,} rows)",
+                    flush=True,
+                )
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return result
 

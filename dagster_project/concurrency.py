@@ -29,8 +29,7 @@ def running_refresh(instance: DagsterInstance) -> str | None:
     """Who refreshes the configured warehouse now ("run id ..." of a queued or
     running Dagster refresh, or the holder of the warehouse's refresh lock, e.g.
     a `laundry-analytics dbt` command), or None."""
-    records = instance.get_run_records(
-        filters=RunsFilter(statuses=_UNDER_WAY, tags=refresh_tags()), limit=1)
+    records = instance.get_run_records(filters=RunsFilter(statuses=_UNDER_WAY, tags=refresh_tags()), limit=1)
     if records:
         return f"run id {records[0].dagster_run.run_id}"
     with database.connect(autocommit=True) as conn:

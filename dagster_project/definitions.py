@@ -38,8 +38,12 @@ def build_definitions() -> dg.Definitions:
         assets=[*sources, *dbt_assets, *cache_assets],
         asset_checks=[*ASSET_CHECKS, *last_update_checks],
         jobs=[all_assets_job, intraday_job, *refresh_jobs, jobs.cache_cleanup_job, jobs.send_report_job],
-        sensors=[report_schedules_sensor, email_data_team_on_run_failure, retry_failure_alerts_sensor,
-                 freshness_checks_sensor(last_update_checks)],
+        sensors=[
+            report_schedules_sensor,
+            email_data_team_on_run_failure,
+            retry_failure_alerts_sensor,
+            freshness_checks_sensor(last_update_checks),
+        ],
         schedules=build_schedules(refresh_jobs, nightly_job=all_assets_job, intraday_job=intraday_job),
         resources=resources,
     )

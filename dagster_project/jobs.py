@@ -58,15 +58,18 @@ INTRADAY_SELECTION = (
 ).without_checks() | AssetSelection.checks(*FRESHNESS_CHECKS)
 
 
-
 def all_assets_job() -> UnresolvedAssetJobDefinition:
     """Everything, in dependency order: what `laundry-analytics demo` and the nightly
     schedule run (bringing every daily partition up to date:
     dagster_project.partitions.catch_up_run). Tagged as a refresh: one at a time."""
-    return define_asset_job("all_assets_job", selection=NIGHTLY_SELECTION, tags=refresh_tags(),
-                            description="Every dbt model (tests as checks), the source freshness check, then the "
-                                        "cache. On the latest daily partition, dbt rebuilds the dates that changed, "
-                                        "each recorded on its own partition.")
+    return define_asset_job(
+        "all_assets_job",
+        selection=NIGHTLY_SELECTION,
+        tags=refresh_tags(),
+        description="Every dbt model (tests as checks), the source freshness check, then the "
+        "cache. On the latest daily partition, dbt rebuilds the dates that changed, "
+        "each recorded on its own partition.",
+    )
 
 
 def cache_refresh_job_name(minutes: int) -> str:
@@ -78,11 +81,14 @@ def intraday_refresh_job() -> UnresolvedAssetJobDefinition:
     """The marts and every cache type brought up to the latest committed ops rows,
     at a cost that follows what changed (INTRADAY_SELECTION): what the intraday
     schedule and `laundry-analytics refresh` run. A refresh: one at a time."""
-    return define_asset_job("intraday_refresh_job", selection=INTRADAY_SELECTION,
-                            tags={**refresh_tags(), LEAN_RUN_TAG: "true"},
-                            description="The facts, their daily aggregates and marts (the dates touched), the "
-                                        "customers touched and every cache type, up to the latest committed ops "
-                                        "rows; then how fresh they are. The dbt tests stay in the nightly run.")
+    return define_asset_job(
+        "intraday_refresh_job",
+        selection=INTRADAY_SELECTION,
+        tags={**refresh_tags(), LEAN_RUN_TAG: "true"},
+        description="The facts, their daily aggregates and marts (the dates touched), the "
+        "customers touched and every cache type, up to the latest committed ops "
+        "rows; then how fresh they are. The dbt tests stay in the nightly run.",
+    )
 
 
 def cache_refresh_jobs() -> list[UnresolvedAssetJobDefinition]:
@@ -121,14 +127,21 @@ class ReportRunConfig(Config):
     data_incomplete: bool = False
 
 
-@op(description="Render the schedule's report for the tick's period and email it to every recipient not yet "
-                "served; record each delivery in analytics.report_deliveries.")
+@op(
+    description="Render the schedule's report for the tick's period and email it to every recipient not yet "
+    "served; record each delivery in analytics.report_deliveries."
+)
 def send_scheduled_report(context: OpExecutionContext, config: ReportRunConfig, warehouse: WarehouseResource):
     # The sensor's clock: a run writes its ledger times (claims, next attempts) on it.
     with warehouse.connect() as conn:
-        outcome = runner.deliver(conn, config.schedule_id, dt.datetime.fromisoformat(config.tick),
-                                 run_id=context.run_id, data_incomplete=config.data_incomplete,
-                                 clock=report_sensors.clock)
+        outcome = runner.deliver(
+            conn,
+            config.schedule_id,
+            dt.datetime.fromisoformat(config.tick),
+            run_id=context.run_id,
+            data_incomplete=config.data_incomplete,
+            clock=report_sensors.clock,
+        )
     metadata = {
         "schedule": outcome.schedule,
         "period": f"{outcome.period.start}..{outcome.period.end}",
@@ -139,8 +152,12 @@ def send_scheduled_report(context: OpExecutionContext, config: ReportRunConfig, 
         "recipients": MetadataValue.json({to: str(state) for to, state in outcome.states.items()}),
     }
     if outcome.file is not None:
-        metadata |= {"file": outcome.file.file_name, "bytes": len(outcome.file.content), "rows": outcome.file.rows,
-                     "path": MetadataValue.path(str(runner.report_outbox() / outcome.file.file_name))}
+        metadata |= {
+            "file": outcome.file.file_name,
+            "bytes": len(outcome.file.content),
+            "rows": outcome.file.rows,
+            "path": MetadataValue.path(str(runner.report_outbox() / outcome.file.file_name)),
+        }
     undelivered = outcome.undelivered
     if undelivered:
         # Fail the run only now, after every recipient was attempted and recorded: the
@@ -150,15 +167,18 @@ def send_scheduled_report(context: OpExecutionContext, config: ReportRunConfig, 
         metadata["failed_recipients"] = MetadataValue.json(sorted(undelivered))
         raise Failure(
             description=f"{outcome.schedule}, {outcome.period.label()}: {len(undelivered)} of "
-                        f"{len(outcome.states)} recipient(s) not delivered, {len(outcome.sent)} sent by this run: "
-                        + "; ".join(f"{to}: {state}" for to, state in sorted(undelivered.items())),
+            f"{len(outcome.states)} recipient(s) not delivered, {len(outcome.sent)} sent by this run: "
+            + "; ".join(f"{to}: {state}" for to, state in sorted(undelivered.items())),
             metadata=metadata,
             allow_retries=False,  # retries are the ledger's (sensor relaunches), not the step's
         )
     yield Output(len(outcome.sent), metadata=metadata)
 
 
-@job(description="One scheduled report for one period (launched by report_schedules_sensor).",
-     tags={"laundry/kind": "report"}, resource_defs={"warehouse": WarehouseResource()})
+@job(
+    description="One scheduled report for one period (launched by report_schedules_sensor).",
+    tags={"laundry/kind": "report"},
+    resource_defs={"warehouse": WarehouseResource()},
+)
 def send_report_job():
     send_scheduled_report()

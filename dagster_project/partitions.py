@@ -29,7 +29,9 @@ def daily_partitions() -> DailyPartitionsDefinition:
     try:
         dt.date.fromisoformat(cfg.partitions_start)
     except ValueError:
-        raise ValueError(f"LAUNDRY_PARTITIONS_START must be a date as YYYY-MM-DD, got {cfg.partitions_start!r}") from None
+        raise ValueError(
+            f"LAUNDRY_PARTITIONS_START must be a date as YYYY-MM-DD, got {cfg.partitions_start!r}"
+        ) from None
     return DailyPartitionsDefinition(start_date=cfg.partitions_start, timezone=cfg.business_timezone, end_offset=1)
 
 

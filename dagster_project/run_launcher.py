@@ -37,7 +37,8 @@ class LocalRunLauncher(DefaultRunLauncher):
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         started = self._instance.event_log_storage.get_logs_for_run(
-            run.run_id, of_type=DagsterEventType.RUN_START, limit=1)
+            run.run_id, of_type=DagsterEventType.RUN_START, limit=1
+        )
         if not started or started[0].dagster_event is None or started[0].dagster_event.pid is None:
             # No worker yet: the start timeout of run monitoring covers this case.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "the run has not started its worker yet")
@@ -45,7 +46,8 @@ class LocalRunLauncher(DefaultRunLauncher):
         if _alive(pid, start_time):
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(
-            WorkerStatus.FAILED, f"the run's worker process (pid {pid}) is gone: it was killed or crashed")
+            WorkerStatus.FAILED, f"the run's worker process (pid {pid}) is gone: it was killed or crashed"
+        )
 
 
 def _alive(pid: int, started_before: float) -> bool:
@@ -53,8 +55,9 @@ def _alive(pid: int, started_before: float) -> bool:
     later process that reused the pid does not count)."""
     try:
         process = psutil.Process(pid)
-        return (process.create_time() <= started_before + _START_SLACK_SECONDS
-                and process.status() != psutil.STATUS_ZOMBIE)
+        return (
+            process.create_time() <= started_before + _START_SLACK_SECONDS and process.status() != psutil.STATUS_ZOMBIE
+        )
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:  # another user's process: it exists, and cannot be judged further

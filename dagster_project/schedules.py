@@ -31,9 +31,14 @@ from laundry_analytics import refresh_lock
 from laundry_analytics import settings as settings_module
 
 
-def _keyed_schedule(name: str, cron: str, target: JobDefinition | UnresolvedAssetJobDefinition, description: str,
-                    request: Callable[[ScheduleEvaluationContext], dict] = lambda context: {},
-                    refresh: bool = False) -> ScheduleDefinition:
+def _keyed_schedule(
+    name: str,
+    cron: str,
+    target: JobDefinition | UnresolvedAssetJobDefinition,
+    description: str,
+    request: Callable[[ScheduleEvaluationContext], dict] = lambda context: {},
+    refresh: bool = False,
+) -> ScheduleDefinition:
     """A schedule in business time whose runs are keyed by their tick; `request`
     adds RunRequest arguments (tags, run config) for the tick. A `refresh`
     schedule (its job runs dbt) skips its tick while another refresh runs."""
@@ -69,33 +74,53 @@ def intraday_cron() -> str:
     return f"*/{settings_module.load().intraday_minutes} * * * *"
 
 
-def build_schedules(refresh_jobs: list[UnresolvedAssetJobDefinition],
-                    nightly_job: UnresolvedAssetJobDefinition,
-                    intraday_job: UnresolvedAssetJobDefinition) -> list[ScheduleDefinition]:
+def build_schedules(
+    refresh_jobs: list[UnresolvedAssetJobDefinition],
+    nightly_job: UnresolvedAssetJobDefinition,
+    intraday_job: UnresolvedAssetJobDefinition,
+) -> list[ScheduleDefinition]:
     partitions_def = daily_partitions()
 
     def catch_up(context: ScheduleEvaluationContext) -> dict:
         return catch_up_run(partitions_def, context.scheduled_execution_time)
 
     schedules = [
-        _keyed_schedule("all_assets_nightly_schedule", NIGHTLY_CRON, nightly_job,
-                        "Every night at 01:00 business time: every dbt model, check and cache payload, "
-                        "rebuilding the daily partitions whose inputs changed. Skips its tick while "
-                        "another refresh of the warehouse runs.",
-                        catch_up, refresh=True),
-        _keyed_schedule("intraday_refresh_schedule", intraday_cron(), intraday_job,
-                        "Every LAUNDRY_INTRADAY_MINUTES (default 5): the marts and every cache type up to the "
-                        "latest committed ops rows, rebuilding only what changed (intraday_refresh_job). Skips its "
-                        "tick while another refresh (intraday or nightly) runs, and says so.",
-                        catch_up, refresh=True),
+        _keyed_schedule(
+            "all_assets_nightly_schedule",
+            NIGHTLY_CRON,
+            nightly_job,
+            "Every night at 01:00 business time: every dbt model, check and cache payload, "
+            "rebuilding the daily partitions whose inputs changed. Skips its tick while "
+            "another refresh of the warehouse runs.",
+            catch_up,
+            refresh=True,
+        ),
+        _keyed_schedule(
+            "intraday_refresh_schedule",
+            intraday_cron(),
+            intraday_job,
+            "Every LAUNDRY_INTRADAY_MINUTES (default 5): the marts and every cache type up to the "
+            "latest committed ops rows, rebuilding only what changed (intraday_refresh_job). Skips its "
+            "tick while another refresh (intraday or nightly) runs, and says so.",
+            catch_up,
+            refresh=True,
+        ),
     ]
     schedules += [
-        _keyed_schedule(refresh_job.name.removesuffix("_job") + "_schedule",
-                        f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *", refresh_job,
-                        refresh_job.description)
+        _keyed_schedule(
+            refresh_job.name.removesuffix("_job") + "_schedule",
+            f"*/{refresh_job.tags['laundry/cadence_minutes']} * * * *",
+            refresh_job,
+            refresh_job.description,
+        )
         for refresh_job in refresh_jobs
     ]
-    schedules.append(_keyed_schedule("cache_cleanup_hourly_schedule", "0 * * * *", cache_cleanup_job,
-                                     "Every hour on the hour: delete the analytics_cache rows whose expires_at "
-                                     "has passed."))
+    schedules.append(
+        _keyed_schedule(
+            "cache_cleanup_hourly_schedule",
+            "0 * * * *",
+            cache_cleanup_job,
+            "Every hour on the hour: delete the analytics_cache rows whose expires_at has passed.",
+        )
+    )
     return schedules

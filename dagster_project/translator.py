@@ -8,8 +8,14 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import (AssetCheckSpec, AssetSpec, BetaWarning, CodeReferencesMetadataValue, LocalFileCodeReference,
-                     MetadataValue)
+from dagster import (
+    AssetCheckSpec,
+    AssetSpec,
+    BetaWarning,
+    CodeReferencesMetadataValue,
+    LocalFileCodeReference,
+    MetadataValue,
+)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from laundry_analytics import settings as settings_module
@@ -71,11 +77,13 @@ class LaundryDbtTranslator(DagsterDbtTranslator):
             with warnings.catch_warnings():  # beta classes, the ones dagster-dbt itself uses for this link
                 warnings.simplefilter("ignore", BetaWarning)
                 metadata["dagster/code_references"] = CodeReferencesMetadataValue(
-                    code_references=[LocalFileCodeReference(file_path=str(path))])
+                    code_references=[LocalFileCodeReference(file_path=str(path))]
+                )
         return metadata
 
-    def get_asset_check_spec(self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str,
-                             project) -> AssetCheckSpec | None:
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project
+    ) -> AssetCheckSpec | None:
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None or spec.description:
             return spec

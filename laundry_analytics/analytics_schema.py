@@ -32,8 +32,9 @@ def compose(query: str, **parts: sql.Composable) -> sql.Composed:
     return sql.SQL(query).format(a=identifier(), **parts)
 
 
-def ensure(conn: psycopg.Connection, name: str, create: Callable[[psycopg.Connection], None], *,
-           version: Iterable = ()) -> None:
+def ensure(
+    conn: psycopg.Connection, name: str, create: Callable[[psycopg.Connection], None], *, version: Iterable = ()
+) -> None:
     """Run `create(conn)` (idempotent DDL, then commit) unless it already ran in this
     process for this database, schema and `version` (e.g. the allowed values of a
     constraint). It is not remembered while the analyst role is missing: the grants
@@ -69,14 +70,23 @@ def sync_allowed_values(conn: psycopg.Connection, table: str, column: str, value
     longer allowed stay (NOT VALID): new rows are checked."""
     values = tuple(values)
     constraint = f"{table}_{column}_check"
-    row = conn.execute("""
+    row = conn.execute(
+        """
         select pg_get_constraintdef(c.oid) from pg_constraint c
         join pg_class t on t.oid = c.conrelid join pg_namespace n on n.oid = t.relnamespace
         where n.nspname = %s and t.relname = %s and c.conname = %s
-    """, (settings_module.load().analytics_schema, table, constraint)).fetchone()
+    """,
+        (settings_module.load().analytics_schema, table, constraint),
+    ).fetchone()
     if row is not None and set(re.findall(r"'((?:[^']|'')*)'::text", row[0])) == set(values):
         return
-    conn.execute(compose("alter table {a}.{table} drop constraint if exists {name}, "
-                         "add constraint {name} check ({column} in ({values})) not valid",
-                         table=sql.Identifier(table), name=sql.Identifier(constraint), column=sql.Identifier(column),
-                         values=sql.SQL(", ").join(map(sql.Literal, values))))
+    conn.execute(
+        compose(
+            "alter table {a}.{table} drop constraint if exists {name}, "
+            "add constraint {name} check ({column} in ({values})) not valid",
+            table=sql.Identifier(table),
+            name=sql.Identifier(constraint),
+            column=sql.Identifier(column),
+            values=sql.SQL(", ").join(map(sql.Literal, values)),
+        )
+    )

@@ -70,9 +70,11 @@ class CacheEntry:
         if self.lag is None:
             return f"the {self.cache_type} payload does not say how fresh its marts are (build them again)"
         if self.lag > limit:
-            return (f"the {self.cache_type} payload's data is {format_lag(self.lag)} old (data_as_of "
-                    f"{self.data_as_of:%Y-%m-%d %H:%M:%S %Z}), more than LAUNDRY_MAX_DATA_LAG_MINUTES="
-                    f"{settings.load().max_data_lag_minutes}")
+            return (
+                f"the {self.cache_type} payload's data is {format_lag(self.lag)} old (data_as_of "
+                f"{self.data_as_of:%Y-%m-%d %H:%M:%S %Z}), more than LAUNDRY_MAX_DATA_LAG_MINUTES="
+                f"{settings.load().max_data_lag_minutes}"
+            )
         return None
 
     @property
@@ -137,15 +139,20 @@ def refresh(cache_type: str, *, as_of: dt.date | None = None, conn: psycopg.Conn
         ensure_table(c)
         data = to_jsonable(registry.payload(cache_type, end=as_of, conn=c))
         with c.transaction():
-            c.execute(sql.SQL("delete from {} where cache_type = %s and cache_key <> %s").format(_table()),
-                      (cache_type, default_key(cache_type)))
-            row = c.execute(sql.SQL("""
+            c.execute(
+                sql.SQL("delete from {} where cache_type = %s and cache_key <> %s").format(_table()),
+                (cache_type, default_key(cache_type)),
+            )
+            row = c.execute(
+                sql.SQL("""
                 insert into {} (cache_key, cache_type, data, created_at, expires_at)
                 values (%s, %s, %s, now(), now() + %s)
                 on conflict (cache_key) do update
                     set data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at
                 returning cache_key, cache_type, data, created_at, expires_at, true
-            """).format(_table()), (default_key(cache_type), cache_type, Jsonb(data), ttl(cache_type))).fetchone()
+            """).format(_table()),
+                (default_key(cache_type), cache_type, Jsonb(data), ttl(cache_type)),
+            ).fetchone()
         c.commit()
     return CacheEntry(*row)
 
@@ -155,10 +162,13 @@ def get(cache_type: str, *, conn: psycopg.Connection | None = None) -> CacheEntr
     _check_type(cache_type)
     with database.borrowed(conn) as c:
         try:
-            row = c.execute(sql.SQL("""
+            row = c.execute(
+                sql.SQL("""
                 select cache_key, cache_type, data, created_at, expires_at, expires_at > now()
                 from {} where cache_key = %s
-            """).format(_table()), (default_key(cache_type),)).fetchone()
+            """).format(_table()),
+                (default_key(cache_type),),
+            ).fetchone()
         except psycopg.errors.UndefinedTable:
             c.rollback()
             return None
@@ -177,10 +187,17 @@ def cleanup(*, conn: psycopg.Connection | None = None) -> int:
 def dumps(entry: CacheEntry) -> str:
     """The entry as the JSON a dashboard reads: the payload plus its freshness."""
     lag = entry.lag
-    return json.dumps({
-        "cache_key": entry.cache_key, "cache_type": entry.cache_type,
-        "created_at": entry.created_at.isoformat(), "expires_at": entry.expires_at.isoformat(),
-        "data_as_of": entry.data.get("data_as_of"),
-        "lag_seconds": None if lag is None else round(lag.total_seconds(), 1),
-        "is_fresh": entry.is_fresh, "stale_reason": entry.stale_reason, "data": entry.data,
-    }, indent=2)
+    return json.dumps(
+        {
+            "cache_key": entry.cache_key,
+            "cache_type": entry.cache_type,
+            "created_at": entry.created_at.isoformat(),
+            "expires_at": entry.expires_at.isoformat(),
+            "data_as_of": entry.data.get("data_as_of"),
+            "lag_seconds": None if lag is None else round(lag.total_seconds(), 1),
+            "is_fresh": entry.is_fresh,
+            "stale_reason": entry.stale_reason,
+            "data": entry.data,
+        },
+        indent=2,
+    )

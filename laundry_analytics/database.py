@@ -60,8 +60,11 @@ class ConnectionInfo:
     @property
     def conninfo(self) -> str:
         return make_conninfo(
-            host=self.host, port=self.port, user=self.user,
-            password=self.password or None, dbname=self.dbname,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=self.dbname,
         )
 
     def psql_command(self, user: str | None = None) -> str:
@@ -120,9 +123,7 @@ def _from_env_or_embedded(cfg: settings_module.Settings) -> ConnectionInfo:
 def _create_database_if_missing(params: dict) -> None:
     admin = {**params, "dbname": "postgres"}
     with psycopg.connect(make_conninfo(**admin), autocommit=True) as conn:
-        exists = conn.execute(
-            "select 1 from pg_database where datname = %s", (params["dbname"],)
-        ).fetchone()
+        exists = conn.execute("select 1 from pg_database where datname = %s", (params["dbname"],)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(params["dbname"])))
 
@@ -141,8 +142,11 @@ def _restrict_embedded_server(params: dict, analyst_role: str) -> None:
         ensure_role(conn, analyst_role)
         for (name,) in conn.execute("select datname from pg_database where datallowconn").fetchall():
             conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("grant connect on database {} to {}").format(
-            sql.Identifier(params["dbname"]), sql.Identifier(analyst_role)))
+        conn.execute(
+            sql.SQL("grant connect on database {} to {}").format(
+                sql.Identifier(params["dbname"]), sql.Identifier(analyst_role)
+            )
+        )
     _restricted_databases.add(params["dbname"])
 
 
@@ -172,7 +176,8 @@ def _ensure_analyst_login(info: ConnectionInfo, cfg: settings_module.Settings) -
         role = sql.Identifier(cfg.analyst_role)
         if cfg.analyst_password:
             verifier = conn.pgconn.encrypt_password(
-                cfg.analyst_password.encode(), cfg.analyst_role.encode(), b"scram-sha-256").decode()
+                cfg.analyst_password.encode(), cfg.analyst_role.encode(), b"scram-sha-256"
+            ).decode()
             conn.execute(sql.SQL("alter role {} login password {}").format(role, sql.Literal(verifier)))
         else:
             conn.execute(sql.SQL("alter role {} login").format(role))
@@ -182,8 +187,12 @@ def _ensure_analyst_login(info: ConnectionInfo, cfg: settings_module.Settings) -
 def environment_for(info: ConnectionInfo) -> dict[str, str]:
     """The environment variables that make `info` the connection of a process."""
     return {
-        "PGHOST": info.host, "PGPORT": str(info.port), "PGUSER": info.user,
-        "PGPASSWORD": info.password, "PGDATABASE": info.dbname, "LAUNDRY_PG_DSN": info.conninfo,
+        "PGHOST": info.host,
+        "PGPORT": str(info.port),
+        "PGUSER": info.user,
+        "PGPASSWORD": info.password,
+        "PGDATABASE": info.dbname,
+        "LAUNDRY_PG_DSN": info.conninfo,
     }
 
 

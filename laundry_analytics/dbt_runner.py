@@ -53,9 +53,16 @@ def parse_environment() -> str:
     schemas, the analyst role and the time zone come from the settings): a change
     means re-parse."""
     cfg = settings_module.load()
-    return json.dumps({"database": cfg.libpq.get("PGDATABASE"), "ops_schema": cfg.ops_schema,
-                       "analytics_schema": cfg.analytics_schema, "business_timezone": cfg.business_timezone,
-                       "analyst_role": cfg.analyst_role}, sort_keys=True)
+    return json.dumps(
+        {
+            "database": cfg.libpq.get("PGDATABASE"),
+            "ops_schema": cfg.ops_schema,
+            "analytics_schema": cfg.analytics_schema,
+            "business_timezone": cfg.business_timezone,
+            "analyst_role": cfg.analyst_role,
+        },
+        sort_keys=True,
+    )
 
 
 def project_vars() -> dict[str, str]:
@@ -96,8 +103,14 @@ def run_dbt(args: list[str], *, check: bool = True, capture: bool = False) -> su
     another refresh holds it. With `check`, a failure raises DbtCommandError
     carrying the end of dbt's output (when captured)."""
     ensure_database()
-    cmd = [dbt_executable(), *with_project_vars(args), "--project-dir", str(DBT_PROJECT_DIR),
-           "--profiles-dir", str(DBT_PROJECT_DIR)]
+    cmd = [
+        dbt_executable(),
+        *with_project_vars(args),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+    ]
     previous_invocation = _manifest_invocation()
     if touches_warehouse(args):
         with refresh_lock.hold(f"pid {os.getpid()}, dbt {' '.join(args)}"):
@@ -136,7 +149,9 @@ def _manifest_invocation() -> str | None:
 
 def _run(cmd: list[str], capture: bool) -> subprocess.CompletedProcess:
     return subprocess.run(
-        cmd, text=True, env=os.environ.copy(),
+        cmd,
+        text=True,
+        env=os.environ.copy(),
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
     )

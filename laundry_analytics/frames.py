@@ -76,14 +76,26 @@ def engine(**kwargs) -> sqlalchemy.Engine:
     if host and host.startswith("/"):  # a Unix socket folder: libpq's host, passed as a query parameter
         query["host"], host = host, None
     url = sqlalchemy.URL.create(
-        "postgresql+psycopg", username=params.get("user"), password=params.get("password"),
-        host=host, port=int(params["port"]) if params.get("port") else None,
-        database=params.get("dbname"), query=query)
+        "postgresql+psycopg",
+        username=params.get("user"),
+        password=params.get("password"),
+        host=host,
+        port=int(params["port"]) if params.get("port") else None,
+        database=params.get("dbname"),
+        query=query,
+    )
     return sqlalchemy.create_engine(url, **kwargs)
 
 
-def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None,
-            **filters: str | None) -> dict[str, pd.DataFrame]:
+def payload(
+    payload_type: str,
+    start=None,
+    end=None,
+    partner_id=None,
+    *,
+    conn: psycopg.Connection | None = None,
+    **filters: str | None,
+) -> dict[str, pd.DataFrame]:
     """The payload of `payload_type` (a registered type) as DataFrames, one per part."""
     return payload_frames(registry.payload(payload_type, start, end, partner_id, conn=conn, **filters))
 
@@ -130,9 +142,9 @@ def mart(name: str, start=None, end=None, *, conn: psycopg.Connection | None = N
         query, params = sql.SQL("select * from {}.{}").format(schema, sql.Identifier(name)), {}
     else:
         window = make_window(start, end)
-        query = sql.SQL("select * from {schema}.{table} where {column} between %(start)s and %(end)s "
-                        "order by {column}").format(schema=schema, table=sql.Identifier(name),
-                                                    column=sql.Identifier(column))
+        query = sql.SQL(
+            "select * from {schema}.{table} where {column} between %(start)s and %(end)s order by {column}"
+        ).format(schema=schema, table=sql.Identifier(name), column=sql.Identifier(column))
         params = {"start": window.start, "end": window.end}
     with database.borrowed(conn) as c:
         try:
@@ -162,13 +174,15 @@ def _frame(rows: list[dict], columns: list[str] | None = None) -> pd.DataFrame:
 
 
 def _payload_function(payload_type: str):
-    def frames_of(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None,
-                  **filters: str | None) -> dict[str, pd.DataFrame]:
+    def frames_of(
+        start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None, **filters: str | None
+    ) -> dict[str, pd.DataFrame]:
         return payload(payload_type, start, end, partner_id, conn=conn, **filters)
 
     frames_of.__name__ = frames_of.__qualname__ = payload_type
-    frames_of.__doc__ = (f"The {payload_type} payload as DataFrames, one per part "
-                         f"(laundry_analytics.frames.payload_frames).")
+    frames_of.__doc__ = (
+        f"The {payload_type} payload as DataFrames, one per part (laundry_analytics.frames.payload_frames)."
+    )
     return frames_of
 
 

@@ -24,9 +24,12 @@ def data_as_of(marts: Iterable[str], conn: psycopg.Connection) -> dt.datetime | 
     names = sorted(set(marts))
     try:
         with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
-            row = cursor.execute(analytics_schema.compose(
-                "select min(data_as_of), count(*) from {a}.mart_refreshes where model = any(%s)"),
-                (names,)).fetchone()
+            row = cursor.execute(
+                analytics_schema.compose(
+                    "select min(data_as_of), count(*) from {a}.mart_refreshes where model = any(%s)"
+                ),
+                (names,),
+            ).fetchone()
     except psycopg.errors.UndefinedTable:
         return None
     oldest, recorded = row

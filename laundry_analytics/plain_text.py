@@ -57,8 +57,7 @@ def parse_address(text: str, allowed_domains: Iterable[str] = ()) -> str:
     """One email address, normalised (domain lower-cased), or ValueError. Within the
     limits of RFC 5321: 64 characters before the @, 63 per domain label, 254 in all.
     With `allowed_domains` (LAUNDRY_RECIPIENT_DOMAINS), only those domains."""
-    if (not isinstance(text, str) or _UNSAFE_TEXT.search(text) or any(c in text for c in ",;<>\"")
-            or not text.strip()):
+    if not isinstance(text, str) or _UNSAFE_TEXT.search(text) or any(c in text for c in ',;<>"') or not text.strip():
         raise ValueError(f"{text!r} is not a plain email address (user@example.com)")
     text = text.strip()
     if len(text) > 254:
@@ -73,8 +72,10 @@ def parse_address(text: str, allowed_domains: Iterable[str] = ()) -> str:
         raise ValueError(f"{text!r}: the part before @ is {len(address.username)} characters; at most 64 are allowed")
     for label in address.domain.split("."):
         if not _DOMAIN_LABEL.fullmatch(label):
-            raise ValueError(f"{text!r}: {label[:70]!r} is not a domain name part (letters, digits and inner "
-                             "hyphens, at most 63 characters)")
+            raise ValueError(
+                f"{text!r}: {label[:70]!r} is not a domain name part (letters, digits and inner "
+                "hyphens, at most 63 characters)"
+            )
     allowed = tuple(allowed_domains)
     domain = address.domain.lower()
     if allowed and domain not in allowed:

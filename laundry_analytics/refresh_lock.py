@@ -82,8 +82,9 @@ def hold(who: str, *, wait_seconds: float = 0, on_wait: Callable[[str], None] | 
             try:
                 conn.execute("select pg_advisory_lock(%s, %s)", LOCK_KEY)
             except psycopg.errors.LockNotAvailable:
-                raise RefreshRunning(f"{running_message(holder(conn) or current)} and did not finish within "
-                                     f"{_duration(wait_seconds)}") from None
+                raise RefreshRunning(
+                    f"{running_message(holder(conn) or current)} and did not finish within {_duration(wait_seconds)}"
+                ) from None
         yield
     finally:
         conn.close()  # ends the session, which releases the lock

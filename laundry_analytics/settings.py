@@ -224,12 +224,13 @@ def _load(snapshot: tuple[tuple[str, str], ...], cwd: str) -> Settings:  # cwd: 
         smtp_sender=env.get("LAUNDRY_SMTP_SENDER", "LaundryConnect Reports <reports@laundryconnect.example>"),
         smtp_attempts=_number(env, "LAUNDRY_SMTP_ATTEMPTS", 4, 1, 20),
         smtp_backoff_seconds=_number(env, "LAUNDRY_SMTP_BACKOFF_SECONDS", 2.0, 0, 3600, kind=float),
-        report_max_bytes=_number(env, "LAUNDRY_REPORT_MAX_BYTES", 10 * 1024 * 1024, 1, 1024 ** 3),
+        report_max_bytes=_number(env, "LAUNDRY_REPORT_MAX_BYTES", 10 * 1024 * 1024, 1, 1024**3),
         recipient_domains=_domains(env),
         partitions_start=_date(env, "LAUNDRY_PARTITIONS_START", "2025-01-01"),
         report_data_wait_minutes=_number(env, "LAUNDRY_REPORT_DATA_WAIT_MINUTES", 120, 0, 7 * 24 * 60),
-        delivery_claim_timeout_minutes=_number(env, "LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", 10.0, 0.1, 24 * 60,
-                                               kind=float),
+        delivery_claim_timeout_minutes=_number(
+            env, "LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", 10.0, 0.1, 24 * 60, kind=float
+        ),
         delivery_retry_minutes=_number(env, "LAUNDRY_DELIVERY_RETRY_MINUTES", 5.0, 0.01, 24 * 60, kind=float),
         delivery_deadline_hours=_number(env, "LAUNDRY_DELIVERY_DEADLINE_HOURS", 24.0, 0.01, 24 * 30, kind=float),
         freshness_lag_minutes=_number(env, "LAUNDRY_FRESHNESS_LAG_MINUTES", 360, 1, 366 * 24 * 60),
@@ -275,8 +276,9 @@ def _choice(env: dict, name: str, default: str, choices: tuple[str, ...]) -> str
 def _currency(env: dict, name: str, default: str) -> str:
     value = env.get(name, "").strip().upper() or default
     if not re.fullmatch(r"[A-Z]{3}", value):
-        raise SettingsError(f"{name} must be an ISO 4217 currency code of three letters such as EUR or USD, "
-                            f"got {env[name]!r}")
+        raise SettingsError(
+            f"{name} must be an ISO 4217 currency code of three letters such as EUR or USD, got {env[name]!r}"
+        )
     return value
 
 
@@ -294,8 +296,9 @@ def _date(env: dict, name: str, default: str) -> str:
     try:
         parse_iso_date(value)
     except ValueError:
-        raise SettingsError(f"{name} must be a date as YYYY-MM-DD from {EARLIEST_DATE} to {LATEST_DATE}, "
-                            f"got {value!r}") from None
+        raise SettingsError(
+            f"{name} must be a date as YYYY-MM-DD from {EARLIEST_DATE} to {LATEST_DATE}, got {value!r}"
+        ) from None
     return value
 
 
@@ -327,10 +330,10 @@ def _dsn(value: str | None) -> str | None:
     try:
         params = conninfo_to_dict(value)
     except ProgrammingError as error:
-        raise SettingsError(f"LAUNDRY_PG_DSN is not a libpq connection string ({str(error).strip()}); "
-                            f"write it as {hint}") from None
+        raise SettingsError(
+            f"LAUNDRY_PG_DSN is not a libpq connection string ({str(error).strip()}); write it as {hint}"
+        ) from None
     port = str(params.get("port") or "5432")
     if not (re.fullmatch(r"[0-9]{1,5}", port) and 1 <= int(port) <= 65_535):  # one server: the project connects to one
-        raise SettingsError(f"LAUNDRY_PG_DSN has port {port!r}, which is not a port number 1-65535; "
-                            f"write it as {hint}")
+        raise SettingsError(f"LAUNDRY_PG_DSN has port {port!r}, which is not a port number 1-65535; write it as {hint}")
     return value

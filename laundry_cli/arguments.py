@@ -42,8 +42,10 @@ def generation_clock(text: str) -> dt.datetime:
             raise ValueError
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date and time; write it as YYYY-MM-DDTHH:MM[:SS]"
-                                         "[Z or +HH:MM], e.g. 2026-06-30T18:00:00Z") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date and time; write it as YYYY-MM-DDTHH:MM[:SS]"
+            "[Z or +HH:MM], e.g. 2026-06-30T18:00:00Z"
+        ) from None
     value = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     try:
         check_date("the clock's date", value.astimezone(dt.timezone.utc).date())
@@ -56,7 +58,8 @@ def order_count(text: str) -> int:
     value = positive_int(text)
     if value > MAX_ORDERS:
         raise argparse.ArgumentTypeError(
-            f"{value:,} orders is more than the generator's limit of {MAX_ORDERS:,} ({MAX_ORDERS_COST})")
+            f"{value:,} orders is more than the generator's limit of {MAX_ORDERS:,} ({MAX_ORDERS_COST})"
+        )
     return value
 
 
@@ -113,18 +116,29 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_generation_options(parser: argparse.ArgumentParser, default_orders: int) -> None:
-    parser.add_argument("--orders", type=order_count, default=default_orders,
-                        help=f"number of orders, at most {MAX_ORDERS:,} (default {default_orders:,})")
-    parser.add_argument("--seed", type=int, default=42,
-                        help="random seed; same seed and clock, same data (default 42)")
-    parser.add_argument("--start", type=generation_date,
-                        help=f"first order date, YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE} (default: end - 365 days)")
-    parser.add_argument("--end", type=generation_date,
-                        help="last order date, YYYY-MM-DD (default: the day of the clock)")
-    parser.add_argument("--now", type=generation_clock,
-                        help="the generator's clock, e.g. 2026-06-30T18:00:00Z (UTC unless an offset is given): "
-                        "orders still open, refunds and reviews are as of this moment. Default: the end of --end "
-                        "(00:00 UTC the next day) if that has passed, else the start of the current UTC hour "
-                        "(printed, with the command that gives the same rows again)")
-    parser.add_argument("--messy-fraction", type=fraction, default=0.0,
-                        help="share of rows given realistic defects, 0-0.5 (default 0)")
+    parser.add_argument(
+        "--orders",
+        type=order_count,
+        default=default_orders,
+        help=f"number of orders, at most {MAX_ORDERS:,} (default {default_orders:,})",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="random seed; same seed and clock, same data (default 42)")
+    parser.add_argument(
+        "--start",
+        type=generation_date,
+        help=f"first order date, YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE} (default: end - 365 days)",
+    )
+    parser.add_argument(
+        "--end", type=generation_date, help="last order date, YYYY-MM-DD (default: the day of the clock)"
+    )
+    parser.add_argument(
+        "--now",
+        type=generation_clock,
+        help="the generator's clock, e.g. 2026-06-30T18:00:00Z (UTC unless an offset is given): "
+        "orders still open, refunds and reviews are as of this moment. Default: the end of --end "
+        "(00:00 UTC the next day) if that has passed, else the start of the current UTC hour "
+        "(printed, with the command that gives the same rows again)",
+    )
+    parser.add_argument(
+        "--messy-fraction", type=fraction, default=0.0, help="share of rows given realistic defects, 0-0.5 (default 0)"
+    )

@@ -21,8 +21,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     now = check_generation_options(args)
     say("[1/4] starting the warehouse")
     info = database.ensure_database()
-    say(f"    {'embedded PostgreSQL' if settings_module.load().pg_dsn is None else 'PostgreSQL'} "
-         f"at {info.host} (database {info.dbname})")
+    say(
+        f"    {'embedded PostgreSQL' if settings_module.load().pg_dsn is None else 'PostgreSQL'} "
+        f"at {info.host} (database {info.dbname})"
+    )
     say(f"[2/4] generating {args.orders:,} demo orders (seed {args.seed})")
     generate_demo_data(args, now)
     say("[3/4] materializing every asset through Dagster (dbt models, tests as checks, dashboard cache)")
@@ -35,9 +37,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 DEMO_SCHEDULE = {
-    "name": "Demo daily revenue", "description": "Created by `laundry-analytics demo`",
-    "report_type": "revenue", "frequency": "daily", "time_of_day": "07:00", "format": "pdf",
-    "recipients": "finance@laundryconnect.example", "created_by": "demo",
+    "name": "Demo daily revenue",
+    "description": "Created by `laundry-analytics demo`",
+    "report_type": "revenue",
+    "frequency": "daily",
+    "time_of_day": "07:00",
+    "format": "pdf",
+    "recipients": "finance@laundryconnect.example",
+    "created_by": "demo",
 }
 
 

@@ -40,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecursionError:
         if getattr(args, "filters", None) is None:
             raise  # not the JSON a user gave: a bug
-        return refuse("--filters is nested too deeply to read; give a flat JSON object, e.g. "
-                      "'{\"city\": \"Lisbon\"}'")
+        return refuse('--filters is nested too deeply to read; give a flat JSON object, e.g. \'{"city": "Lisbon"}\'')
     except psycopg.OperationalError as error:
         if not _raised_connecting(error):
             raise  # the server failed during the command: not the configuration
@@ -66,8 +65,10 @@ def _warehouse_source() -> str:
 def _raised_connecting(error: psycopg.OperationalError) -> bool:
     """Whether the error came from opening a connection (the settings or the server's
     reachability), not from a statement on an open one (a server that failed)."""
-    return any(frame.f_code.co_name == "connect" and frame.f_globals.get("__name__", "").startswith("psycopg")
-               for frame, _ in traceback.walk_tb(error.__traceback__))
+    return any(
+        frame.f_code.co_name == "connect" and frame.f_globals.get("__name__", "").startswith("psycopg")
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
 
 
 def _connection_failure(error: psycopg.OperationalError, source: str) -> str:

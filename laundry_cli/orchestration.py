@@ -58,8 +58,11 @@ def _run_job(job_name: str, screen, log_path: Path) -> None:
 
     job = defs().resolve_job_def(job_name)
     graph = job.asset_layer.asset_graph
-    dbt_models = frozenset(key.to_user_string() for key in job.asset_layer.selected_asset_keys
-                           if graph.has(key) and "dbt" in graph.get(key).kinds)
+    dbt_models = frozenset(
+        key.to_user_string()
+        for key in job.asset_layer.selected_asset_keys
+        if graph.has(key) and "dbt" in graph.get(key).kinds
+    )
     run = catch_up_run(daily_partitions())
     with DagsterInstance.get() as instance:
         # Refused at once rather than queued behind it: whoever runs this watches it.
@@ -72,7 +75,8 @@ def _run_job(job_name: str, screen, log_path: Path) -> None:
         instance.add_event_listener(run_id, progress.on_event)
         try:
             result = job.execute_in_process(
-                instance=instance, run_id=run_id,
+                instance=instance,
+                run_id=run_id,
                 run_config={**run["run_config"], "loggers": {"console": {"config": {"log_level": "INFO"}}}},
                 partition_key=run["partition_key"],
                 raise_on_error=False,
@@ -86,8 +90,11 @@ def _run_job(job_name: str, screen, log_path: Path) -> None:
             for line in failure_lines(progress, result.run_id):
                 progress.line(f"failed: {line}", indent="    ")
             fail(f"the Dagster run {result.run_id} failed; the full dbt and Dagster log is {log_path}", code=1)
-        progress.line(f"Dagster run {result.run_id}: {len(materialized)} assets materialized, "
-                      f"{progress.counts()}, in {progress.elapsed()}", indent="    ")
+        progress.line(
+            f"Dagster run {result.run_id}: {len(materialized)} assets materialized, "
+            f"{progress.counts()}, in {progress.elapsed()}",
+            indent="    ",
+        )
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
@@ -100,8 +107,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     info = database.ensure_database()
     # The intraday run builds on the nightly one (the staging views, every table once).
     with database.connect(info) as conn:
-        built = conn.execute(analytics_schema.compose("select to_regclass(%s)"),
-                             (f"{settings_module.load().analytics_schema}.fct_orders",)).fetchone()[0]
+        built = conn.execute(
+            analytics_schema.compose("select to_regclass(%s)"),
+            (f"{settings_module.load().analytics_schema}.fct_orders",),
+        ).fetchone()[0]
     if built is None:
         fail("the marts are not built yet: run `laundry-analytics materialize` once, then `refresh`", code=1)
     materialize_all("refresh", job_name="intraday_refresh_job")

@@ -204,8 +204,10 @@ def dbt_failures(run_id: str) -> list[str]:
             if result.get("status") in ("error", "fail", "runtime error"):
                 kind, _, name = result.get("unique_id", "").partition(".")
                 name = name.split(".", 1)[-1]  # drop the dbt project name
-                failures.append(f"{'check' if kind == 'test' else kind} {name}: "
-                                f"{dbt_error_text(result.get('message') or result.get('status'))}")
+                failures.append(
+                    f"{'check' if kind == 'test' else kind} {name}: "
+                    f"{dbt_error_text(result.get('message') or result.get('status'))}"
+                )
     return failures
 
 
@@ -222,8 +224,11 @@ def failure_lines(progress: RunProgress, run_id: str) -> list[str]:
     """What failed in the run, most specific first: dbt models and tests with their
     errors, checks that failed, then any other failed step with its error."""
     lines = dbt_failures(run_id)
-    lines += [f"check {name}: did not pass" for name in progress.checks_failed
-              if not any(name.split(" on ")[0] in line for line in lines)]
+    lines += [
+        f"check {name}: did not pass"
+        for name in progress.checks_failed
+        if not any(name.split(" on ")[0] in line for line in lines)
+    ]
     dbt_said = bool(lines)
     for step, error in progress.failed_steps.items():
         if dbt_said and "dbt" in error:  # the dbt step's own error only says "dbt failed"

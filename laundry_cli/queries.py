@@ -14,8 +14,11 @@ from laundry_cli.console import fail, say
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    data = to_jsonable(registry.payload(args.payload, args.start, args.end, args.partner,
-                                        service_category=args.service_category, city=args.city))
+    data = to_jsonable(
+        registry.payload(
+            args.payload, args.start, args.end, args.partner, service_category=args.service_category, city=args.city
+        )
+    )
     print(json.dumps(data, indent=2) if args.format == "json" else format_table(data))
     return 0
 
@@ -23,14 +26,23 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_cache_get(args: argparse.Namespace) -> int:
     entry = cache.get(args.cache_type)
     if entry is None:
-        fail(f"no {args.cache_type} payload in analytics_cache: run `laundry-analytics cache refresh "
-              f"{args.cache_type}` (or materialize the cache assets)", code=1)
+        fail(
+            f"no {args.cache_type} payload in analytics_cache: run `laundry-analytics cache refresh "
+            f"{args.cache_type}` (or materialize the cache assets)",
+            code=1,
+        )
     lag = "unknown" if entry.lag is None else cache.format_lag(entry.lag)
-    print(f"laundry-analytics cache get: {args.cache_type}: data as of {entry.data.get('data_as_of') or 'unknown'} "
-          f"(lag {lag}), computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z}", file=sys.stderr)
+    print(
+        f"laundry-analytics cache get: {args.cache_type}: data as of {entry.data.get('data_as_of') or 'unknown'} "
+        f"(lag {lag}), computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z}",
+        file=sys.stderr,
+    )
     if not entry.is_fresh:
-        print(f"laundry-analytics cache get: warning: stale: {entry.stale_reason} "
-              f"(computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z})", file=sys.stderr)
+        print(
+            f"laundry-analytics cache get: warning: stale: {entry.stale_reason} "
+            f"(computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z})",
+            file=sys.stderr,
+        )
     print(cache.dumps(entry) if args.format == "json" else format_table(entry.data))
     return 0
 

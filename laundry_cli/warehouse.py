@@ -28,8 +28,14 @@ def check_generation_options(args: argparse.Namespace) -> dt.datetime:
     if args.start and args.end and args.start > args.end:
         fail(f"--start {args.start} is after --end {args.end}")
     anchor = anchor_now(args.end, args.now)
-    check_arguments(orders=args.orders, start=args.start, end=args.end, now=anchor.now,
-                    messy_fraction=args.messy_fraction, block_size=DEFAULT_BLOCK_SIZE)
+    check_arguments(
+        orders=args.orders,
+        start=args.start,
+        end=args.end,
+        now=anchor.now,
+        messy_fraction=args.messy_fraction,
+        block_size=DEFAULT_BLOCK_SIZE,
+    )
     stamp = anchor.now.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
     if args.now is not None:
         say(f"    generator clock {stamp} (--now)")
@@ -58,8 +64,14 @@ def generate_demo_data(args: argparse.Namespace, now: dt.datetime) -> None:
     with database.connect(info) as conn:
         ops_schema.create_ops_schema(conn, cfg.ops_schema)
         summary = generate(
-            conn, schema=cfg.ops_schema, orders=args.orders, seed=args.seed,
-            start=args.start, end=args.end, messy_fraction=args.messy_fraction, now=now,
+            conn,
+            schema=cfg.ops_schema,
+            orders=args.orders,
+            seed=args.seed,
+            start=args.start,
+            end=args.end,
+            messy_fraction=args.messy_fraction,
+            now=now,
             progress=lambda message: say(f"    {message}"),
         )
     rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())

@@ -137,9 +137,16 @@ def _table(conn: psycopg.Connection) -> sql.Identifier:
     return schema
 
 
-def send_failure_alert(conn: psycopg.Connection, *, run_id: str, job_name: str, failed_steps: list[str],
-                       error: str, now: dt.datetime | None = None,
-                       sleep: Callable[[float], None] = time.sleep) -> AlertState:
+def send_failure_alert(
+    conn: psycopg.Connection,
+    *,
+    run_id: str,
+    job_name: str,
+    failed_steps: list[str],
+    error: str,
+    now: dt.datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AlertState:
     """Alert the data team about a failed run, once per run: claim it, write it
     to the outbox, email it; a repeat returns the state recorded the first time."""
     schema = _table(conn)
@@ -147,38 +154,46 @@ def send_failure_alert(conn: psycopg.Connection, *, run_id: str, job_name: str, 
     subject, body = alert_text(run_id=run_id, job_name=job_name, failed_steps=failed_steps, error=error)
     recipients = alert_recipients()  # none: the alert still goes to the outbox and the run's tags
     with conn.cursor(row_factory=dict_row) as cur:
-        alert = cur.execute(sql.SQL("""
+        alert = cur.execute(
+            sql.SQL("""
             insert into {}.pipeline_alerts (run_id, job_name, recipients, status, subject, body, created_at,
                 next_attempt_at)
             values (%s, %s, %s, 'claimed', %s, %s, %s, %s)
             on conflict (run_id) do nothing returning *
-        """).format(schema), (run_id, job_name, recipients, subject, body, now,
-                              now + claim_timeout())).fetchone()
+        """).format(schema),
+            (run_id, job_name, recipients, subject, body, now, now + claim_timeout()),
+        ).fetchone()
         conn.commit()
         if alert is None:
-            earlier = cur.execute(sql.SQL("select * from {}.pipeline_alerts where run_id = %s").format(schema),
-                                  (run_id,)).fetchone()
+            earlier = cur.execute(
+                sql.SQL("select * from {}.pipeline_alerts where run_id = %s").format(schema), (run_id,)
+            ).fetchone()
             conn.commit()
             return _state(earlier, repeat=True)
     return _attempt(conn, schema, alert, now, sleep)
 
 
-def retry_failure_alerts(conn: psycopg.Connection, now: dt.datetime,
-                         sleep: Callable[[float], None] = time.sleep) -> list[AlertState]:
+def retry_failure_alerts(
+    conn: psycopg.Connection, now: dt.datetime, sleep: Callable[[float], None] = time.sleep
+) -> list[AlertState]:
     """Try again every alert whose retry is due, or whose sender died holding it."""
     schema = _table(conn)
     with conn.cursor(row_factory=dict_row) as cur:
-        due = cur.execute(sql.SQL("""
+        due = cur.execute(
+            sql.SQL("""
             update {}.pipeline_alerts set status = 'claimed', next_attempt_at = %s
             where status in ('retrying', 'claimed') and next_attempt_at <= %s and body is not null
             returning *
-        """).format(schema), (now + claim_timeout(), now)).fetchall()
+        """).format(schema),
+            (now + claim_timeout(), now),
+        ).fetchall()
     conn.commit()
     return [_attempt(conn, schema, alert, now, sleep) for alert in due]
 
 
-def _attempt(conn: psycopg.Connection, schema: sql.Identifier, alert: dict, now: dt.datetime,
-             sleep: Callable[[float], None]) -> AlertState:
+def _attempt(
+    conn: psycopg.Connection, schema: sql.Identifier, alert: dict, now: dt.datetime, sleep: Callable[[float], None]
+) -> AlertState:
     cfg = settings_module.load()
     outbox_file, failure, attempts = None, None, 1
     try:
@@ -202,21 +217,26 @@ def _attempt(conn: psycopg.Connection, schema: sql.Identifier, alert: dict, now:
         if status == "failed" and is_transient(failure):
             message = f"still failing at the {cfg.delivery_deadline_hours:g}-hour deadline: {message}"
     with conn.cursor(row_factory=dict_row) as cur:
-        alert = cur.execute(sql.SQL("""
+        alert = cur.execute(
+            sql.SQL("""
             update {}.pipeline_alerts
             set status = %s, error_class = %s, error = %s, next_attempt_at = %s, attempts = attempts + %s,
                 outbox_file = coalesce(%s, outbox_file), sent_at = case when %s = 'sent' then %s end
             where run_id = %s returning *
-        """).format(schema), (status, error_class, message, retry_at, attempts, outbox_file, status, now,
-                              alert["run_id"])).fetchone()
+        """).format(schema),
+            (status, error_class, message, retry_at, attempts, outbox_file, status, now, alert["run_id"]),
+        ).fetchone()
     conn.commit()
     return _state(alert)
 
 
 def _state(alert: dict, repeat: bool = False) -> AlertState:
     if alert["status"] == "sent":
-        detail = (f"emailed to {', '.join(alert['recipients'])}" if settings_module.load().smtp_host
-                  else "written to the outbox (no SMTP server is set)")
+        detail = (
+            f"emailed to {', '.join(alert['recipients'])}"
+            if settings_module.load().smtp_host
+            else "written to the outbox (no SMTP server is set)"
+        )
     elif alert["status"] == "claimed":
         detail = "being sent"
     else:

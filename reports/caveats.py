@@ -46,8 +46,14 @@ class Scope:
 
     @classmethod
     def of(cls, layout: ReportLayout, filters: dict, partner_name: str | None = None) -> Scope:
-        return cls(layout.partner_filter, filters.get("partner_id"), partner_name, filters.get("service_category"),
-                   filters.get("city"), filters.get("window_days"))
+        return cls(
+            layout.partner_filter,
+            filters.get("partner_id"),
+            partner_name,
+            filters.get("service_category"),
+            filters.get("city"),
+            filters.get("window_days"),
+        )
 
     @property
     def partner(self) -> str | None:
@@ -84,7 +90,7 @@ class Scope:
         return self.partner_label(name)
 
     def customer_label(self, name: str, *, counts_customers: bool = True) -> str:
-        """"New customers of Sparkle"; a figure about them: "Churn rate % (Sparkle's customers)"."""
+        """ "New customers of Sparkle"; a figure about them: "Churn rate % (Sparkle's customers)"."""
         if not self.partner:
             return name
         return f"{name} of {self.partner}" if counts_customers else f"{name} ({self.partner}'s customers)"
@@ -107,18 +113,24 @@ class Scope:
         """One sentence per filter: what the report's figures cover under it."""
         lines = []
         if self.window_days:
-            lines.append(f"window_days = {self.window_days}: the {self.window_days} days ending on the period's "
-                         "last day, compared with the same number of days before them.")
+            lines.append(
+                f"window_days = {self.window_days}: the {self.window_days} days ending on the period's "
+                "last day, compared with the same number of days before them."
+            )
         if self.partner_id:
             lines.append(f"partner_id = {self.partner_id} ({self.partner_name or 'no name'}): {self.partner_filter}")
         if self.city:
-            lines.append(f"city = {self.city}: every figure covers the partners whose city is {self.city} "
-                         "and their orders only (counts, totals, rates, durations, rankings, trend).")
+            lines.append(
+                f"city = {self.city}: every figure covers the partners whose city is {self.city} "
+                "and their orders only (counts, totals, rates, durations, rankings, trend)."
+            )
         if self.service_category:
-            lines.append(f"service_category = {self.service_category}: every order figure (orders, revenue, "
-                         "payments, refunds, statuses, hours, durations, daily trend) counts the orders with at "
-                         f"least one {self.service_category} item, with all of their lines and payments; the "
-                         f"item tables show only {self.service_category} lines.")
+            lines.append(
+                f"service_category = {self.service_category}: every order figure (orders, revenue, "
+                "payments, refunds, statuses, hours, durations, daily trend) counts the orders with at "
+                f"least one {self.service_category} item, with all of their lines and payments; the "
+                f"item tables show only {self.service_category} lines."
+            )
         return lines
 
 
@@ -140,14 +152,20 @@ def incomplete_period_notices(status: dict) -> list[str]:
     earlier, shown = open_days[:-SHOWN_OPEN_DAYS], open_days[-SHOWN_OPEN_DAYS:]
     if earlier:
         still = sum(row["open_orders"] for row in earlier)
-        notices.append(f"{still:,} of {_orders(sum(row['orders'] for row in earlier))} of {len(earlier)} earlier "
-                       f"days ({earlier[0]['date']} to {earlier[-1]['date']}) {_are(still)} still open.")
+        notices.append(
+            f"{still:,} of {_orders(sum(row['orders'] for row in earlier))} of {len(earlier)} earlier "
+            f"days ({earlier[0]['date']} to {earlier[-1]['date']}) {_are(still)} still open."
+        )
     for row in shown:
-        notices.append(f"{row['open_orders']:,} of {_orders(row['orders'])} of {row['date']} "
-                       f"{_are(row['open_orders'])} still open.")
+        notices.append(
+            f"{row['open_orders']:,} of {_orders(row['orders'])} of {row['date']} "
+            f"{_are(row['open_orders'])} still open."
+        )
     if notices:
-        notices.append(f"Figures of these days can still change: each change vs the previous period is marked "
-                       f"\"{INCOMPLETE}\", so an unfinished day does not read as a drop.")
+        notices.append(
+            f"Figures of these days can still change: each change vs the previous period is marked "
+            f'"{INCOMPLETE}", so an unfinished day does not read as a drop.'
+        )
     return notices
 
 
@@ -170,8 +188,10 @@ def customers_as_of_notice(as_of: dt.date | None, period_end: dt.date) -> str | 
         return None
     if as_of == period_end:
         return f"Segments, lifetime value and churn risk as of {as_of}, the period's end."
-    return (f"Segments, lifetime value and churn risk as of {as_of} (the latest build), not of the period's end "
-            f"({period_end}): the marts keep only the latest customer state, for both periods compared.")
+    return (
+        f"Segments, lifetime value and churn risk as of {as_of} (the latest build), not of the period's end "
+        f"({period_end}): the marts keep only the latest customer state, for both periods compared."
+    )
 
 
 # --- footnotes: breakdowns that do not add up to their KPI ----------------------------
@@ -187,9 +207,11 @@ def payment_method_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     if total == methods:
         return None
     gap = total - methods
-    return (f"Total revenue {_money(total)} is {_money(abs(gap))} {'more' if gap > 0 else 'less'} than the sum of the "
-            f"payment-method rows ({_money(methods)}): captured payments of an unknown method (flagged "
-            "unknown_method in analytics.data_quality_issues) count in revenue but in no method row.")
+    return (
+        f"Total revenue {_money(total)} is {_money(abs(gap))} {'more' if gap > 0 else 'less'} than the sum of the "
+        f"payment-method rows ({_money(methods)}): captured payments of an unknown method (flagged "
+        "unknown_method in analytics.data_quality_issues) count in revenue but in no method row."
+    )
 
 
 def item_sales_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
@@ -199,15 +221,19 @@ def item_sales_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     if total == sales:
         return None
     if scope.service_category:
-        cause = ("the payments captured for those orders, which also pay for their lines of other categories "
-                 "(and can differ from the lines' price)")
+        cause = (
+            "the payments captured for those orders, which also pay for their lines of other categories "
+            "(and can differ from the lines' price)"
+        )
         lines = f"only their {scope.service_category} lines"
     else:
         cause = "the payments captured for those orders, which can differ from the price of their lines"
         lines = "all lines"
-    return (f"The category table adds up the prices of the paid orders' items ({lines}): {_money(sales)}, "
-            f"{_money(abs(total - sales))} {'less' if sales < total else 'more'} than the total revenue "
-            f"{_money(total)}, which is {cause}.")
+    return (
+        f"The category table adds up the prices of the paid orders' items ({lines}): {_money(sales)}, "
+        f"{_money(abs(total - sales))} {'less' if sales < total else 'more'} than the total revenue "
+        f"{_money(total)}, which is {cause}."
+    )
 
 
 def cancelled_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
@@ -215,9 +241,11 @@ def cancelled_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     by_status = {row["status"]: row["orders"] for row in p["by_status"]}
     if not by_status.get("rejected"):
         return None
-    return (f"Cancelled ({p['totals']['cancelled_orders']:,}) counts cancelled ({by_status.get('cancelled', 0):,}) "
-            f"and rejected ({by_status['rejected']:,}) orders, as the metric defines it; the status table lists "
-            "them separately.")
+    return (
+        f"Cancelled ({p['totals']['cancelled_orders']:,}) counts cancelled ({by_status.get('cancelled', 0):,}) "
+        f"and rejected ({by_status['rejected']:,}) orders, as the metric defines it; the status table lists "
+        "them separately."
+    )
 
 
 def category_orders_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
@@ -226,9 +254,11 @@ def category_orders_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     counted = sum(row["orders"] for row in p["by_service_category"])
     if counted == total:
         return None
-    return (f"The category table counts an order once in each category of its items: its rows add up to "
-            f"{counted:,} orders, not {total:,}, because an order with items of several categories counts in "
-            "each of them and an order without items in none.")
+    return (
+        f"The category table counts an order once in each category of its items: its rows add up to "
+        f"{counted:,} orders, not {total:,}, because an order with items of several categories counts in "
+        "each of them and an order without items in none."
+    )
 
 
 def durations_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
@@ -237,9 +267,11 @@ def durations_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     stages = [value for name, value in minutes.items() if name != "total" and value is not None]
     if minutes["total"] is None or not stages or sum(stages) == minutes["total"]:
         return None
-    return (f"The stage averages add up to {_money(sum(stages))} minutes, not the {_money(minutes['total'])} of the "
-            "average total: each is averaged over the orders whose stage has ended (a total only once delivered), "
-            "so they cover different orders.")
+    return (
+        f"The stage averages add up to {_money(sum(stages))} minutes, not the {_money(minutes['total'])} of the "
+        "average total: each is averaged over the orders whose stage has ended (a total only once delivered), "
+        "so they cover different orders."
+    )
 
 
 def orders_without_partner_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
@@ -248,24 +280,30 @@ def orders_without_partner_footnote(p: dict, scope: Scope, tables: Rows) -> str 
     if not without or not without["orders"]:
         return None
     orders, revenue = p["totals"]["orders_received"], p["totals"]["revenue"]
-    return (f"Orders received and Revenue cover the orders assigned to a partner; {without['orders']:,} orders of "
-            f"the period ({_money(without['revenue'])} revenue) have no partner and are in no partner's figures, "
-            f"so the marketplace had {orders + without['orders']:,} orders ({_money(revenue + without['revenue'])} "
-            "revenue).")
+    return (
+        f"Orders received and Revenue cover the orders assigned to a partner; {without['orders']:,} orders of "
+        f"the period ({_money(without['revenue'])} revenue) have no partner and are in no partner's figures, "
+        f"so the marketplace had {orders + without['orders']:,} orders ({_money(revenue + without['revenue'])} "
+        "revenue)."
+    )
 
 
 def mean_rates_footnote(p: dict, scope: Scope, tables: Rows) -> str | None:
     """Partners report: the average rates are means of the partners' rates (the
     rows of its partners table), not the rates of all their orders together."""
     rows = tables["partners"]
-    pooled = (rate(sum(r["orders_accepted"] for r in rows), sum(r["orders_received"] for r in rows)),
-              rate(sum(r["orders_completed"] for r in rows), sum(r["orders_accepted"] for r in rows)))
+    pooled = (
+        rate(sum(r["orders_accepted"] for r in rows), sum(r["orders_received"] for r in rows)),
+        rate(sum(r["orders_completed"] for r in rows), sum(r["orders_accepted"] for r in rows)),
+    )
     means = (p["average_acceptance_rate"], p["average_completion_rate"])
     if pooled == means:
         return None
     shown = [f"{name} {value}%" for name, value in zip(("acceptance", "completion"), pooled) if value is not None]
-    return ("Avg acceptance and completion rates are the means of the partners' own rates (each partner weighs "
-            f"the same, the partners table's rows); over all their orders together the rates are {', '.join(shown)}.")
+    return (
+        "Avg acceptance and completion rates are the means of the partners' own rates (each partner weighs "
+        f"the same, the partners table's rows); over all their orders together the rates are {', '.join(shown)}."
+    )
 
 
 FOOTNOTES: dict[str, Callable[[dict, Scope, Rows], str | None]] = {

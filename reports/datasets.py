@@ -64,8 +64,10 @@ class Table:
         (or one row, which would be its own total)."""
         if not self.total or len(self.rows) < 2:
             return None
-        return tuple(sum((row[i] or 0 for row in self.rows), 0) if column.name in self.total else None
-                     for i, column in enumerate(self.columns))
+        return tuple(
+            sum((row[i] or 0 for row in self.rows), 0) if column.name in self.total else None
+            for i, column in enumerate(self.columns)
+        )
 
     def pdf_rows(self) -> tuple[list[tuple], int, list[tuple]]:
         """(first rows, rows left out, last rows) the PDF shows: every row, unless
@@ -100,12 +102,12 @@ class Kpi:
 
     @property
     def change_unit(self) -> str:
-        """"pp" (percentage points) for a rate, else "%"."""
+        """ "pp" (percentage points) for a rate, else "%"."""
         return "pp" if self.kind == "rate" else "%"
 
     @property
     def tone(self) -> str:
-        """"good", "bad" or "neutral": whether the change is good news for this KPI."""
+        """ "good", "bad" or "neutral": whether the change is good news for this KPI."""
         change = self.change
         if not change or self.better == "neither":
             return "neutral"
@@ -138,7 +140,7 @@ class Chart:
         rows of its table, for a top-N chart)."""
         names = [c.name for c in table.columns]
         x, y = names.index(self.x), names.index(self.y)
-        rows = table.rows[:self.limit] if self.limit else table.rows
+        rows = table.rows[: self.limit] if self.limit else table.rows
         return table.columns[y], [(row[x], row[y]) for row in rows]
 
     def columns(self, table: Table) -> tuple[Column, Column]:
@@ -152,7 +154,7 @@ class Chart:
         return not any(y for _, y in self.points(table)[1])
 
     def drawn_as(self, table: Table) -> str:
-        """"line" or "bar": a line of one point is no line, so one day is a bar."""
+        """ "line" or "bar": a line of one point is no line, so one day is a bar."""
         return "bar" if self.kind == "line" and len(self.points(table)[1]) < 2 else self.kind
 
 
@@ -198,8 +200,10 @@ class ReportDataset:
         if text is None:
             return
         self.footnotes.append(text)
-        self.kpis = [replace(kpi, footnote_numbers=(*kpi.footnote_numbers, len(self.footnotes)))
-                     if kpi.label in labels else kpi for kpi in self.kpis]
+        self.kpis = [
+            replace(kpi, footnote_numbers=(*kpi.footnote_numbers, len(self.footnotes))) if kpi.label in labels else kpi
+            for kpi in self.kpis
+        ]
 
 
 def clock() -> dt.datetime:
@@ -207,8 +211,15 @@ def clock() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def build_dataset(report_type: str, period: Period, filters: dict | None = None, *, allow_pii: bool = False,
-                  conn: psycopg.Connection | None = None, now: dt.datetime | None = None) -> ReportDataset:
+def build_dataset(
+    report_type: str,
+    period: Period,
+    filters: dict | None = None,
+    *,
+    allow_pii: bool = False,
+    conn: psycopg.Connection | None = None,
+    now: dt.datetime | None = None,
+) -> ReportDataset:
     """The dataset of a report for a period, with the schedule's filters applied to
     every figure of the period and of the previous period; `now` (default: the
     clock) tells which days are not over yet."""
@@ -231,20 +242,28 @@ def build_dataset(report_type: str, period: Period, filters: dict | None = None,
     words = {"as_of": f" as of {as_of}" if as_of else "", "masked": "" if allow_pii else " (masked)", **filters}
     has_personal_data = any(spec.unmasked_source for spec in layout.tables)
     dataset = ReportDataset(
-        report_type, record.title, period, previous, _kpis(layout, current, before, scope, as_of),
+        report_type,
+        record.title,
+        period,
+        previous,
+        _kpis(layout, current, before, scope, as_of),
         [_table(spec, records[spec.name], scope, words) for spec in layout.tables],
         [_chart(spec, scope, words) for spec in layout.charts],
-        filters=filters, data_refreshed_at=refreshed, scope=scope.lines(),
+        filters=filters,
+        data_refreshed_at=refreshed,
+        scope=scope.lines(),
         currency=settings_module.load().currency,
-        personal_data=("shown" if allow_pii else "masked") if has_personal_data else None)
+        personal_data=("shown" if allow_pii else "masked") if has_personal_data else None,
+    )
     for note in layout.footnotes:
         labels = [scope.label(kpi.label, kpi.words) for kpi in layout.kpis if kpi.label in note.kpis]
         dataset.footnote(caveats.FOOTNOTES[note.caveat](current, scope, records), *labels)
     notice = caveats.customers_as_of_notice(as_of, period.end) if layout.as_of else None
     dataset.notices.extend([notice] if notice else [])
     incomplete = caveats.incomplete_period_notices(status)
-    dataset.changing_days = frozenset([*status["unfinished_days"],
-                                       *(row["date"] for row in status["open_orders_by_day"])])
+    dataset.changing_days = frozenset(
+        [*status["unfinished_days"], *(row["date"] for row in status["open_orders_by_day"])]
+    )
     dataset.notices.extend(incomplete)
     if incomplete:
         dataset.kpis = [kpi.noted(caveats.INCOMPLETE) for kpi in dataset.kpis]
@@ -261,16 +280,22 @@ def _dig(payload: dict, path: str):
 def _kpis(layout: ReportLayout, current: dict, before: dict, scope: Scope, as_of: dt.date | None) -> list[Kpi]:
     kpis = []
     for spec in layout.kpis:
-        kpi = Kpi(scope.label(spec.label, spec.words), _dig(current, spec.path), _dig(before, spec.path), spec.kind,
-                  better=spec.better)
+        kpi = Kpi(
+            scope.label(spec.label, spec.words),
+            _dig(current, spec.path),
+            _dig(before, spec.path),
+            spec.kind,
+            better=spec.better,
+        )
         if spec.as_of and as_of:  # the same build serves both periods: say so where it matters
             kpi = kpi.noted(f"both periods as of {as_of}")
         kpis.append(kpi)
     return kpis
 
 
-def _records(spec: TableSpec, payload: dict, conn: psycopg.Connection, window: windows.Window,
-             allow_pii: bool) -> list[dict]:
+def _records(
+    spec: TableSpec, payload: dict, conn: psycopg.Connection, window: windows.Window, allow_pii: bool
+) -> list[dict]:
     """A table's rows as objects: read from the marts (the schedule may show PII:
     the unmasked source), or from the payload."""
     if allow_pii and spec.unmasked_source:
@@ -295,9 +320,16 @@ def _title(title: str, filtered_titles: dict[str, str], scope: Scope, words: str
 
 def _table(spec: TableSpec, records: list[dict], scope: Scope, values: dict) -> Table:
     columns = [Column(*column) for column in spec.columns]
-    return Table(spec.name, _title(spec.title, spec.filtered_titles, scope, spec.words, values), columns,
-                 [tuple(record.get(c.name) for c in columns) for record in records], sheet_name(spec),
-                 spec.total, spec.pdf, spec.trim)
+    return Table(
+        spec.name,
+        _title(spec.title, spec.filtered_titles, scope, spec.words, values),
+        columns,
+        [tuple(record.get(c.name) for c in columns) for record in records],
+        sheet_name(spec),
+        spec.total,
+        spec.pdf,
+        spec.trim,
+    )
 
 
 def _chart(spec: ChartSpec, scope: Scope, values: dict) -> Chart:

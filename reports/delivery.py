@@ -33,8 +33,12 @@ from reports.datasets import ReportDataset
 from reports.render import RenderedFile, period_text
 from reports.render.formatting import change_colour, format_amount, format_change
 
-_templates = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html"]),
-                         trim_blocks=True, lstrip_blocks=True)
+_templates = Environment(
+    loader=PackageLoader("reports", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _templates.filters["value"] = lambda kpi, currency: format_amount(kpi.value, kpi.kind, currency)
 _templates.filters["change"] = format_change
 _templates.filters["colour"] = change_colour
@@ -68,13 +72,22 @@ def fit_attachment(file: RenderedFile, max_bytes: int) -> tuple[RenderedFile | N
     zipped = RenderedFile(file.file_name + ".zip", out.getvalue(), file.format, file.rows)
     if len(zipped.content) <= max_bytes:
         return zipped, None
-    return None, (f"The report file is {len(file.content):,} bytes ({len(zipped.content):,} zipped), over the "
-                  f"{max_bytes:,}-byte attachment limit, so it is not attached. It is kept in the report "
-                  f"outbox as {file.file_name}; ask the data team for it.")
+    return None, (
+        f"The report file is {len(file.content):,} bytes ({len(zipped.content):,} zipped), over the "
+        f"{max_bytes:,}-byte attachment limit, so it is not attached. It is kept in the report "
+        f"outbox as {file.file_name}; ask the data team for it."
+    )
 
 
-def report_message(dataset: ReportDataset, file: RenderedFile | None, *, schedule_name: str, recipient: str,
-                   message_id: str, too_large_notice: str | None = None) -> EmailMessage:
+def report_message(
+    dataset: ReportDataset,
+    file: RenderedFile | None,
+    *,
+    schedule_name: str,
+    recipient: str,
+    message_id: str,
+    too_large_notice: str | None = None,
+) -> EmailMessage:
     """The report email: subject and body name the period; KPIs inline; the file attached."""
     cfg = settings_module.load()
     msg = EmailMessage()
@@ -83,9 +96,14 @@ def report_message(dataset: ReportDataset, file: RenderedFile | None, *, schedul
     msg["To"] = recipient
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id
-    context = {"dataset": dataset, "schedule_name": schedule_name, "period": period_text(dataset),
-               "too_large_notice": too_large_notice, "file": file,
-               "contents": attachment_contents(dataset, file.format) if file else None}
+    context = {
+        "dataset": dataset,
+        "schedule_name": schedule_name,
+        "period": period_text(dataset),
+        "too_large_notice": too_large_notice,
+        "file": file,
+        "contents": attachment_contents(dataset, file.format) if file else None,
+    }
     msg.set_content(_templates.get_template("report_email.txt.j2").render(**context))
     msg.add_alternative(_templates.get_template("report_email.html.j2").render(**context), subtype="html")
     if file is not None:
@@ -102,8 +120,10 @@ def attachment_contents(dataset: ReportDataset, fmt: str) -> str:
     if fmt == "excel":
         charted = [table.sheet for table in dataset.tables if any(c.table == table.name for c in dataset.charts)]
         charts = f"; the charts are on {_and(charted)}" if charted else ""
-        return (f"It holds a Summary sheet (the KPIs above) and one sheet per table: "
-                f"{', '.join(table.sheet for table in dataset.tables)}{charts}.")
+        return (
+            f"It holds a Summary sheet (the KPIs above) and one sheet per table: "
+            f"{', '.join(table.sheet for table in dataset.tables)}{charts}."
+        )
     shown = [table.title for table in dataset.tables if table.pdf != "chart"]
     trimmed = [table.title for table in dataset.tables if table.pdf_rows()[1]]
     charts = len(dataset.charts)
@@ -114,7 +134,7 @@ def attachment_contents(dataset: ReportDataset, fmt: str) -> str:
 
 
 def _and(names: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
+    """ "A", "A and B", "A, B and C"."""
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
@@ -125,8 +145,9 @@ def message_id_for(*parts: str) -> str:
     return f"<report.{digest}@laundryconnect.example>"
 
 
-def send_message(msg: EmailMessage, *, outbox_dir: Path | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> SendResult:
+def send_message(
+    msg: EmailMessage, *, outbox_dir: Path | None = None, sleep: Callable[[float], None] = time.sleep
+) -> SendResult:
     """Send one message (to its To header) over SMTP, retrying transient errors;
     with no LAUNDRY_SMTP_HOST, write its exact bytes to the outbox instead."""
     cfg = settings_module.load()
@@ -181,24 +202,32 @@ def _smtp_send(msg: EmailMessage, cfg: settings_module.Settings) -> None:
                 try:
                     client.login(cfg.smtp_user, cfg.smtp_password or "")
                 except UnicodeEncodeError:  # smtplib encodes the AUTH exchange as ASCII
-                    raise DeliveryError("LAUNDRY_SMTP_USER or LAUNDRY_SMTP_PASSWORD has a non-ASCII character, "
-                                        "which Python's SMTP login cannot send: use an ASCII password",
-                                        permanent=True, error_class="SMTPAuthenticationError") from None
+                    raise DeliveryError(
+                        "LAUNDRY_SMTP_USER or LAUNDRY_SMTP_PASSWORD has a non-ASCII character, "
+                        "which Python's SMTP login cannot send: use an ASCII password",
+                        permanent=True,
+                        error_class="SMTPAuthenticationError",
+                    ) from None
             refused = client.send_message(msg)
             if refused:  # some of several recipients refused (we send one per message)
                 code, text = next(iter(refused.values()))
                 raise DeliveryError(f"{code} {text!r}", permanent=code >= 500, error_class="SMTPRecipientsRefused")
     except smtplib.SMTPRecipientsRefused as error:
         code, text = next(iter(error.recipients.values()))
-        raise DeliveryError(f"recipient refused: {code} {text.decode(errors='replace')}", permanent=code >= 500,
-                            error_class="SMTPRecipientsRefused") from None
+        raise DeliveryError(
+            f"recipient refused: {code} {text.decode(errors='replace')}",
+            permanent=code >= 500,
+            error_class="SMTPRecipientsRefused",
+        ) from None
     except smtplib.SMTPResponseException as error:
         message = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
-        raise DeliveryError(f"{error.smtp_code} {message}", permanent=error.smtp_code >= 500,
-                            error_class=type(error).__name__) from None
+        raise DeliveryError(
+            f"{error.smtp_code} {message}", permanent=error.smtp_code >= 500, error_class=type(error).__name__
+        ) from None
     except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, OSError) as error:
-        raise DeliveryError(f"SMTP server unreachable: {error}", permanent=False,
-                            error_class=type(error).__name__) from None
+        raise DeliveryError(
+            f"SMTP server unreachable: {error}", permanent=False, error_class=type(error).__name__
+        ) from None
     except smtplib.SMTPException as error:  # e.g. the server lacks a feature the message needs (SMTPUTF8, AUTH)
         raise DeliveryError(str(error), permanent=True, error_class=type(error).__name__) from None
 

@@ -65,17 +65,21 @@ def mart_ready(conn: psycopg.Connection, mart: str, period: Period) -> bool:
     if mart in UNDATED_MARTS:
         return True
     if mart in AS_OF_MARTS:
-        row = conn.execute(sql.SQL("""
+        row = conn.execute(
+            sql.SQL("""
             select last_order_date + days_since_last_order from {}.{} limit 1
-        """).format(identifier(), sql.Identifier(mart))).fetchone()
+        """).format(identifier(), sql.Identifier(mart))
+        ).fetchone()
         return row is not None and row[0] is not None and row[0] >= period.end
     column = DATE_COLUMNS[mart]
     # `exists` stops at the first matching row; the date columns are indexed.
-    row = conn.execute(sql.SQL("""
+    row = conn.execute(
+        sql.SQL("""
         select exists (
             select 1 from {schema}.{mart}
             where {column} = %(end)s and refreshed_at >= (%(end)s::date + 1)::timestamp at time zone %(zone)s
         )
     """).format(schema=identifier(), mart=sql.Identifier(mart), column=sql.Identifier(column)),
-        {"end": period.end, "zone": settings_module.load().business_timezone}).fetchone()
+        {"end": period.end, "zone": settings_module.load().business_timezone},
+    ).fetchone()
     return bool(row[0])

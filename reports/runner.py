@@ -69,16 +69,24 @@ def report_outbox() -> Path:
     return settings_module.load().outbox / "reports"
 
 
-def render_report(spec: schedules.ScheduleSpec, period: Period, *, conn: psycopg.Connection,
-                  notices: list[str] = ()) -> tuple[ReportDataset, RenderedFile]:
+def render_report(
+    spec: schedules.ScheduleSpec, period: Period, *, conn: psycopg.Connection, notices: list[str] = ()
+) -> tuple[ReportDataset, RenderedFile]:
     dataset = build_dataset(spec.report_type, period, spec.filters, allow_pii=spec.allow_pii, conn=conn)
     dataset.notices.extend(notices)
     return dataset, render(dataset, spec.format, spec.name)
 
 
-def deliver(conn: psycopg.Connection, schedule_key: str, tick: dt.datetime, *, run_id: str | None = None,
-            data_incomplete: bool = False, clock: Callable[[], dt.datetime] = utc_now,
-            sleep: Callable[[float], None] = time.sleep) -> RunOutcome:
+def deliver(
+    conn: psycopg.Connection,
+    schedule_key: str,
+    tick: dt.datetime,
+    *,
+    run_id: str | None = None,
+    data_incomplete: bool = False,
+    clock: Callable[[], dt.datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunOutcome:
     """Send the report of the period of `tick` to every recipient not yet served,
     leaving each in a recorded state (`RunOutcome.states`)."""
     schedules.ensure_tables(conn)
@@ -94,15 +102,25 @@ def deliver(conn: psycopg.Connection, schedule_key: str, tick: dt.datetime, *, r
     if claimed:
         _send_to_claimed(rows, spec, claimed, data_incomplete, outcome, sleep)
     outcome.states = rows.states(spec.recipients)
-    outcome.already_done = [to for to in spec.recipients
-                            if to not in claimed and outcome.states[to].status not in ledger.OPEN]
+    outcome.already_done = [
+        to for to in spec.recipients if to not in claimed and outcome.states[to].status not in ledger.OPEN
+    ]
     return outcome
 
 
-def _send_to_claimed(rows: ledger.PeriodLedger, spec: schedules.ScheduleSpec, claimed: list[str],
-                     data_incomplete: bool, outcome: RunOutcome, sleep: Callable[[float], None]) -> None:
-    notices = ["The marts were not confirmed complete for this period when this report was sent; figures may "
-               "change."] if data_incomplete else []
+def _send_to_claimed(
+    rows: ledger.PeriodLedger,
+    spec: schedules.ScheduleSpec,
+    claimed: list[str],
+    data_incomplete: bool,
+    outcome: RunOutcome,
+    sleep: Callable[[float], None],
+) -> None:
+    notices = (
+        ["The marts were not confirmed complete for this period when this report was sent; figures may change."]
+        if data_incomplete
+        else []
+    )
     try:
         dataset, file = render_report(spec, rows.period, conn=rows.conn, notices=notices)
         skip = dataset.is_empty and not spec.send_if_empty
@@ -115,29 +133,49 @@ def _send_to_claimed(rows: ledger.PeriodLedger, spec: schedules.ScheduleSpec, cl
         return
     if skip:
         for recipient in claimed:
-            rows.finish(recipient, "skipped", error_class="EmptyPeriod",
-                        error="nothing happened in the period and send_if_empty is off")
+            rows.finish(
+                recipient,
+                "skipped",
+                error_class="EmptyPeriod",
+                error="nothing happened in the period and send_if_empty is off",
+            )
             outcome.skipped.append(recipient)
         return
     outcome.file = file
-    details = {"file_name": file.file_name, "format": spec.format, "bytes": len(file.content),
-               "sha256": hashlib.sha256(file.content).hexdigest(), "rows": file.rows,
-               "data_refreshed_at": dataset.data_refreshed_at, "data_incomplete": data_incomplete}
+    details = {
+        "file_name": file.file_name,
+        "format": spec.format,
+        "bytes": len(file.content),
+        "sha256": hashlib.sha256(file.content).hexdigest(),
+        "rows": file.rows,
+        "data_refreshed_at": dataset.data_refreshed_at,
+        "data_incomplete": data_incomplete,
+    }
     for recipient in claimed:
         if not rows.hold(recipient):
             continue  # another run took the claim over: it sends and records this one
         try:
-            message = report_message(dataset, attachment, schedule_name=spec.name, recipient=recipient,
-                                     message_id=message_id_for(str(rows.schedule_id), rows.period.start.isoformat(),
-                                                               recipient), too_large_notice=too_large)
+            message = report_message(
+                dataset,
+                attachment,
+                schedule_name=spec.name,
+                recipient=recipient,
+                message_id=message_id_for(str(rows.schedule_id), rows.period.start.isoformat(), recipient),
+                too_large_notice=too_large,
+            )
             result = send_message(message, sleep=sleep)
         except Exception as error:  # any failure: recorded for each recipient
             _note_failure(outcome, recipient, rows.record_failure(recipient, error, **details))
             continue
         # A crash between the SMTP reply and this commit leaves the claim to go stale:
         # the relaunch resends it, with the same Message-ID.
-        rows.finish(recipient, "kept_in_outbox" if too_large else "sent", attempts=result.attempts,
-                    message_id=result.message_id, **details)
+        rows.finish(
+            recipient,
+            "kept_in_outbox" if too_large else "sent",
+            attempts=result.attempts,
+            message_id=result.message_id,
+            **details,
+        )
         outcome.sent.append(recipient)
 
 
@@ -145,8 +183,14 @@ def _note_failure(outcome: RunOutcome, recipient: str, state: ledger.RecipientSt
     (outcome.retrying if state.status == "retrying" else outcome.failed)[recipient] = state.cause
 
 
-def send_now(conn: psycopg.Connection, schedule_key: str, to: str, *, now: dt.datetime | None = None,
-             sleep: Callable[[float], None] = time.sleep) -> RunOutcome:
+def send_now(
+    conn: psycopg.Connection,
+    schedule_key: str,
+    to: str,
+    *,
+    now: dt.datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunOutcome:
     """Send the latest completed period's report to one address only (recorded as
     a manual delivery; the schedule and its recipients are untouched)."""
     schedules.ensure_tables(conn)
@@ -158,9 +202,16 @@ def send_now(conn: psycopg.Connection, schedule_key: str, to: str, *, now: dt.da
     period = spec.cadence.period_of(tick)
     dataset, file = render_report(spec, period, conn=conn)
     attachment, too_large = fit_attachment(file, settings_module.load().report_max_bytes)
-    message = report_message(dataset, attachment, schedule_name=spec.name, recipient=address,
-                             message_id=message_id_for("manual", str(row["schedule_id"]), period.start.isoformat(),
-                                                       address, now.isoformat()), too_large_notice=too_large)
+    message = report_message(
+        dataset,
+        attachment,
+        schedule_name=spec.name,
+        recipient=address,
+        message_id=message_id_for(
+            "manual", str(row["schedule_id"]), period.start.isoformat(), address, now.isoformat()
+        ),
+        too_large_notice=too_large,
+    )
     outcome = RunOutcome(spec.name, period, file)
     try:
         result = send_message(message, sleep=sleep)
@@ -170,13 +221,30 @@ def send_now(conn: psycopg.Connection, schedule_key: str, to: str, *, now: dt.da
         (error_class, error), status, message_id = describe(failure), "failed", None
         attempts = getattr(failure, "attempts", 1)
         outcome.failed[address] = error
-    conn.execute(sql.SQL("""
+    conn.execute(
+        sql.SQL("""
         insert into {}.report_deliveries (schedule_id, kind, period_start, period_end, recipient, status, attempts,
             error_class, error, message_id, file_name, format, bytes, sha256, rows, data_refreshed_at, finished_at)
         values (%s, 'manual', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
-    """).format(identifier()), (row["schedule_id"], period.start, period.end, address, status, attempts, error_class,
-                              error, message_id, file.file_name, spec.format, len(file.content),
-                              hashlib.sha256(file.content).hexdigest(), file.rows, dataset.data_refreshed_at))
+    """).format(identifier()),
+        (
+            row["schedule_id"],
+            period.start,
+            period.end,
+            address,
+            status,
+            attempts,
+            error_class,
+            error,
+            message_id,
+            file.file_name,
+            spec.format,
+            len(file.content),
+            hashlib.sha256(file.content).hexdigest(),
+            file.rows,
+            dataset.data_refreshed_at,
+        ),
+    )
     conn.commit()
     return outcome
 
@@ -210,8 +278,9 @@ class DueRun:
         return f"{key}:relaunch-{self.launch}" if self.launch else key
 
 
-def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
-             data_ready: Callable[[Period, str], bool] | None = None) -> list[DueRun]:
+def due_runs(
+    conn: psycopg.Connection, now: dt.datetime, *, data_ready: Callable[[Period, str], bool] | None = None
+) -> list[DueRun]:
     """The runs to launch now. First, for each active schedule whose next_run_at
     has passed, the due ticks its catch-up policy keeps (missed ones it drops are
     recorded as skipped) are queued in the ledger and next_run_at moves past them;
@@ -226,16 +295,19 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
     data_ready = data_ready or (lambda period, report_type: marts_ready(conn, period, report_type))
     wait = dt.timedelta(minutes=settings_module.load().report_data_wait_minutes)
     with conn.cursor(row_factory=dict_row) as cur:
-        due = cur.execute(sql.SQL("""
+        due = cur.execute(
+            sql.SQL("""
             select * from {}.report_schedules where is_active and next_run_at <= %s order by next_run_at, name
-        """).format(identifier()), (now,)).fetchall()
+        """).format(identifier()),
+            (now,),
+        ).fetchall()
     for row in due:
         spec = schedules.spec_of(row)
         ticks = spec.cadence.ticks_between(row["next_run_at"], now)
         if not ticks:
             continue
         if spec.catch_up == "all":
-            keep = ticks[-spec.catch_up_cap:]
+            keep = ticks[-spec.catch_up_cap :]
         elif spec.catch_up == "latest":
             keep = ticks[-1:]
         else:
@@ -250,8 +322,9 @@ def due_runs(conn: psycopg.Connection, now: dt.datetime, *,
             ready = data_ready(period, spec.report_type)
             if not ready and now - tick < wait:
                 break
-            ledger.queue(conn, row["schedule_id"], period, spec.recipients, tick=tick, data_incomplete=not ready,
-                         now=now)
+            ledger.queue(
+                conn, row["schedule_id"], period, spec.recipients, tick=tick, data_incomplete=not ready, now=now
+            )
             _advance(conn, row["schedule_id"], spec.cadence.next_tick(tick))
         conn.commit()
     return _runs_from_ledger(conn, now)
@@ -266,9 +339,16 @@ def _runs_from_ledger(conn: psycopg.Connection, now: dt.datetime) -> list[DueRun
             ledger.relaunch(conn, open_period["schedule_id"], open_period["period_start"], launch, now)
         elif not open_period["queued"]:
             continue  # claimed by a live run, or retrying later
-        runs.append(DueRun(str(open_period["schedule_id"]), open_period["name"], open_period["tick"],
-                           Period(open_period["period_start"], open_period["period_end"]),
-                           open_period["data_incomplete"], launch))
+        runs.append(
+            DueRun(
+                str(open_period["schedule_id"]),
+                open_period["name"],
+                open_period["tick"],
+                Period(open_period["period_start"], open_period["period_end"]),
+                open_period["data_incomplete"],
+                launch,
+            )
+        )
     conn.commit()
     return runs
 
@@ -283,19 +363,25 @@ def marts_ready(conn: psycopg.Connection, period: Period, report_type: str) -> b
 
 
 def _advance(conn, schedule_id, next_run: dt.datetime) -> None:
-    conn.execute(sql.SQL("""
+    conn.execute(
+        sql.SQL("""
         update {}.report_schedules
         set last_run_at = now(), next_run_at = greatest(next_run_at, %s), updated_at = now()
         where schedule_id = %s
-    """).format(identifier()), (next_run, schedule_id))
+    """).format(identifier()),
+        (next_run, schedule_id),
+    )
 
 
 def _record_skipped(conn, row: dict, spec: schedules.ScheduleSpec, tick: dt.datetime, reason: str) -> None:
     period = spec.cadence.period_of(tick)
     for recipient in spec.recipients:
-        conn.execute(sql.SQL("""
+        conn.execute(
+            sql.SQL("""
             insert into {}.report_deliveries (schedule_id, period_start, period_end, recipient, status,
                 error_class, error, scheduled_for, finished_at)
             values (%s, %s, %s, %s, 'skipped', 'CatchUpPolicy', %s, %s, now())
             on conflict (schedule_id, period_start, recipient) where kind = 'scheduled' do nothing
-        """).format(identifier()), (row["schedule_id"], period.start, period.end, recipient, reason, tick))
+        """).format(identifier()),
+            (row["schedule_id"], period.start, period.end, recipient, reason, tick),
+        )

@@ -108,11 +108,19 @@ def ensure_tables(conn: psycopg.Connection) -> None:
     types = report_types()
 
     def create(c: psycopg.Connection) -> None:
-        c.execute(sql.SQL(DDL).format(
-            schema=analytics_schema.identifier(), report_types=_values(types), frequencies=_values(FREQUENCIES),
-            formats=_values(FORMATS), catch_up_policies=_values(CATCH_UP_POLICIES),
-            statuses=_values(DELIVERY_STATUSES), max_recipients=sql.Literal(MAX_RECIPIENTS),
-            default_cap=sql.Literal(DEFAULT_CATCH_UP_CAP), max_cap=sql.Literal(MAX_CATCH_UP_CAP)))
+        c.execute(
+            sql.SQL(DDL).format(
+                schema=analytics_schema.identifier(),
+                report_types=_values(types),
+                frequencies=_values(FREQUENCIES),
+                formats=_values(FORMATS),
+                catch_up_policies=_values(CATCH_UP_POLICIES),
+                statuses=_values(DELIVERY_STATUSES),
+                max_recipients=sql.Literal(MAX_RECIPIENTS),
+                default_cap=sql.Literal(DEFAULT_CATCH_UP_CAP),
+                max_cap=sql.Literal(MAX_CATCH_UP_CAP),
+            )
+        )
         analytics_schema.sync_allowed_values(c, "report_schedules", "report_type", types)
         analytics_schema.grant_to_analysts(c, "report_schedules", "report_deliveries")
 

@@ -32,7 +32,7 @@ FILTERS = {
     "partner_id": "a partner UUID from analytics.dim_partners: only its orders (customers: its customers)",
     "city": "a partner city from analytics.dim_partners: only its partners and their orders",
     "service_category": "a service category name: only the orders with an item of it, and only its lines in "
-                        "item tables",
+    "item tables",
 }
 """The filters a schedule may give; city and service_category only for the report
 types whose payload applies them (PayloadType.filters)."""
@@ -55,8 +55,9 @@ def filter_report_types() -> dict[str, tuple[str, ...]]:
 def filter_keys() -> dict[str, str]:
     """Each filter key with what it does and, for a narrowing one, which reports take it."""
     takers = filter_report_types()
-    return {key: text + (f" ({_reports(takers[key])})" if key in windows.FILTERS else "")
-            for key, text in FILTERS.items()}
+    return {
+        key: text + (f" ({_reports(takers[key])})" if key in windows.FILTERS else "") for key, text in FILTERS.items()
+    }
 
 
 def _reports(types: tuple[str, ...]) -> str:
@@ -134,17 +135,30 @@ def validate(raw: dict, *, conn: psycopg.Connection | None = None) -> ScheduleSp
     fmt = check("format", lambda v: _choice(v, FORMATS))
     filters = check("filters", lambda v: _filters(v, conn, report_type))
     catch_up = check("catch_up", lambda v: _choice(v or "latest", CATCH_UP_POLICIES))
-    catch_up_cap = check("catch_up_cap", lambda v: _int_range(v if v is not None else DEFAULT_CATCH_UP_CAP, 1,
-                                                               MAX_CATCH_UP_CAP))
+    catch_up_cap = check(
+        "catch_up_cap", lambda v: _int_range(v if v is not None else DEFAULT_CATCH_UP_CAP, 1, MAX_CATCH_UP_CAP)
+    )
     description = check("description", lambda v: check_plain_text(v or "", "description", 2000))
     created_by = check("created_by", lambda v: check_plain_text(v or "cli", "created-by", 200))
     if problems:
         raise ScheduleError(refusal(problems))
     return ScheduleSpec(
-        name=name, report_type=report_type, frequency=frequency, time_of_day=time_of_day, timezone=timezone,
-        recipients=recipients, format=fmt, created_by=created_by, description=description,
-        day_of_week=day_of_week, day_of_month=day_of_month, filters=filters, catch_up=catch_up,
-        catch_up_cap=catch_up_cap, send_if_empty=bool(raw.get("send_if_empty")), allow_pii=bool(raw.get("allow_pii")),
+        name=name,
+        report_type=report_type,
+        frequency=frequency,
+        time_of_day=time_of_day,
+        timezone=timezone,
+        recipients=recipients,
+        format=fmt,
+        created_by=created_by,
+        description=description,
+        day_of_week=day_of_week,
+        day_of_month=day_of_month,
+        filters=filters,
+        catch_up=catch_up,
+        catch_up_cap=catch_up_cap,
+        send_if_empty=bool(raw.get("send_if_empty")),
+        allow_pii=bool(raw.get("allow_pii")),
     )
 
 
@@ -159,8 +173,10 @@ def _name(value) -> str:
     if not text:
         raise ValueError("give the schedule a name")
     if _is_id(text):
-        raise ValueError(f"a schedule name may not look like an id (a UUID), as {text!r} does: `show`, `pause` "
-                         "and the others would read it as one; choose a name in words")
+        raise ValueError(
+            f"a schedule name may not look like an id (a UUID), as {text!r} does: `show`, `pause` "
+            "and the others would read it as one; choose a name in words"
+        )
     return text
 
 
@@ -194,8 +210,10 @@ def _day_of_week(value, frequency) -> int | None:
         for number, name in enumerate(DAY_NAMES):  # "mon", "Monday", "MONDAY"
             if word in (name.lower(), name[:3].lower()):
                 return number
-        raise ValueError(f"{value!r} is not a day of the week; write 0-6 (0 = Monday), a day's name (monday) "
-                         "or its first three letters (mon)")
+        raise ValueError(
+            f"{value!r} is not a day of the week; write 0-6 (0 = Monday), a day's name (monday) "
+            "or its first three letters (mon)"
+        )
     return _int_range(value, 0, 6)
 
 
@@ -262,18 +280,24 @@ def _filters(value, conn: psycopg.Connection | None, report_type: str | None = N
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
-            raise ValueError(f"not valid JSON ({error.msg}); e.g. '{{\"city\": \"Lisbon\"}}'") from None
+            raise ValueError(f'not valid JSON ({error.msg}); e.g. \'{{"city": "Lisbon"}}\'') from None
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object")
     unknown = sorted(set(value) - set(FILTERS))
     if unknown:
-        raise ValueError(f"unknown key {', '.join(unknown)}; allowed: "
-                         + "; ".join(f"{k} ({v})" for k, v in filter_keys().items()))
+        raise ValueError(
+            f"unknown key {', '.join(unknown)}; allowed: " + "; ".join(f"{k} ({v})" for k, v in filter_keys().items())
+        )
     takers = filter_report_types()
     irrelevant = sorted(k for k in value if report_type and report_type not in takers[k])
     if irrelevant:
-        raise ValueError("; ".join(f"{k} applies only to {' and '.join(takers[k])} reports, not to "
-                                   f"{report_type} reports: {_refusal(k, report_type)}" for k in irrelevant))
+        raise ValueError(
+            "; ".join(
+                f"{k} applies only to {' and '.join(takers[k])} reports, not to "
+                f"{report_type} reports: {_refusal(k, report_type)}"
+                for k in irrelevant
+            )
+        )
     filters = {}
     if "window_days" in value:
         if isinstance(value["window_days"], bool) or not isinstance(value["window_days"], int):

@@ -40,13 +40,20 @@ def analyst(module_warehouse):
 
 
 def test_analyst_reads_every_mart(analyst):
-    for mart in ["fct_orders", "daily_revenue_summaries", "partner_performance_metrics", "customer_analytics",
-                 "data_quality_issues"]:
+    for mart in [
+        "fct_orders",
+        "daily_revenue_summaries",
+        "partner_performance_metrics",
+        "customer_analytics",
+        "data_quality_issues",
+    ]:
         analyst.execute(f"select count(*) from analytics.{mart}").fetchone()
     assert analyst.execute("select total_orders from analytics.daily_revenue_summaries").fetchall() == [(1,)]
 
 
-@pytest.mark.parametrize("relation", ["ops.users", "ops.orders", "staging.stg_ops__users", "intermediate.int_customer_order_summary"])
+@pytest.mark.parametrize(
+    "relation", ["ops.users", "ops.orders", "staging.stg_ops__users", "intermediate.int_customer_order_summary"]
+)
 def test_analyst_cannot_read_sources_or_staging(analyst, relation):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         analyst.execute(f"select * from {relation} limit 1")
@@ -69,7 +76,9 @@ def test_analyst_cannot_create_in_schema_public(analyst):
         analyst.execute("create table public.mine (n int)")
 
 
-@pytest.mark.parametrize("statement", ["select lo_create(0)", "select lo_from_bytea(0, 'x')", "select lo_open(1, 131072)"])
+@pytest.mark.parametrize(
+    "statement", ["select lo_create(0)", "select lo_from_bytea(0, 'x')", "select lo_open(1, 131072)"]
+)
 def test_analyst_cannot_use_large_objects(analyst, statement):
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="function lo_"):
         analyst.execute(statement)
@@ -130,5 +139,10 @@ def test_on_the_embedded_server_the_analyst_connects_to_the_warehouse_only(tmp_p
         assert completed.returncode == 0, completed.stderr
         output += completed.stdout
     lines = dict(line.split("=", 1) for line in output.split())
-    assert lines == {"listen_addresses": "", "warehouse": "laundry", "postgres": "refused", "template1": "refused",
-                     "other_project": "refused"}
+    assert lines == {
+        "listen_addresses": "",
+        "warehouse": "laundry",
+        "postgres": "refused",
+        "template1": "refused",
+        "other_project": "refused",
+    }

@@ -79,18 +79,34 @@ def conn(module_warehouse):
 
 def test_revenue_totals_methods_categories_and_trend(conn):
     p = analytics.revenue(START, END, conn=conn)
-    assert p["totals"] == {"total_revenue": D("50.00"), "refund_amount": D("5.00"), "net_revenue": D("45.00"),
-                           "refund_count": 1, "total_orders": 4, "paid_orders": 2, "average_order_value": D("25.00")}
+    assert p["totals"] == {
+        "total_revenue": D("50.00"),
+        "refund_amount": D("5.00"),
+        "net_revenue": D("45.00"),
+        "refund_count": 1,
+        "total_orders": 4,
+        "paid_orders": 2,
+        "average_order_value": D("25.00"),
+    }
     assert [(m["method"], m["revenue"], m["share"]) for m in p["by_payment_method"]] == [
-        ("cash", D("12.00"), D("24.00")), ("card", D("30.00"), D("60.00")),
-        ("wallet", D("8.00"), D("16.00")), ("online", D("0.00"), D("0.00"))]
+        ("cash", D("12.00"), D("24.00")),
+        ("card", D("30.00"), D("60.00")),
+        ("wallet", D("8.00"), D("16.00")),
+        ("online", D("0.00"), D("0.00")),
+    ]
     # Item sales of the paid orders O1 and O3: suits 20 + 20, washes 10.
     assert p["by_service_category"] == [
         {"category": "Dry Cleaning", "item_sales": D("40.00"), "quantity": 2, "orders": 2},
-        {"category": "Wash & Fold", "item_sales": D("10.00"), "quantity": 2, "orders": 1}]
-    assert [(s["service"], s["item_sales"]) for s in p["top_services"]] == [("Suit", D("40.00")), ("Wash 5kg", D("10.00"))]
+        {"category": "Wash & Fold", "item_sales": D("10.00"), "quantity": 2, "orders": 1},
+    ]
+    assert [(s["service"], s["item_sales"]) for s in p["top_services"]] == [
+        ("Suit", D("40.00")),
+        ("Wash 5kg", D("10.00")),
+    ]
     assert [(str(d["date"]), d["total_orders"], d["total_revenue"], d["net_revenue"]) for d in p["daily_trend"]] == [
-        ("2026-07-09", 1, D("30.00"), D("25.00")), ("2026-07-10", 3, D("20.00"), D("20.00"))]
+        ("2026-07-09", 1, D("30.00"), D("25.00")),
+        ("2026-07-10", 3, D("20.00"), D("20.00")),
+    ]
 
 
 def test_revenue_of_one_partner(conn):
@@ -102,15 +118,26 @@ def test_revenue_of_one_partner(conn):
 def test_orders_by_status_hour_weekday_durations_and_rates(conn):
     p = analytics.orders(START, END, conn=conn)
     assert p["totals"] == {"total_orders": 4, "completed_orders": 2, "cancelled_orders": 1, "pending_orders": 1}
-    assert {s["status"]: s["orders"] for s in p["by_status"] if s["orders"]} == {"completed": 2, "cancelled": 1, "pending": 1}
+    assert {s["status"]: s["orders"] for s in p["by_status"] if s["orders"]} == {
+        "completed": 2,
+        "cancelled": 1,
+        "pending": 1,
+    }
     assert {h["hour"]: h["orders"] for h in p["by_hour"] if h["orders"]} == {9: 3, 18: 1}
     assert {d["day"]: d["orders"] for d in p["by_day_of_week"] if d["orders"]} == {"Thursday": 1, "Friday": 3}
-    assert p["average_minutes"] == {"acceptance": D("15.00"), "pickup": D("60.00"), "processing": D("180.00"),
-                                    "delivery": D("75.00"), "total": D("330.00")}
+    assert p["average_minutes"] == {
+        "acceptance": D("15.00"),
+        "pickup": D("60.00"),
+        "processing": D("180.00"),
+        "delivery": D("75.00"),
+        "total": D("330.00"),
+    }
     assert (p["completion_rate"], p["cancellation_rate"]) == (D("50.00"), D("25.00"))
     # Any status: the cancelled O2 counts here.
-    assert p["by_service_category"] == [{"category": "Dry Cleaning", "orders": 2, "quantity": 2},
-                                        {"category": "Wash & Fold", "orders": 3, "quantity": 4}]
+    assert p["by_service_category"] == [
+        {"category": "Dry Cleaning", "orders": 2, "quantity": 2},
+        {"category": "Wash & Fold", "orders": 3, "quantity": 4},
+    ]
 
 
 def test_partners_rates_are_the_rates_of_the_range_sums(conn):
@@ -120,29 +147,55 @@ def test_partners_rates_are_the_rates_of_the_range_sums(conn):
     # Sparkle: 2 received, 1 accepted, 1 completed -> 50 / 100; Bubbles 100 / 100.
     assert (p["average_acceptance_rate"], p["average_completion_rate"]) == (D("75.00"), D("100.00"))
     assert [(t["business_name"], t["acceptance_rate"], t["revenue"]) for t in p["top_performers"]] == [
-        ("Sparkle", D("50.00"), D("30.00")), ("Bubbles", D("100.00"), D("20.00"))]
+        ("Sparkle", D("50.00"), D("30.00")),
+        ("Bubbles", D("100.00"), D("20.00")),
+    ]
     assert [(t["date"].isoformat(), t["orders_received"], t["revenue"]) for t in p["trend"]] == [
-        ("2026-07-09", 1, D("30.00")), ("2026-07-10", 2, D("20.00"))]
+        ("2026-07-09", 1, D("30.00")),
+        ("2026-07-10", 2, D("20.00")),
+    ]
     assert analytics.partners(START, END, conn=conn)["top_performers"] == []  # nobody has 5 orders
 
 
 def test_customers_segments_lifetime_value_and_masked_top(conn):
     p = analytics.customers(START, END, conn=conn)
-    assert p["totals"] == {"total_customers": 2, "new_customers": 2, "at_risk_customers": 0,
-                           "total_lifetime_value": D("45.00"), "average_lifetime_value": D("22.50"),
-                           "active_customers": 2}
+    assert p["totals"] == {
+        "total_customers": 2,
+        "new_customers": 2,
+        "at_risk_customers": 0,
+        "total_lifetime_value": D("45.00"),
+        "average_lifetime_value": D("22.50"),
+        "active_customers": 2,
+    }
     assert p["segments"] == {"churned": 0, "vip": 0, "regular": 0, "new": 2, "occasional": 0}
     assert p["churn_rate"] == D("0.00")
     assert p["top_customers"] == [
-        {"customer": "A*** L***", "email": "a***@example.com", "lifetime_value": D("25.00"), "total_orders": 2, "segment": "new"},
-        {"customer": "B*** S***", "email": "b***@example.org", "lifetime_value": D("20.00"), "total_orders": 2, "segment": "new"}]
+        {
+            "customer": "A*** L***",
+            "email": "a***@example.com",
+            "lifetime_value": D("25.00"),
+            "total_orders": 2,
+            "segment": "new",
+        },
+        {
+            "customer": "B*** S***",
+            "email": "b***@example.org",
+            "lifetime_value": D("20.00"),
+            "total_orders": 2,
+            "segment": "new",
+        },
+    ]
     assert [d["new_customers"] for d in p["acquisition_trend"]] == [1, 1]
 
 
 def test_dashboard_today_growth_and_top_partners(conn):
     p = analytics.dashboard(START, END, conn=conn)
     assert p["today"] == {"date": p["period"]["end"], "revenue": D("20.00"), "orders": 3, "customers": 2}
-    assert (p["previous_day"]["revenue"], p["previous_day"]["orders"], p["previous_day"]["customers"]) == (D("30.00"), 1, 1)
+    assert (p["previous_day"]["revenue"], p["previous_day"]["orders"], p["previous_day"]["customers"]) == (
+        D("30.00"),
+        1,
+        1,
+    )
     # (20 - 30) / 30 = -33.333 -> -33.33; (3 - 1) / 1 -> 200.00; (2 - 1) / 1 -> 100.00
     assert p["growth_percent"] == {"revenue": D("-33.33"), "orders": D("200.00"), "customers": D("100.00")}
     assert p["recent_orders"]["total_orders"] == 4
@@ -159,17 +212,21 @@ def test_growth_is_null_when_the_previous_day_had_nothing(conn):
 def test_every_payload_matches_its_json_schema(conn, payload_type):
     for partner in (None, SPARKLE):
         data = analytics.to_jsonable(analytics.payload(payload_type, START, END, partner, conn=conn))
-        jsonschema.validate(data, analytics.json_schema(payload_type),
-                            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        jsonschema.validate(
+            data, analytics.json_schema(payload_type), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
 
 
-@pytest.mark.parametrize(("start", "end", "partner", "message"), [
-    ("2026-07-10", "2026-07-01", None, "is before start"),
-    ("2026-13-01", "2026-07-01", None, "is not a date"),
-    ("2024-01-01", "2026-07-01", None, "at most 731"),
-    (START, END, "not-a-uuid", "is not a partner id"),
-    (START, END, uid(99), "no partner"),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "partner", "message"),
+    [
+        ("2026-07-10", "2026-07-01", None, "is before start"),
+        ("2026-13-01", "2026-07-01", None, "is not a date"),
+        ("2024-01-01", "2026-07-01", None, "at most 731"),
+        (START, END, "not-a-uuid", "is not a partner id"),
+        (START, END, uid(99), "no partner"),
+    ],
+)
 def test_invalid_ranges_and_partners_are_refused(conn, start, end, partner, message):
     with pytest.raises(ValueError, match=message):
         analytics.revenue(start, end, partner_id=partner, conn=conn)
@@ -182,15 +239,29 @@ def test_a_category_filter_keeps_the_orders_with_an_item_of_it_and_only_its_line
     # Dry Cleaning (the Suit) is in O1 and O3: their whole payments and refund count.
     p = analytics.revenue(START, END, service_category="Dry Cleaning", conn=conn)
     assert p["period"]["service_category"] == "Dry Cleaning"
-    assert p["totals"] == {"total_revenue": D("50.00"), "refund_amount": D("5.00"), "net_revenue": D("45.00"),
-                           "refund_count": 1, "total_orders": 2, "paid_orders": 2, "average_order_value": D("25.00")}
+    assert p["totals"] == {
+        "total_revenue": D("50.00"),
+        "refund_amount": D("5.00"),
+        "net_revenue": D("45.00"),
+        "refund_count": 1,
+        "total_orders": 2,
+        "paid_orders": 2,
+        "average_order_value": D("25.00"),
+    }
     assert [(m["method"], m["revenue"]) for m in p["by_payment_method"]] == [
-        ("cash", D("12.00")), ("card", D("30.00")), ("wallet", D("8.00")), ("online", D("0.00"))]
+        ("cash", D("12.00")),
+        ("card", D("30.00")),
+        ("wallet", D("8.00")),
+        ("online", D("0.00")),
+    ]
     assert [(str(d["date"]), d["total_orders"], d["total_revenue"]) for d in p["daily_trend"]] == [
-        ("2026-07-09", 1, D("30.00")), ("2026-07-10", 1, D("20.00"))]
+        ("2026-07-09", 1, D("30.00")),
+        ("2026-07-10", 1, D("20.00")),
+    ]
     # Item tables: the category's lines only (O1's washes are not Dry Cleaning).
     assert p["by_service_category"] == [
-        {"category": "Dry Cleaning", "item_sales": D("40.00"), "quantity": 2, "orders": 2}]
+        {"category": "Dry Cleaning", "item_sales": D("40.00"), "quantity": 2, "orders": 2}
+    ]
     assert [(s["service"], s["item_sales"]) for s in p["top_services"]] == [("Suit", D("40.00"))]
 
 
@@ -199,8 +270,13 @@ def test_a_category_filter_on_the_orders_payload(conn):
     p = analytics.orders(START, END, service_category="Wash & Fold", conn=conn)
     assert p["totals"] == {"total_orders": 3, "completed_orders": 1, "cancelled_orders": 1, "pending_orders": 1}
     assert {h["hour"]: h["orders"] for h in p["by_hour"] if h["orders"]} == {9: 3}
-    assert p["average_minutes"] == {"acceptance": D("10.00"), "pickup": D("60.00"), "processing": D("240.00"),
-                                    "delivery": D("90.00"), "total": D("400.00")}
+    assert p["average_minutes"] == {
+        "acceptance": D("10.00"),
+        "pickup": D("60.00"),
+        "processing": D("240.00"),
+        "delivery": D("90.00"),
+        "total": D("400.00"),
+    }
     assert (p["completion_rate"], p["cancellation_rate"]) == (D("33.33"), D("33.33"))
     assert p["by_service_category"] == [{"category": "Wash & Fold", "orders": 3, "quantity": 4}]
 
@@ -210,7 +286,8 @@ def test_a_category_filter_with_a_partner(conn):
     # Sparkle's orders with a wash: O1 (paid 30) and O2 (unpaid).
     assert (p["totals"]["total_orders"], p["totals"]["total_revenue"], p["totals"]["paid_orders"]) == (2, D("30.00"), 1)
     assert p["by_service_category"] == [
-        {"category": "Wash & Fold", "item_sales": D("10.00"), "quantity": 2, "orders": 1}]
+        {"category": "Wash & Fold", "item_sales": D("10.00"), "quantity": 2, "orders": 1}
+    ]
 
 
 def test_a_city_filter_keeps_that_citys_partners_in_every_partner_figure(conn):
@@ -223,7 +300,9 @@ def test_a_city_filter_keeps_that_citys_partners_in_every_partner_figure(conn):
     assert p["average_minutes"]["total"] == D("400.00")  # O1 only, not Bubbles' O3 (260)
     assert [t["business_name"] for t in p["top_performers"] + p["low_performers"]] == ["Sparkle", "Sparkle"]
     assert [(t["date"].isoformat(), t["orders_received"], t["revenue"]) for t in p["trend"]] == [
-        ("2026-07-09", 1, D("30.00")), ("2026-07-10", 1, D("0.00"))]
+        ("2026-07-09", 1, D("30.00")),
+        ("2026-07-10", 1, D("0.00")),
+    ]
     assert p["orders_without_partner"] is None
 
 
@@ -231,18 +310,31 @@ def test_the_partners_payload_counts_the_orders_without_a_partner(conn):
     assert analytics.partners(START, END, conn=conn)["orders_without_partner"] == {"orders": 1, "revenue": D("0.00")}
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda c: analytics.revenue(START, END, service_category="Dry cleaning", conn=c),
-     "service_category 'Dry cleaning' matches no service category sold in the marts; nearest: Dry Cleaning"),
-    (lambda c: analytics.partners(START, END, city="Lisboa", conn=c),
-     "city 'Lisboa' matches no partner's city in analytics.dim_partners; nearest: Lisbon"),
-    (lambda c: analytics.partners(START, END, BUBBLES, city="Lisbon", conn=c),
-     f"partner_id {BUBBLES} is in Porto, not in city 'Lisbon'"),
-    (lambda c: analytics.payload("customers", START, END, conn=c, city="Lisbon"),
-     "the customers payload cannot be filtered by city"),
-    (lambda c: analytics.revenue(START, END, partner_id="Sparkel", conn=c),
-     f"nearest partners by name: {SPARKLE} (Sparkle, Lisbon)"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda c: analytics.revenue(START, END, service_category="Dry cleaning", conn=c),
+            "service_category 'Dry cleaning' matches no service category sold in the marts; nearest: Dry Cleaning",
+        ),
+        (
+            lambda c: analytics.partners(START, END, city="Lisboa", conn=c),
+            "city 'Lisboa' matches no partner's city in analytics.dim_partners; nearest: Lisbon",
+        ),
+        (
+            lambda c: analytics.partners(START, END, BUBBLES, city="Lisbon", conn=c),
+            f"partner_id {BUBBLES} is in Porto, not in city 'Lisbon'",
+        ),
+        (
+            lambda c: analytics.payload("customers", START, END, conn=c, city="Lisbon"),
+            "the customers payload cannot be filtered by city",
+        ),
+        (
+            lambda c: analytics.revenue(START, END, partner_id="Sparkel", conn=c),
+            f"nearest partners by name: {SPARKLE} (Sparkle, Lisbon)",
+        ),
+    ],
+)
 def test_a_filter_value_the_marts_do_not_have_is_refused_with_the_nearest(conn, call, message):
     with pytest.raises(ValueError) as refused:
         call(conn)
@@ -257,18 +349,28 @@ def test_completeness_counts_open_orders_per_day_and_unfinished_days(conn):
     assert status["unfinished_days"] == [dt.date(2026, 7, 10)]
     assert status["data_up_to"] == noon  # the marts were built later than this "now": never after it
     # Filtered like the payload: the Dry Cleaning orders (O1, O3) are all closed.
-    assert analytics.completeness(START, END, service_category="Dry Cleaning", conn=conn,
-                                  now=noon + dt.timedelta(days=1))["open_orders_by_day"] == []
+    assert (
+        analytics.completeness(START, END, service_category="Dry Cleaning", conn=conn, now=noon + dt.timedelta(days=1))[
+            "open_orders_by_day"
+        ]
+        == []
+    )
 
 
 def test_the_customers_payload_says_its_as_of_date(conn):
     assert analytics.customers(START, END, conn=conn)["as_of_date"] == dt.date(2026, 7, 10)
 
 
-@pytest.mark.parametrize(("payload_type", "filters"), [
-    ("revenue", {"service_category": "Dry Cleaning"}), ("orders", {"service_category": "Wash & Fold"}),
-    ("partners", {"city": "Lisbon"})])
+@pytest.mark.parametrize(
+    ("payload_type", "filters"),
+    [
+        ("revenue", {"service_category": "Dry Cleaning"}),
+        ("orders", {"service_category": "Wash & Fold"}),
+        ("partners", {"city": "Lisbon"}),
+    ],
+)
 def test_filtered_payloads_match_their_json_schema(conn, payload_type, filters):
     data = analytics.to_jsonable(analytics.payload(payload_type, START, END, conn=conn, **filters))
-    jsonschema.validate(data, analytics.json_schema(payload_type),
-                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    jsonschema.validate(
+        data, analytics.json_schema(payload_type), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )

@@ -40,4 +40,5 @@ def test_a_refused_argument_is_one_line_that_points_to_help(capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err == (
         "laundry-analytics reports add: error: the following arguments are required: --type, --frequency, "
-        "--recipients (see laundry-analytics reports add --help)\n")
+        "--recipients (see laundry-analytics reports add --help)\n"
+    )

@@ -51,8 +51,12 @@ def test_ui_stops_dagster_dev_and_the_webserver_it_started(warehouse, tmp_path, 
     cli = Path(sys.executable).with_name("laundry-analytics")
     log = tmp_path / "ui.log"
     with log.open("w") as out:
-        ui = subprocess.Popen([str(cli), "ui", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
-                              env={**os.environ, "LAUNDRY_HOME": str(tmp_path)})
+        ui = subprocess.Popen(
+            [str(cli), "ui", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "LAUNDRY_HOME": str(tmp_path)},
+        )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:

@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from laundry_analytics.generate import generate
 from laundry_analytics.settings import DBT_PROJECT_DIR
 
@@ -21,8 +19,14 @@ MODELS = sorted(path.stem for path in (DBT_PROJECT_DIR / "models").rglob("*.sql"
 
 def materialize(tmp_path: Path) -> tuple[int, str]:
     env = {**os.environ, "LAUNDRY_HOME": str(tmp_path / "home"), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    command = subprocess.run([sys.executable, "-m", "laundry_cli", "materialize"], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1200)
+    command = subprocess.run(
+        [sys.executable, "-m", "laundry_cli", "materialize"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=1200,
+    )
     return command.returncode, command.stdout
 
 
@@ -40,8 +44,15 @@ def test_materialize_shows_one_screen_and_keeps_the_full_dbt_output_in_its_log(c
     assert len(lines) <= 40, console
     assert not any("dagster - " in line or " START " in line for line in lines), console  # no log noise
     # Each finished step: elapsed, step n of total, dbt models done of total, checks passed.
-    steps = [line for line in lines if re.match(r"\s+\d+:\d\d  step \d+/\d+ \S+ done: dbt models \d+/\d+, "
-                                                r"checks \d+ passed", line)]
+    steps = [
+        line
+        for line in lines
+        if re.match(
+            r"\s+\d+:\d\d  step \d+/\d+ \S+ done: dbt models \d+/\d+, "
+            r"checks \d+ passed",
+            line,
+        )
+    ]
     assert steps and steps[-1].split()[2] == f"{len(steps)}/{len(steps)}", console
     assert f"dbt models {len(MODELS)}/{len(MODELS)}" in lines[-1], console
     log = log_file(console, tmp_path).read_text()
@@ -58,6 +69,8 @@ def test_a_failing_model_is_named_with_its_error_and_the_log_path(conn, tmp_path
     assert code == 1, console
     log_path = log_file(console, tmp_path)
     assert len(console.splitlines()) <= 40, console
-    assert re.search(r'failed: model stg_ops__orders: Database Error: column "?status"? does not exist', console), console
+    assert re.search(r'failed: model stg_ops__orders: Database Error: column "?status"? does not exist', console), (
+        console
+    )
     assert console.rstrip().endswith(f"the full dbt and Dagster log is {log_path}"), console
     assert 'column "status" does not exist' in log_path.read_text()

@@ -28,8 +28,9 @@ def test_robust_z_score():
 
 
 def run_checks(*keys):
-    definitions = Definitions.merge(build_definitions(), Definitions(
-        jobs=[define_asset_job("checks_only", selection=AssetSelection.checks(*keys))]))
+    definitions = Definitions.merge(
+        build_definitions(), Definitions(jobs=[define_asset_job("checks_only", selection=AssetSelection.checks(*keys))])
+    )
     with DagsterInstance.ephemeral() as instance:
         result = definitions.resolve_job_def("checks_only").execute_in_process(instance=instance)
     return {e.asset_check_key: e for e in result.get_asset_check_evaluations()}
@@ -40,23 +41,29 @@ def seed_orders(conn, per_day: dict[dt.date, int]) -> None:
         insert into ops.users values ('00000000-0000-4000-8000-000000000001', 'a@example.com', 'A', null, now(), true, false)
     """)
     for day, count in per_day.items():
-        conn.execute("""
+        conn.execute(
+            """
             insert into ops.orders (id, order_number, customer_id, status, total_amount, created_at, updated_at)
             select gen_random_uuid(), 'LC-' || %(day)s || '-' || g, '00000000-0000-4000-8000-000000000001',
                    'pending', 10, %(day)s::date + interval '12 hours', now()
             from generate_series(1, %(count)s) g
-        """, {"day": day, "count": count})
+        """,
+            {"day": day, "count": count},
+        )
 
 
 def seed_paid_orders(conn, per_day: dict[dt.date, tuple[int, int]]) -> None:
     """Per day, (count, amount): `count` orders, each paid `amount` by card (captured)."""
     seed_orders(conn, {day: count for day, (count, _) in per_day.items()})
     for day, (_, amount) in per_day.items():
-        conn.execute("""
+        conn.execute(
+            """
             insert into ops.payments (id, order_id, amount, method, status, created_at, paid_at, updated_at)
             select gen_random_uuid(), id, %(amount)s, 'card', 'completed', created_at, created_at, now()
             from ops.orders where created_at::date = %(day)s
-        """, {"day": day, "amount": amount})
+        """,
+            {"day": day, "amount": amount},
+        )
 
 
 def test_a_spike_on_the_latest_day_is_a_warning_with_the_numbers(warehouse):
@@ -112,7 +119,8 @@ def materialize_daily_revenue(definitions: Definitions, instance: DagsterInstanc
     checks (the dbt reconciliation tests read the whole mart, not just the partition);
     return the check evaluations by key and whether the run succeeded."""
     result = definitions.resolve_job_def("all_assets_job").execute_in_process(
-        instance=instance, partition_key=partition, asset_selection=[DAILY], raise_on_error=False)
+        instance=instance, partition_key=partition, asset_selection=[DAILY], raise_on_error=False
+    )
     return {"success": result.success, **{e.asset_check_key: e for e in result.get_asset_check_evaluations()}}
 
 
@@ -127,8 +135,10 @@ def test_a_tampered_mart_fails_the_revenue_reconciliation(warehouse):
             clean = materialize_daily_revenue(definitions, instance, "2026-03-10")
             assert clean["success"] and clean[REVENUE_RECONCILES].passed and clean[ORDERS_RECONCILE].passed
             # A day outside the rebuilt partition, so the run does not repair it.
-            conn.execute("update analytics.daily_revenue_summaries set total_revenue = total_revenue + 1 "
-                         "where date = '2026-03-20'")
+            conn.execute(
+                "update analytics.daily_revenue_summaries set total_revenue = total_revenue + 1 "
+                "where date = '2026-03-20'"
+            )
             tampered = materialize_daily_revenue(definitions, instance, "2026-03-10")
     assert not tampered["success"]  # a failing dbt test fails the step, and so the run (and alerts)
     assert not tampered[REVENUE_RECONCILES].passed and tampered[REVENUE_RECONCILES].severity.value == "ERROR"
@@ -141,16 +151,20 @@ def test_the_reconciliation_checks_run_on_their_own_without_a_partition(warehous
     with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
         generate(conn, orders=300, seed=5, start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31))
         run_dbt(["run"], capture=True)
-        conn.execute("update analytics.daily_revenue_summaries set total_revenue = total_revenue + 1 "
-                     "where date = '2026-03-20'")
+        conn.execute(
+            "update analytics.daily_revenue_summaries set total_revenue = total_revenue + 1 where date = '2026-03-20'"
+        )
         refreshed_before = conn.execute("select max(refreshed_at) from analytics.daily_revenue_summaries").fetchone()
         definitions = build_definitions()
         job = definitions.resolve_job_def("all_assets_job").get_subset(
-            asset_check_selection={REVENUE_RECONCILES, ORDERS_RECONCILE})
+            asset_check_selection={REVENUE_RECONCILES, ORDERS_RECONCILE}
+        )
         with DagsterInstance.ephemeral() as instance:
             result = job.execute_in_process(instance=instance, raise_on_error=False)
         evaluations = {e.asset_check_key: e for e in result.get_asset_check_evaluations()}
         assert not evaluations[REVENUE_RECONCILES].passed and evaluations[ORDERS_RECONCILE].passed
         assert not result.get_asset_materialization_events()  # only tested, nothing rebuilt
-        assert conn.execute("select max(refreshed_at) from analytics.daily_revenue_summaries").fetchone() == \
-            refreshed_before
+        assert (
+            conn.execute("select max(refreshed_at) from analytics.daily_revenue_summaries").fetchone()
+            == refreshed_before
+        )

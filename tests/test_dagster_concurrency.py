@@ -25,8 +25,12 @@ from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 from laundry_cli.main import main
 
-MARTS = {"fct_orders": "order_id", "daily_revenue_summaries": "date", "partner_performance_metrics": "partner_id, date",
-         "customer_analytics": "user_id"}
+MARTS = {
+    "fct_orders": "order_id",
+    "daily_revenue_summaries": "date",
+    "partner_performance_metrics": "partner_id, date",
+    "customer_analytics": "user_id",
+}
 BOOKKEEPING = {"refreshed_at", "changes_applied_through"}
 
 
@@ -39,8 +43,11 @@ def orders(warehouse):
 
 def waiting_for_refresh_lock(conninfo: str) -> bool:
     with psycopg.connect(conninfo) as conn:
-        return conn.execute("select exists (select from pg_locks where locktype = 'advisory' and not granted "
-                            "and classid = %s and objid = %s)", refresh_lock.LOCK_KEY).fetchone()[0]
+        return conn.execute(
+            "select exists (select from pg_locks where locktype = 'advisory' and not granted "
+            "and classid = %s and objid = %s)",
+            refresh_lock.LOCK_KEY,
+        ).fetchone()[0]
 
 
 def test_a_dagster_refresh_waits_for_the_running_one_then_builds(orders):
@@ -62,8 +69,10 @@ def test_a_dagster_refresh_waits_for_the_running_one_then_builds(orders):
             time.sleep(0.5)
     thread.join(timeout=600)
     assert outcome["result"].success
-    assert any("a refresh is already running (run id earlier-refresh): waiting up to 60 minutes" in message
-               for message in outcome["messages"])
+    assert any(
+        "a refresh is already running (run id earlier-refresh): waiting up to 60 minutes" in message
+        for message in outcome["messages"]
+    )
 
 
 def test_a_dagster_refresh_that_waited_too_long_fails_naming_the_running_one(orders, monkeypatch):
@@ -74,7 +83,8 @@ def test_a_dagster_refresh_that_waited_too_long_fails_naming_the_running_one(ord
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "a refresh is already running (run id earlier-refresh) and did not finish within 3 seconds" in (
-        failure.step_failure_data.error.to_string())
+        failure.step_failure_data.error.to_string()
+    )
 
 
 def test_the_dbt_command_is_refused_at_once_while_a_refresh_runs(orders, capsys):
@@ -91,33 +101,51 @@ def test_a_refresh_schedule_skips_its_tick_while_a_refresh_runs(orders, schedule
     schedule = definitions.get_schedule_def(schedule_name)
 
     def tick(instance):
-        return schedule.evaluate_tick(build_schedule_context(
-            instance=instance, repository_def=definitions.get_repository_def(),
-            scheduled_execution_time=dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.timezone.utc)))
+        return schedule.evaluate_tick(
+            build_schedule_context(
+                instance=instance,
+                repository_def=definitions.get_repository_def(),
+                scheduled_execution_time=dt.datetime(2026, 7, 1, 1, 0, tzinfo=dt.timezone.utc),
+            )
+        )
 
     with instance_for_test() as instance:
         assert tick(instance).run_requests  # nothing runs: the tick requests its run
         with refresh_lock.hold("pid 4242, dbt run"):  # e.g. `laundry-analytics dbt run`
             skipped = tick(instance)
         assert skipped.run_requests == [] and skipped.skip_message == (
-            "a refresh is already running (pid 4242, dbt run): tick skipped, the next one catches up")
-        running = DagsterRun(job_name="all_assets_job", run_id=str(uuid.uuid4()), status=DagsterRunStatus.STARTED,
-                             tags=refresh_tags())
+            "a refresh is already running (pid 4242, dbt run): tick skipped, the next one catches up"
+        )
+        running = DagsterRun(
+            job_name="all_assets_job", run_id=str(uuid.uuid4()), status=DagsterRunStatus.STARTED, tags=refresh_tags()
+        )
         instance.add_run(running)
         assert tick(instance).skip_message.startswith(f"a refresh is already running (run id {running.run_id})")
 
 
 def snapshot(conninfo: str) -> dict:
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        return {table: [tuple(v for k, v in row.items() if k not in BOOKKEEPING) for row in
-                        conn.cursor(row_factory=dict_row).execute(f"select * from analytics.{table} order by {key}")]
-                for table, key in MARTS.items()}
+        return {
+            table: [
+                tuple(v for k, v in row.items() if k not in BOOKKEEPING)
+                for row in conn.cursor(row_factory=dict_row).execute(f"select * from analytics.{table} order by {key}")
+            ]
+            for table, key in MARTS.items()
+        }
 
 
 def test_two_materialize_commands_started_together_never_collide(orders, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    commands = [subprocess.Popen([sys.executable, "-m", "laundry_cli", "materialize"], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    commands = [
+        subprocess.Popen(
+            [sys.executable, "-m", "laundry_cli", "materialize"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [(command.wait(timeout=900), command.stdout.read()) for command in commands]
     for code, output in outputs:
         assert "already exists" not in output

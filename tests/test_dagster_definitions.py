@@ -65,11 +65,14 @@ def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehou
     monkeypatch.delenv("DBT_INDIRECT_SELECTION", raising=False)
     definitions = build_definitions()  # for this test's database
     result = definitions.resolve_job_def("all_assets_job").execute_in_process(
-        instance=DagsterInstance.ephemeral(), **catch_up_run(daily_partitions()))
+        instance=DagsterInstance.ephemeral(), **catch_up_run(daily_partitions())
+    )
     assert result.success
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert materialized >= DBT_MARTS
-    checks = [event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = [
+        event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     assert checks and all(check.passed for check in checks)
     # Every check of the code location ran: the dbt tests (source tests included),
     # the anomaly check and the source freshness check on the external ops/orders.
@@ -84,7 +87,9 @@ def test_materializing_all_assets_builds_the_marts_and_passes_the_checks(warehou
         assert {AssetKey(["analytics_cache", t]) for t in ("dashboard", "customers")} <= materialized
         cached = dict(conn.execute("select cache_type, data -> 'period' ->> 'days' from analytics.analytics_cache"))
         assert cached == dict.fromkeys(["dashboard", "revenue", "orders", "partners", "customers"], "30")
-    fct = next(e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(["analytics", "fct_orders"]))
+    fct = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(["analytics", "fct_orders"])
+    )
     metadata = fct.materialization.metadata
     assert metadata["dagster/row_count"].value == 1
     assert "captured_amount" in {column.name for column in metadata["dagster/column_schema"].value.columns}
@@ -96,7 +101,10 @@ def test_dagster_cli_materializes_a_selection(warehouse, tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     completed = subprocess.run(
         [dagster, "asset", "materialize", "-m", "dagster_project.definitions", "--select", "*analytics/fct_orders"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     with psycopg.connect(warehouse.conninfo) as conn:
@@ -133,14 +141,17 @@ def test_an_environment_variable_is_set_for_the_block_only(monkeypatch):
     assert "DBT_INDIRECT_SELECTION" not in os.environ  # unset again, even after an error
 
 
-@pytest.mark.parametrize(("messages", "transient"), [
-    (["Database Error in model fct_orders\n  server closed the connection unexpectedly"], True),
-    (["terminating connection due to administrator command"], True),
-    (["could not serialize access due to concurrent update"], True),
-    (["server closed the connection unexpectedly", "Got 3 results, configured to fail if != 0"], False),
-    (["column \"nope\" does not exist"], False),
-    ([], False),
-])
+@pytest.mark.parametrize(
+    ("messages", "transient"),
+    [
+        (["Database Error in model fct_orders\n  server closed the connection unexpectedly"], True),
+        (["terminating connection due to administrator command"], True),
+        (["could not serialize access due to concurrent update"], True),
+        (["server closed the connection unexpectedly", "Got 3 results, configured to fail if != 0"], False),
+        (['column "nope" does not exist'], False),
+        ([], False),
+    ],
+)
 def test_only_transient_database_errors_are_retried(messages, transient):
     from dagster_project.assets.dbt_models import is_transient
 
@@ -151,13 +162,20 @@ def test_the_source_tables_column_types_are_those_of_the_ops_tables(warehouse):
     # The types the UI shows for ops/<table> come from _ops__sources.yml; they must
     # be the ones the ops tables really have.
     graph = build_definitions().resolve_asset_graph()
-    declared = {(key.path[1], column.name): column.type
-                for key in graph.get_all_asset_keys() if key.path[0] == "ops"
-                for column in graph.get(key).metadata["dagster/column_schema"].columns}
+    declared = {
+        (key.path[1], column.name): column.type
+        for key in graph.get_all_asset_keys()
+        if key.path[0] == "ops"
+        for column in graph.get(key).metadata["dagster/column_schema"].columns
+    }
     with psycopg.connect(warehouse.conninfo) as conn:
-        actual = {(table, column): kind for table, column, kind in conn.execute(
-            "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
-            "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
-            "where n.nspname = 'ops' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped")}
+        actual = {
+            (table, column): kind
+            for table, column, kind in conn.execute(
+                "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+                "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = 'ops' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped"
+            )
+        }
     aliases = {"timestamp with time zone": "timestamptz"}
     assert declared == {key: aliases.get(kind, kind).replace(", ", ",") for key, kind in actual.items()}

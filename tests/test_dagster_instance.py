@@ -42,18 +42,25 @@ def test_a_new_dagster_home_monitors_runs_and_runs_one_refresh_at_a_time(dagster
         assert isinstance(instance.run_launcher, LocalRunLauncher)
         assert instance.run_launcher.supports_check_run_worker_health
         assert instance.get_concurrency_config().run_queue_config.tag_concurrency_limits == [
-            {"key": "laundry/refresh", "limit": 1}]
+            {"key": "laundry/refresh", "limit": 1}
+        ]
 
 
 def test_an_older_dagster_yaml_is_upgraded_keeping_what_its_user_set(dagster_home):
     dagster_home.mkdir()
     config = dagster_home / "dagster.yaml"
-    config.write_text("telemetry:\n  enabled: false\nrun_monitoring:\n  poll_interval_seconds: 30\n"
-                      "code_servers:\n  local_startup_timeout: 360\n")
+    config.write_text(
+        "telemetry:\n  enabled: false\nrun_monitoring:\n  poll_interval_seconds: 30\n"
+        "code_servers:\n  local_startup_timeout: 360\n"
+    )
     prepare_dagster_home()
     upgraded = yaml.safe_load(config.read_text())
-    assert upgraded["run_monitoring"] == {"poll_interval_seconds": 30, "enabled": True, "start_timeout_seconds": 300,
-                                          "max_resume_run_attempts": 0}
+    assert upgraded["run_monitoring"] == {
+        "poll_interval_seconds": 30,
+        "enabled": True,
+        "start_timeout_seconds": 300,
+        "max_resume_run_attempts": 0,
+    }
     assert upgraded["code_servers"] == {"local_startup_timeout": 360}
     assert upgraded["run_launcher"]["class"] == "LocalRunLauncher" and "concurrency" in upgraded
     text = config.read_text()
@@ -67,16 +74,24 @@ def monitor(instance: DagsterInstance) -> None:
         list(execute_run_monitoring_iteration(workspace, logging.getLogger("run_monitoring")))
 
 
-def test_a_killed_run_becomes_a_failed_run_and_the_data_team_is_emailed(warehouse, conn, dagster_home, tmp_path,
-                                                                         monkeypatch):
+def test_a_killed_run_becomes_a_failed_run_and_the_data_team_is_emailed(
+    warehouse, conn, dagster_home, tmp_path, monkeypatch
+):
     generate(conn, orders=2000, seed=7)
     monkeypatch.setenv("LAUNDRY_OUTBOX", str(tmp_path / "outbox"))
     prepare_dagster_home()
     with DagsterInstance.get() as instance:
-        first_tick = email_data_team_on_run_failure.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance))
+        first_tick = email_data_team_on_run_failure.evaluate_tick(
+            build_sensor_context(resources=WAREHOUSE, instance=instance)
+        )
         # `laundry-analytics materialize`: the run executes in this process, watched by no code server.
-        command = subprocess.Popen([sys.executable, "-m", "laundry_cli", "materialize"], env=os.environ.copy(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        command = subprocess.Popen(
+            [sys.executable, "-m", "laundry_cli", "materialize"],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 300
             while not instance.get_runs():
@@ -93,9 +108,13 @@ def test_a_killed_run_becomes_a_failed_run_and_the_data_team_is_emailed(warehous
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # nothing else notices
         monitor(instance)
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
-        email_data_team_on_run_failure.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, cursor=first_tick.cursor))
+        email_data_team_on_run_failure.evaluate_tick(
+            build_sensor_context(resources=WAREHOUSE, instance=instance, cursor=first_tick.cursor)
+        )
     (alert,) = (tmp_path / "outbox").rglob("*.eml")
     message = email.message_from_bytes(alert.read_bytes(), policy=email.policy.default)
     assert message["Subject"] == "Pipeline run failed: all_assets_job"
     body = message.get_body(preferencelist=("plain",)).get_content()
-    assert f"/runs/{run.run_id}" in body and "worker process (pid " in body and "is gone: it was killed or crashed" in body
+    assert (
+        f"/runs/{run.run_id}" in body and "worker process (pid " in body and "is gone: it was killed or crashed" in body
+    )

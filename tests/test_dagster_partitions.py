@@ -25,8 +25,10 @@ START = dt.date(2026, 3, 1)
 BACKFILL = ("2026-03-10", "2026-03-12")
 BACKFILL_TAGS = {ASSET_PARTITION_RANGE_START_TAG: BACKFILL[0], ASSET_PARTITION_RANGE_END_TAG: BACKFILL[1]}
 #: Per daily mart: its revenue and order-count columns.
-MEASURES = {DAILY: ("daily_revenue_summaries", "total_revenue", "total_orders"),
-            PARTNERS: ("partner_performance_metrics", "revenue", "orders_received")}
+MEASURES = {
+    DAILY: ("daily_revenue_summaries", "total_revenue", "total_orders"),
+    PARTNERS: ("partner_performance_metrics", "revenue", "orders_received"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,22 +60,30 @@ def day_figures(conninfo: str, key: AssetKey) -> dict:
     """Per date: (revenue, orders, rows) of the mart, summed from its rows."""
     table, revenue, orders = MEASURES[key]
     with psycopg.connect(conninfo) as conn:
-        return {str(day): (float(day_revenue), int(day_orders), rows) for day, day_revenue, day_orders, rows in
-                conn.execute(f"select date, sum({revenue}), sum({orders}), count(*) from analytics.{table} group by date")}
+        return {
+            str(day): (float(day_revenue), int(day_orders), rows)
+            for day, day_revenue, day_orders, rows in conn.execute(
+                f"select date, sum({revenue}), sum({orders}), count(*) from analytics.{table} group by date"
+            )
+        }
 
 
 def recorded(result, key: AssetKey) -> dict:
     """Per partition materialized by the run: (revenue, orders, rows) of its metadata."""
     events = [e for e in result.get_asset_materialization_events() if e.asset_key == key]
-    figures = {e.partition: tuple(e.materialization.metadata[name].value
-                                  for name in ("revenue", "orders", "day_rows")) for e in events}
+    figures = {
+        e.partition: tuple(e.materialization.metadata[name].value for name in ("revenue", "orders", "day_rows"))
+        for e in events
+    }
     assert len(figures) == len(events), "a partition was recorded twice"
     return figures
 
 
 def refreshed_at(conninfo: str, key: AssetKey) -> dict:
     with psycopg.connect(conninfo) as conn:
-        return dict(conn.execute(f"select date::text, max(refreshed_at) from analytics.{MEASURES[key][0]} group by date"))
+        return dict(
+            conn.execute(f"select date::text, max(refreshed_at) from analytics.{MEASURES[key][0]} group by date")
+        )
 
 
 def test_the_first_catch_up_records_every_day_it_built_with_that_days_figures(partitioned):
@@ -86,11 +96,17 @@ def test_the_first_catch_up_records_every_day_it_built_with_that_days_figures(pa
         # today's partition (the run's own: no orders yet, so zeros); nothing else.
         assert recorded(result, key) == {**built, today: (0.0, 0, 0)}
         assert min(built) == START.isoformat() and len(set(built.values())) > 1
-    metadata = next(e for e in result.get_asset_materialization_events() if e.asset_key == DAILY).materialization.metadata
+    metadata = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == DAILY
+    ).materialization.metadata
     assert "Execution Duration" in metadata  # dbt's own metadata, on every partition
     # Unpartitioned models and the cache ran too, after the marts they read.
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
-    assert {FCT_ORDERS, AssetKey(["analytics", "customer_analytics"]), AssetKey(["analytics_cache", "dashboard"])} <= materialized
+    assert {
+        FCT_ORDERS,
+        AssetKey(["analytics", "customer_analytics"]),
+        AssetKey(["analytics_cache", "dashboard"]),
+    } <= materialized
 
 
 def test_two_partitions_carry_their_own_days_figures(partitioned):
@@ -111,7 +127,8 @@ def test_a_catch_up_after_a_late_change_records_only_the_dates_it_rebuilt(partit
             """update ops.orders set status = 'cancelled', cancelled_at = now(), updated_at = now()
                where id = (select id from ops.orders where status = 'completed' and partner_id is not null
                            and created_at::date = '2026-03-20' limit 1)
-               returning created_at::date::text""").fetchone()
+               returning created_at::date::text"""
+        ).fetchone()
     result = job.execute_in_process(instance=instance, **catch_up_run(daily_partitions()))
     assert result.success
     today = dt.date.today().isoformat()
@@ -128,14 +145,19 @@ def test_one_partition_carries_that_days_revenue_and_orders(partitioned):
     result = job.execute_in_process(instance=instance, partition_key="2026-03-05", asset_selection=[DAILY, PARTNERS])
     assert result.success
     daily = rows(warehouse.conninfo, "daily_revenue_summaries", "date")[("2026-03-05",)]
-    partner_rows = [r for (_, day), r in rows(warehouse.conninfo, "partner_performance_metrics", "partner_id, date").items()
-                    if day == "2026-03-05"]
+    partner_rows = [
+        r
+        for (_, day), r in rows(warehouse.conninfo, "partner_performance_metrics", "partner_id, date").items()
+        if day == "2026-03-05"
+    ]
     metadata = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
     assert metadata[DAILY]["orders"].value == daily["total_orders"] > 0
     assert metadata[DAILY]["revenue"].value == pytest.approx(float(daily["total_revenue"]))
     assert metadata[DAILY]["day_rows"].value == 1
     # The row count the UI shows for the asset is the whole mart's, not the day's.
-    assert metadata[DAILY]["dagster/row_count"].value == len(rows(warehouse.conninfo, "daily_revenue_summaries", "date"))
+    assert metadata[DAILY]["dagster/row_count"].value == len(
+        rows(warehouse.conninfo, "daily_revenue_summaries", "date")
+    )
     assert metadata[PARTNERS]["orders"].value == sum(r["orders_received"] for r in partner_rows)
     assert metadata[PARTNERS]["day_rows"].value == len(partner_rows)
     # The dbt docs of the model are linked from the asset.
@@ -164,9 +186,12 @@ def test_a_backfill_range_rebuilds_exactly_its_dates_and_is_idempotent(partition
 
     partners_once = rows(warehouse.conninfo, "partner_performance_metrics", "partner_id, date")
     assert job.execute_in_process(instance=instance, tags=BACKFILL_TAGS, asset_selection=[DAILY, PARTNERS]).success
-    assert without_refreshed_at(rows(warehouse.conninfo, "daily_revenue_summaries", "date")) == without_refreshed_at(after)
+    assert without_refreshed_at(rows(warehouse.conninfo, "daily_revenue_summaries", "date")) == without_refreshed_at(
+        after
+    )
     assert without_refreshed_at(rows(warehouse.conninfo, "partner_performance_metrics", "partner_id, date")) == (
-        without_refreshed_at(partners_once))
+        without_refreshed_at(partners_once)
+    )
 
 
 def test_dagster_cli_backfills_a_partition_range(partitioned, tmp_path):
@@ -174,10 +199,21 @@ def test_dagster_cli_backfills_a_partition_range(partitioned, tmp_path):
     before = rows(warehouse.conninfo, "daily_revenue_summaries", "date")
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     completed = subprocess.run(
-        [dagster, "asset", "materialize", "-m", "dagster_project.definitions",
-         "--select", "analytics/daily_revenue_summaries,analytics/partner_performance_metrics",
-         "--partition-range", "...".join(BACKFILL)],
-        env={**os.environ, "DAGSTER_HOME": str(tmp_path)}, capture_output=True, text=True, timeout=300,
+        [
+            dagster,
+            "asset",
+            "materialize",
+            "-m",
+            "dagster_project.definitions",
+            "--select",
+            "analytics/daily_revenue_summaries,analytics/partner_performance_metrics",
+            "--partition-range",
+            "...".join(BACKFILL),
+        ],
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     after = rows(warehouse.conninfo, "daily_revenue_summaries", "date")

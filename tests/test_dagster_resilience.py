@@ -15,26 +15,37 @@ from dagster_project.partitions import catch_up_run, daily_partitions
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 
-MARTS = {"daily_revenue_summaries": "date", "partner_performance_metrics": "partner_id, date",
-         "customer_analytics": "user_id"}
+MARTS = {
+    "daily_revenue_summaries": "date",
+    "partner_performance_metrics": "partner_id, date",
+    "customer_analytics": "user_id",
+}
 
 BOOKKEEPING = {"refreshed_at", "changes_applied_through"}
 
 
 def snapshot(conn) -> dict:
     """Every mart row, without the refresh bookkeeping (run start times, which differ by design)."""
-    return {table: [tuple(v for k, v in row.items() if k not in BOOKKEEPING) for row in
-                    conn.cursor(row_factory=dict_row).execute(f"select * from analytics.{table} order by {key}")]
-            for table, key in MARTS.items()}
+    return {
+        table: [
+            tuple(v for k, v in row.items() if k not in BOOKKEEPING)
+            for row in conn.cursor(row_factory=dict_row).execute(f"select * from analytics.{table} order by {key}")
+        ]
+        for table, key in MARTS.items()
+    }
 
 
 def kill_dbt_queries_once(conninfo: str, killed: list, stop: threading.Event) -> None:
     """Wait until dbt is building a mart, then terminate every dbt connection."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         while not stop.is_set():
-            pids = [pid for (pid,) in conn.execute(
-                "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() "
-                "and query ilike '%%create%%table%%analytics%%' and state = 'active'")]
+            pids = [
+                pid
+                for (pid,) in conn.execute(
+                    "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() "
+                    "and query ilike '%%create%%table%%analytics%%' and state = 'active'"
+                )
+            ]
             if pids:
                 for pid in pids:
                     conn.execute("select pg_terminate_backend(%s)", (pid,))
@@ -52,7 +63,8 @@ def test_killed_connections_are_retried_and_the_marts_equal_a_full_refresh(wareh
     killer.start()
     with DagsterInstance.ephemeral() as instance:
         result = definitions.resolve_job_def("all_assets_job").execute_in_process(
-            instance=instance, raise_on_error=False, **catch_up_run(daily_partitions()))
+            instance=instance, raise_on_error=False, **catch_up_run(daily_partitions())
+        )
     stop.set()
     killer.join()
     assert killed, "the test never caught dbt building a mart"
@@ -96,7 +108,9 @@ def test_a_run_that_fails_midway_is_repaired_by_the_next_run(warehouse, monkeypa
         holder.rollback()
         assert not failed.success
         failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
-        assert failure.step_key == "laundry_daily_marts" and "lock timeout" in failure.step_failure_data.error.to_string()
+        assert (
+            failure.step_key == "laundry_daily_marts" and "lock timeout" in failure.step_failure_data.error.to_string()
+        )
         assert AssetKey(["analytics", "fct_orders"]) in {e.asset_key for e in failed.get_asset_materialization_events()}
         with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
             after_failure = snapshot(conn)

@@ -50,9 +50,11 @@ DURATION = re.compile(r"^(\d+\.\d\d? s|\d+ min \d\d s|(\d+ d )?\d+ h \d\d min)$"
 
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
-                                     data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         answer = json.load(response)
     assert "errors" not in answer, answer["errors"]
@@ -65,10 +67,13 @@ def ui(module_warehouse, tmp_path_factory):
     (January 2026), every asset materialized through Dagster in its instance."""
     home = tmp_path_factory.mktemp("laundry_home")
     env = {**os.environ, "LAUNDRY_HOME": str(home), "LAUNDRY_PARTITIONS_START": "2026-01-01"}
-    for command in (["generate", "--orders", "300", "--seed", "7", "--start", "2026-01-01", "--end", "2026-01-31"],
-                    ["materialize"]):
-        done = subprocess.run([str(BIN / "laundry-analytics"), *command], env=env, capture_output=True, text=True,
-                              timeout=900)
+    for command in (
+        ["generate", "--orders", "300", "--seed", "7", "--start", "2026-01-01", "--end", "2026-01-31"],
+        ["materialize"],
+    ):
+        done = subprocess.run(
+            [str(BIN / "laundry-analytics"), *command], env=env, capture_output=True, text=True, timeout=900
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     dagster_home = home / "dagster_home"
     with socket.socket() as s:
@@ -78,10 +83,13 @@ def ui(module_warehouse, tmp_path_factory):
     # waits, and a full one would block the server on its next log line.
     log = home / "webserver.log"
     with log.open("w") as log_file:
-        server = subprocess.Popen([str(BIN / "dagster-webserver"), "-w", str(ROOT / "workspace.yaml"),
-                                   "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                                  env={**env, "DAGSTER_HOME": str(dagster_home)},
-                                  stdout=log_file, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(BIN / "dagster-webserver"), "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            env={**env, "DAGSTER_HOME": str(dagster_home)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -120,16 +128,23 @@ def test_the_asset_graph_has_its_groups_and_partitioned_marts(assets):
 
 def test_the_schedules_run_in_the_business_time_zone_under_consistent_names(repository):
     schedules = {s["name"]: s["cronSchedule"] for s in repository["schedules"]}
-    assert schedules == {"all_assets_nightly_schedule": "0 1 * * *", "cache_cleanup_hourly_schedule": "0 * * * *",
-                         "cache_refresh_05min_schedule": "*/5 * * * *", "cache_refresh_10min_schedule": "*/10 * * * *",
-                         "cache_refresh_15min_schedule": "*/15 * * * *"}
+    assert schedules == {
+        "all_assets_nightly_schedule": "0 1 * * *",
+        "cache_cleanup_hourly_schedule": "0 * * * *",
+        "cache_refresh_05min_schedule": "*/5 * * * *",
+        "cache_refresh_10min_schedule": "*/10 * * * *",
+        "cache_refresh_15min_schedule": "*/15 * * * *",
+    }
     assert {s["executionTimezone"] for s in repository["schedules"]} == {settings.load().business_timezone}
     # Every job is <what>_job and every schedule <what>_<when>_schedule, so that sorted
     # by name (as the UI lists them) the cache refreshes read 05, 10, 15 minutes.
     jobs = sorted(job["name"] for job in repository["jobs"] if not job["name"].startswith("__"))
     assert all(name.endswith("_job") for name in jobs)
     assert [name for name in jobs if name.startswith("cache_refresh")] == [
-        "cache_refresh_05min_job", "cache_refresh_10min_job", "cache_refresh_15min_job"]
+        "cache_refresh_05min_job",
+        "cache_refresh_10min_job",
+        "cache_refresh_15min_job",
+    ]
     assert {s["name"] for s in repository["sensors"]} >= {"report_schedules_sensor", "email_data_team_on_run_failure"}
 
 
@@ -137,15 +152,25 @@ def test_every_asset_check_job_schedule_and_sensor_has_a_description(assets, rep
     undescribed = [key for key, node in assets.items() if not (node["description"] or "").strip()]
     # dagster-dbt's placeholder for a model without a YAML description: "dbt model <name>" and its SQL.
     placeholders = [key for key, node in assets.items() if (node["description"] or "").startswith("dbt model ")]
-    checks = [f"{key}:{check['name']}" for key, node in assets.items()
-              for check in node["assetChecksOrError"]["checks"] if not (check["description"] or "").strip()]
-    others = [item["name"] for kind in ("schedules", "sensors", "jobs") for item in repository[kind]
-              if not item["name"].startswith("__") and not (item["description"] or "").strip()]
+    checks = [
+        f"{key}:{check['name']}"
+        for key, node in assets.items()
+        for check in node["assetChecksOrError"]["checks"]
+        if not (check["description"] or "").strip()
+    ]
+    others = [
+        item["name"]
+        for kind in ("schedules", "sensors", "jobs")
+        for item in repository[kind]
+        if not item["name"].startswith("__") and not (item["description"] or "").strip()
+    ]
     assert (undescribed, placeholders, checks, others) == ([], [], [], [])
 
 
 def test_the_reconciliation_checks_take_their_description_from_the_test_yaml(assets):
-    checks = {check["name"]: check for check in assets["analytics/daily_revenue_summaries"]["assetChecksOrError"]["checks"]}
+    checks = {
+        check["name"]: check for check in assets["analytics/daily_revenue_summaries"]["assetChecksOrError"]["checks"]
+    }
     assert checks["revenue_reconciles_across_marts"]["description"].startswith("Σ daily total_revenue = Σ customer")
     assert checks["order_counts_reconcile_across_marts"]["description"].startswith("Σ daily total_orders")
     # A generic test without a description of its own says what it asserts.
@@ -181,14 +206,20 @@ def test_the_source_tables_are_in_group_sources_with_typed_columns_upstream_of_s
 
 
 def test_no_asset_shows_unserializable_metadata(assets):
-    shown = [(key, entry["label"]) for key, node in assets.items() for entry in node["metadataEntries"]
-             if "unserializable" in (entry.get("text") or "") and entry["label"] not in HIDDEN_BY_THE_UI]
+    shown = [
+        (key, entry["label"])
+        for key, node in assets.items()
+        for entry in node["metadataEntries"]
+        if "unserializable" in (entry.get("text") or "") and entry["label"] not in HIDDEN_BY_THE_UI
+    ]
     assert shown == []
 
 
 def latest_metadata(node: dict) -> dict:
     (materialization,) = node["assetMaterializations"]
-    return {e["label"]: e.get("intValue", e.get("text", e.get("floatValue"))) for e in materialization["metadataEntries"]}
+    return {
+        e["label"]: e.get("intValue", e.get("text", e.get("floatValue"))) for e in materialization["metadataEntries"]
+    }
 
 
 def test_the_partitioned_marts_show_the_row_count_of_the_whole_mart(ui, assets):
@@ -202,7 +233,10 @@ def test_the_partitioned_marts_show_the_row_count_of_the_whole_mart(ui, assets):
 
 
 def test_durations_read_as_durations(assets):
-    durations = {key: latest_metadata(node)["Execution Duration"] for key, node in assets.items()
-                 if node["assetMaterializations"] and "Execution Duration" in latest_metadata(node)}
+    durations = {
+        key: latest_metadata(node)["Execution Duration"]
+        for key, node in assets.items()
+        if node["assetMaterializations"] and "Execution Duration" in latest_metadata(node)
+    }
     assert "analytics/fct_orders" in durations
     assert {key: value for key, value in durations.items() if not DURATION.match(str(value))} == {}

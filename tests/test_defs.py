@@ -39,18 +39,27 @@ def test_the_code_location_has_exactly_the_names_of_the_snapshot(warehouse):
     for kind in expected:
         assert current[kind] == expected[kind], (
             f"{kind} differ from {SNAPSHOT.name}: added {sorted(set(current[kind]) - set(expected[kind]))}, "
-            f"removed {sorted(set(expected[kind]) - set(current[kind]))} (UPDATE_SNAPSHOTS=1 rewrites it)")
+            f"removed {sorted(set(expected[kind]) - set(current[kind]))} (UPDATE_SNAPSHOTS=1 rewrites it)"
+        )
     assert current.keys() == expected.keys()
 
 
 def test_importing_the_code_location_starts_no_server_and_runs_no_dbt(tmp_path):
     # A warehouse nobody listens on, and an empty home: reaching the one would fail,
     # and starting an embedded server or parsing dbt would leave files in the other.
-    env = {**os.environ, "LAUNDRY_PG_DSN": "host=127.0.0.1 port=9 dbname=nowhere connect_timeout=1",
-           "LAUNDRY_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "LAUNDRY_PG_DSN": "host=127.0.0.1 port=9 dbname=nowhere connect_timeout=1",
+        "LAUNDRY_HOME": str(tmp_path),
+    }
     env.pop("PGHOST", None)
-    done = subprocess.run([sys.executable, "-c", "import dagster_project.definitions as d; print(callable(d.defs))"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", "import dagster_project.definitions as d; print(callable(d.defs))"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
     assert list(tmp_path.iterdir()) == []

@@ -74,12 +74,15 @@ def instance():
 
 def sensor_requests(definitions, instance) -> list:
     sensor = definitions.get_sensor_def("report_schedules_sensor")
-    return sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
+    return sensor.evaluate_tick(
+        build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
+    ).run_requests
 
 
 def execute(request, instance):
     return jobs.send_report_job.execute_in_process(
-        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False)
+        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False
+    )
 
 
 def recipient_states(result) -> dict[str, str]:
@@ -90,16 +93,26 @@ def recipient_states(result) -> dict[str, str]:
 
 def ledger_rows(conn) -> dict[str, tuple]:
     """recipient → (status, error_class, attempts, next_attempt_at)."""
-    return {row[0]: row[1:] for row in conn.execute(
-        "select recipient, status, error_class, attempts, next_attempt_at from analytics.report_deliveries")}
+    return {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "select recipient, status, error_class, attempts, next_attempt_at from analytics.report_deliveries"
+        )
+    }
 
 
 def alert_now(instance, result) -> None:
     """What the run-failure sensor does for this failed run."""
     run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-    alert_sensors.email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE,
-        sensor_name="email_data_team_on_run_failure", dagster_instance=instance, dagster_run=result.dagster_run,
-        dagster_event=run_failure).for_run_failure())
+    alert_sensors.email_data_team_on_run_failure(
+        build_run_status_sensor_context(
+            resources=WAREHOUSE,
+            sensor_name="email_data_team_on_run_failure",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=run_failure,
+        ).for_run_failure()
+    )
 
 
 def partial_files(tmp_path) -> list[str]:
@@ -110,7 +123,8 @@ def partial_files(tmp_path) -> list[str]:
 
 
 def test_an_smtp_outage_longer_than_the_quick_retries_is_retried_by_the_sensor_and_sent_once(
-        conn, smtp, clock, definitions, instance, tmp_path):
+    conn, smtp, clock, definitions, instance, tmp_path
+):
     schedule = add_schedule(conn, recipients="ops@example.com")
     smtp.controller.stop()
     (first,) = sensor_requests(definitions, instance)
@@ -120,8 +134,9 @@ def test_an_smtp_outage_longer_than_the_quick_retries_is_retried_by_the_sensor_a
     # LAUNDRY_DELIVERY_RETRY_MINUTES (5) and the run fails.
     assert not result.success
     assert ledger_rows(conn) == {"ops@example.com": ("retrying", "ConnectionRefusedError", 4, START + 5 * MINUTE)}
-    assert recipient_states(result)["ops@example.com"].startswith("retrying: ConnectionRefusedError: SMTP server "
-                                                                  "unreachable")
+    assert recipient_states(result)["ops@example.com"].startswith(
+        "retrying: ConnectionRefusedError: SMTP server unreachable"
+    )
     clock.now = START + 4 * MINUTE
     assert sensor_requests(definitions, instance) == []  # not due yet
     smtp.start()  # the server is back
@@ -136,7 +151,8 @@ def test_an_smtp_outage_longer_than_the_quick_retries_is_retried_by_the_sensor_a
 
 
 def test_an_outage_past_the_deadline_fails_the_delivery_after_doubling_waits_and_alerts(
-        conn, smtp, clock, definitions, instance, monkeypatch, tmp_path):
+    conn, smtp, clock, definitions, instance, monkeypatch, tmp_path
+):
     monkeypatch.setenv("LAUNDRY_DELIVERY_DEADLINE_HOURS", "1")
     monkeypatch.setenv("LAUNDRY_ALERT_RECIPIENTS", "data@example.com")
     add_schedule(conn, recipients="ops@example.com")
@@ -157,7 +173,8 @@ def test_an_outage_past_the_deadline_fails_the_delivery_after_doubling_waits_and
     assert waits == [5, 5, 10, 20, 20] and clock.now == START + 60 * MINUTE
     assert ledger_rows(conn)["ops@example.com"][:2] == ("failed", "ConnectionRefusedError")
     assert recipient_states(result)["ops@example.com"].startswith(
-        "failed: ConnectionRefusedError: still failing at the 1-hour deadline: SMTP server unreachable")
+        "failed: ConnectionRefusedError: still failing at the 1-hour deadline: SMTP server unreachable"
+    )
     clock.now += dt.timedelta(hours=2)
     assert sensor_requests(definitions, instance) == []  # failed is final
     # The alert cannot be emailed either (same server): it waits for its retry, and the
@@ -176,8 +193,10 @@ def test_a_5xx_reply_fails_at_once_and_is_never_relaunched(conn, smtp, clock, de
     (request,) = sensor_requests(definitions, instance)
     result = execute(request, instance)
     assert not result.success
-    assert ledger_rows(conn) == {"gone@example.com": ("failed", "SMTPRecipientsRefused", 1, None),
-                                 "ops@example.com": ("sent", None, 1, None)}
+    assert ledger_rows(conn) == {
+        "gone@example.com": ("failed", "SMTPRecipientsRefused", 1, None),
+        "ops@example.com": ("sent", None, 1, None),
+    }
     clock.now += dt.timedelta(hours=12)
     assert sensor_requests(definitions, instance) == []
     assert [m["To"] for m in smtp.messages] == ["ops@example.com"]
@@ -187,7 +206,8 @@ def test_a_5xx_reply_fails_at_once_and_is_never_relaunched(conn, smtp, clock, de
 
 
 def test_a_crash_between_the_smtp_reply_and_the_ledger_commit_is_resent_once_its_claim_is_stale(
-        conn, smtp, clock, definitions, instance, monkeypatch):
+    conn, smtp, clock, definitions, instance, monkeypatch
+):
     monkeypatch.setenv("LAUNDRY_DELIVERY_CLAIM_TIMEOUT_MINUTES", "3")
     schedule = add_schedule(conn, recipients="ops@example.com, finance@example.com")
     finish = ledger.PeriodLedger.finish
@@ -205,13 +225,18 @@ def test_a_crash_between_the_smtp_reply_and_the_ledger_commit_is_resent_once_its
     # ops@ was accepted by the server, then the ledger write failed: the run fails and
     # both claims stay with it (finance@ was never tried).
     assert not result.success and crashed == ["ops@example.com"]
-    assert {to: row[0] for to, row in ledger_rows(conn).items()} == {"ops@example.com": "claimed",
-                                                                     "finance@example.com": "claimed"}
+    assert {to: row[0] for to, row in ledger_rows(conn).items()} == {
+        "ops@example.com": "claimed",
+        "finance@example.com": "claimed",
+    }
     # Re-executing the run before the claims are stale sends nothing and fails: the
     # claims are another run's.
-    with execute_job(reconstructable(jobs.send_report_job), instance,
-                     run_config={**request.run_config, "execution": {"config": {"in_process": {}}}},
-                     reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
+    with execute_job(
+        reconstructable(jobs.send_report_job),
+        instance,
+        run_config={**request.run_config, "execution": {"config": {"in_process": {}}}},
+        reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance),
+    ) as again:
         assert not again.success
         assert recipient_states(again)["finance@example.com"].startswith(f"claimed: by run {result.run_id}")
     clock.now = START + 2 * MINUTE
@@ -220,8 +245,10 @@ def test_a_crash_between_the_smtp_reply_and_the_ledger_commit_is_resent_once_its
     (relaunch,) = sensor_requests(definitions, instance)
     assert relaunch.run_key == f"report:{schedule['schedule_id']}:2026-06-28:relaunch-1"
     assert execute(relaunch, instance).success
-    assert {to: row[0] for to, row in ledger_rows(conn).items()} == {"ops@example.com": "sent",
-                                                                     "finance@example.com": "sent"}
+    assert {to: row[0] for to, row in ledger_rows(conn).items()} == {
+        "ops@example.com": "sent",
+        "finance@example.com": "sent",
+    }
     # finance@ gets one message. ops@ gets its report twice: the server's reply came
     # before the crash, so only the same Message-ID lets a mail system drop the copy.
     assert len(smtp.to("finance@example.com")) == 1
@@ -241,8 +268,7 @@ def test_a_run_that_never_starts_is_relaunched_from_the_queue(conn, smtp, clock,
     assert [m["To"] for m in smtp.messages] == ["ops@example.com"]
 
 
-def test_a_claim_whose_runs_keep_dying_fails_at_the_deadline(conn, smtp, clock, definitions, instance,
-                                                              monkeypatch):
+def test_a_claim_whose_runs_keep_dying_fails_at_the_deadline(conn, smtp, clock, definitions, instance, monkeypatch):
     monkeypatch.setenv("LAUNDRY_DELIVERY_DEADLINE_HOURS", "1")
     add_schedule(conn, recipients="ops@example.com")
     sensor_requests(definitions, instance)  # queued; no run ever finishes it
@@ -252,14 +278,16 @@ def test_a_claim_whose_runs_keep_dying_fails_at_the_deadline(conn, smtp, clock, 
     result = execute(request, instance)  # the run fails, so the data team is alerted
     assert not result.success and smtp.messages == []
     assert recipient_states(result)["ops@example.com"] == (
-        "failed: DeadlineExceeded: no run finished it within the 1-hour deadline")
+        "failed: DeadlineExceeded: no run finished it within the 1-hour deadline"
+    )
 
 
 # --- failures of one recipient's delivery ----------------------------------------------
 
 
 def test_a_report_that_cannot_be_written_to_the_outbox_is_retried_and_sent_once_when_fixed(
-        conn, smtp, clock, definitions, instance, tmp_path):
+    conn, smtp, clock, definitions, instance, tmp_path
+):
     add_schedule(conn, recipients="ops@example.com")
     # A folder where the report file goes: the write fails even for root (chmod would not).
     in_the_way = tmp_path / "outbox" / "reports" / "daily-revenue_2026-06-28.xlsx"
@@ -277,7 +305,8 @@ def test_a_report_that_cannot_be_written_to_the_outbox_is_retried_and_sent_once_
 
 
 def test_a_full_outbox_disk_is_retried_leaves_no_partial_file_and_sends_once_when_space_is_back(
-        conn, smtp, clock, definitions, instance, tmp_path):
+    conn, smtp, clock, definitions, instance, tmp_path
+):
     add_schedule(conn, recipients="ops@example.com")
     # The report's partial file is /dev/full: every write to it fails with ENOSPC,
     # as on a full disk (a real one, for root too).
@@ -297,8 +326,7 @@ def test_a_full_outbox_disk_is_retried_leaves_no_partial_file_and_sends_once_whe
     assert (tmp_path / "outbox" / "reports" / "daily-revenue_2026-06-28.xlsx").is_file()
 
 
-def test_without_smtp_an_outbox_under_a_file_is_retried(conn, clock, definitions, instance, monkeypatch,
-                                                        tmp_path):
+def test_without_smtp_an_outbox_under_a_file_is_retried(conn, clock, definitions, instance, monkeypatch, tmp_path):
     monkeypatch.delenv("LAUNDRY_SMTP_HOST", raising=False)
     (tmp_path / "outbox").write_text("a file, not a folder")
     monkeypatch.setenv("LAUNDRY_OUTBOX", str(tmp_path / "outbox"))
@@ -316,18 +344,26 @@ class AuthInbox(Inbox):
     """The loopback server, offering AUTH (PLAIN, LOGIN) without TLS."""
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, auth_require_tls=False,
-                                     authenticator=lambda *args: AuthResult(success=True))
+        self.controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            auth_require_tls=False,
+            authenticator=lambda *args: AuthResult(success=True),
+        )
         self.controller.start()
 
 
-@pytest.mark.parametrize(("variable", "value", "error_class", "cause"), [
-    ("LAUNDRY_SMTP_SENDER", "Reports <reports@example.com>\nBcc: everyone@example.com", "ValueError",
-     "linefeed"),
-    ("LAUNDRY_SMTP_PASSWORD", "pässwörd", "SMTPAuthenticationError", "non-ASCII"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "error_class", "cause"),
+    [
+        ("LAUNDRY_SMTP_SENDER", "Reports <reports@example.com>\nBcc: everyone@example.com", "ValueError", "linefeed"),
+        ("LAUNDRY_SMTP_PASSWORD", "pässwörd", "SMTPAuthenticationError", "non-ASCII"),
+    ],
+)
 def test_a_message_that_can_never_be_sent_fails_with_its_cause_and_no_claim_is_left(
-        conn, clock, definitions, instance, monkeypatch, tmp_path, variable, value, error_class, cause):
+    conn, clock, definitions, instance, monkeypatch, tmp_path, variable, value, error_class, cause
+):
     monkeypatch.setenv("LAUNDRY_OUTBOX", str(tmp_path / "outbox"))
     server = AuthInbox(free_port())
     server.start()
@@ -361,21 +397,27 @@ def nightly_feed_job():
 
 
 def test_a_failure_alert_during_an_smtp_outage_is_on_the_run_and_in_the_outbox_then_emailed_once(
-        conn, smtp, clock, instance, monkeypatch, tmp_path):
+    conn, smtp, clock, instance, monkeypatch, tmp_path
+):
     monkeypatch.setenv("LAUNDRY_ALERT_RECIPIENTS", "data@example.com")
     result = nightly_feed_job.execute_in_process(instance=instance, raise_on_error=False)
     smtp.controller.stop()
     alert_now(instance, result)
     tags = instance.get_run_by_id(result.run_id).tags
-    assert tags["laundry/alert"] == ("retrying: ConnectionRefusedError: SMTP server unreachable: [Errno 111] "
-                                     "Connection refused (next attempt 2026-06-29 08:10 UTC)")
+    assert tags["laundry/alert"] == (
+        "retrying: ConnectionRefusedError: SMTP server unreachable: [Errno 111] "
+        "Connection refused (next attempt 2026-06-29 08:10 UTC)"
+    )
     assert tags["laundry/alert_file"] == str(tmp_path / "outbox" / "alerts" / f"alert-{result.run_id}.eml")
     saved = email.message_from_bytes(Path(tags["laundry/alert_file"]).read_bytes(), policy=email.policy.default)
     assert saved["Subject"] == "Pipeline run failed: nightly_feed_job"
     assert "connection to the partner feed was reset" in saved.get_content()
     retry_sensor = alert_sensors.retry_failure_alerts_sensor
     clock.now = START + 4 * MINUTE
-    assert retry_sensor(build_sensor_context(resources=WAREHOUSE, instance=instance)).skip_message == "no alert retry is due"
+    assert (
+        retry_sensor(build_sensor_context(resources=WAREHOUSE, instance=instance)).skip_message
+        == "no alert retry is due"
+    )
     smtp.start()
     clock.now = START + 5 * MINUTE
     retry_sensor(build_sensor_context(resources=WAREHOUSE, instance=instance))
@@ -385,6 +427,7 @@ def test_a_failure_alert_during_an_smtp_outage_is_on_the_run_and_in_the_outbox_t
     alert_now(instance, result)
     assert [m["Subject"] for m in smtp.messages] == ["Pipeline run failed: nightly_feed_job"]
     assert smtp.messages[0]["Message-ID"] == saved["Message-ID"]
-    assert conn.execute("select status, attempts, error from analytics.pipeline_alerts where run_id = %s",
-                        (result.run_id,)).fetchone() == ("sent", 5, None)
+    assert conn.execute(
+        "select status, attempts, error from analytics.pipeline_alerts where run_id = %s", (result.run_id,)
+    ).fetchone() == ("sent", 5, None)
     assert partial_files(tmp_path) == []

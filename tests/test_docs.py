@@ -23,8 +23,13 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$", re.MULTILINE)
 
 def repository_files() -> list[Path]:
     """Every file git tracks or would track (new files not yet committed included)."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, check=True, capture_output=True, text=True).stdout.split("\n")
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
     return [ROOT / name for name in listed if name and (ROOT / name).is_file()]
 
 
@@ -49,14 +54,17 @@ def sections(markdown: str) -> dict[str, str]:
     result = {}
     for i, match in enumerate(found):
         level = len(match.group(1))
-        end = next((later.start() for later in found[i + 1:] if len(later.group(1)) <= level), len(markdown))
-        result[match.group(2).replace("`", "")] = markdown[match.end():end]
+        end = next((later.start() for later in found[i + 1 :] if len(later.group(1)) <= level), len(markdown))
+        result[match.group(2).replace("`", "")] = markdown[match.end() : end]
     return result
 
 
 def test_no_file_refers_outside_the_repository():
-    offending = [f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
-                 for path, text in text_files().items() for m in OUTSIDE_FOLDER.finditer(text)]
+    offending = [
+        f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
+        for path, text in text_files().items()
+        for m in OUTSIDE_FOLDER.finditer(text)
+    ]
     assert not offending, offending
 
 
@@ -103,8 +111,14 @@ def contract_table(section: str) -> list[tuple[str, str]]:
 
 
 def test_the_marts_have_columns_to_document():
-    assert {"daily_revenue_summaries", "partner_performance_metrics", "customer_analytics", "fct_orders",
-            "data_quality_issues", "agg_orders_daily"} <= {model for model, columns in mart_models().items() if columns}
+    assert {
+        "daily_revenue_summaries",
+        "partner_performance_metrics",
+        "customer_analytics",
+        "fct_orders",
+        "data_quality_issues",
+        "agg_orders_daily",
+    } <= {model for model, columns in mart_models().items() if columns}
 
 
 @pytest.mark.parametrize("model", sorted(mart_models()))

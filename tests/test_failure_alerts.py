@@ -32,7 +32,9 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        self.messages.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
         return "250 OK"
 
 
@@ -68,9 +70,13 @@ def test_a_failed_run_is_emailed_once_with_step_error_and_link(inbox):
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
         for _ in range(2):  # the sensor sees the same failure twice (restart, cursor lost)
-            context = build_run_status_sensor_context(resources=WAREHOUSE,
-                sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
-                dagster_run=result.dagster_run, dagster_event=failure).for_run_failure()
+            context = build_run_status_sensor_context(
+                resources=WAREHOUSE,
+                sensor_name="email_data_team_on_run_failure",
+                dagster_instance=instance,
+                dagster_run=result.dagster_run,
+                dagster_event=failure,
+            ).for_run_failure()
             email_data_team_on_run_failure(context)
     assert len(inbox.messages) == 1
     recipients, message = inbox.messages[0]
@@ -90,7 +96,9 @@ def test_the_deployed_sensor_alerts_on_a_failure_of_any_job_of_the_code_location
     # test's warehouse has no marts yet, so refreshing the dashboard cache fails.
     failing_job = definitions.resolve_job_def("cache_refresh_05min_job")
     with instance_for_test() as instance:  # persistent, as the daemon's: the sensor keeps a cursor
-        first_tick = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance))  # starts its cursor
+        first_tick = sensor.evaluate_tick(
+            build_sensor_context(resources=WAREHOUSE, instance=instance)
+        )  # starts its cursor
         result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
         assert not result.success
         sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, cursor=first_tick.cursor))

@@ -62,23 +62,35 @@ def test_loads_every_table(clean):
 
 def test_order_numbers_follow_creation_time_and_the_range(clean):
     conn, _ = clean
-    assert scalar(conn, """
+    assert (
+        scalar(
+            conn,
+            """
         select count(*) from (
             select created_at, lag(created_at) over (order by split_part(order_number, '-', 3)::int) as previous
             from ops.orders) o
         where created_at < previous
-    """) == 0
+    """,
+        )
+        == 0
+    )
     first, last = conn.execute("select min(created_at), max(created_at) from ops.orders").fetchone()
     assert first >= dt.datetime(2026, 6, 16, tzinfo=UTC) and last < NOW
 
 
 def test_stage_timestamps_are_ordered_and_follow_the_status(clean):
     conn, _ = clean
-    assert scalar(conn, """
+    assert (
+        scalar(
+            conn,
+            """
         select count(*) from ops.orders
         where accepted_at < created_at or picked_up_at < accepted_at or ready_at < picked_up_at
            or delivered_at < ready_at or cancelled_at < created_at or rejected_at < created_at
-    """) == 0
+    """,
+        )
+        == 0
+    )
     assert scalar(conn, "select count(*) from ops.orders where status = 'completed' and delivered_at is null") == 0
     assert scalar(conn, "select count(*) from ops.orders where status = 'rejected' and rejected_at is null") == 0
     assert scalar(conn, "select count(*) from ops.orders where status = 'cancelled' and cancelled_at is null") == 0
@@ -89,43 +101,96 @@ def test_stage_timestamps_are_ordered_and_follow_the_status(clean):
 def test_amounts_add_up(clean):
     conn, _ = clean
     assert scalar(conn, "select count(*) from ops.order_items where line_total <> quantity * unit_price") == 0
-    assert scalar(conn, """
+    assert (
+        scalar(
+            conn,
+            """
         select count(*) from ops.orders o
         where total_amount <> (select sum(line_total) from ops.order_items i where i.order_id = o.id)
-    """) == 0
+    """,
+        )
+        == 0
+    )
     # A completed order is paid in full by its captured payments.
-    assert scalar(conn, """
+    assert (
+        scalar(
+            conn,
+            """
         select count(*) from ops.orders o
         where status = 'completed' and total_amount <> (
             select coalesce(sum(amount), 0) from ops.payments p where p.order_id = o.id and p.status = 'completed')
-    """) == 0
+    """,
+        )
+        == 0
+    )
 
 
 def test_references_resolve_and_reviews_match_their_order(clean):
     conn, _ = clean
-    assert scalar(conn, """
+    assert (
+        scalar(
+            conn,
+            """
         select count(*) from ops.orders o left join ops.partners p on p.id = o.partner_id
         where o.partner_id is not null and p.id is null
-    """) == 0
-    assert scalar(conn, """
+    """,
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            conn,
+            """
         select count(*) from ops.reviews r join ops.orders o on o.id = r.order_id
         where r.partner_id <> o.partner_id or r.customer_id <> o.customer_id or o.status <> 'completed'
-    """) == 0
+    """,
+        )
+        == 0
+    )
 
 
 def test_looks_like_a_marketplace(clean):
     conn, _ = clean
     statuses = {s for (s,) in conn.execute("select distinct status from ops.orders")}
-    assert statuses == {"pending", "accepted", "rejected", "picked_up", "processing", "ready",
-                        "out_for_delivery", "completed", "cancelled"}
-    assert {m for (m,) in conn.execute("select distinct method from ops.payments")} == {"cash", "card", "wallet", "online"}
+    assert statuses == {
+        "pending",
+        "accepted",
+        "rejected",
+        "picked_up",
+        "processing",
+        "ready",
+        "out_for_delivery",
+        "completed",
+        "cancelled",
+    }
+    assert {m for (m,) in conn.execute("select distinct method from ops.payments")} == {
+        "cash",
+        "card",
+        "wallet",
+        "online",
+    }
     assert {t for (t,) in conn.execute("select distinct issue_type from ops.order_issues")} == {
-        "damaged", "lost", "delay", "other"}
+        "damaged",
+        "lost",
+        "delay",
+        "other",
+    }
     assert scalar(conn, "select count(*) from ops.payments where status = 'failed'") > 0
-    assert scalar(conn, "select count(*) from (select order_id from ops.payments where status = 'completed' "
-                        "group by 1 having count(*) > 1) split") > 0
-    assert scalar(conn, "select count(*) from ops.refunds r join ops.payments p on p.id = r.payment_id "
-                        "where r.amount < p.amount") > 0  # partial refunds
+    assert (
+        scalar(
+            conn,
+            "select count(*) from (select order_id from ops.payments where status = 'completed' "
+            "group by 1 having count(*) > 1) split",
+        )
+        > 0
+    )
+    assert (
+        scalar(
+            conn,
+            "select count(*) from ops.refunds r join ops.payments p on p.id = r.payment_id where r.amount < p.amount",
+        )
+        > 0
+    )  # partial refunds
     # Open orders without a partner, and repeat customers (a few with many orders).
     assert scalar(conn, "select count(*) from ops.orders where partner_id is null and status = 'pending'") > 0
     assert scalar(conn, "select count(*) from ops.orders where partner_id is null and status <> 'pending'") == 0
@@ -142,11 +207,11 @@ def test_messy_fraction_injects_each_defect_it_reports(conn, block_size):
     assert set(summary.defects) == set(DEFECT_RULES)
     checks = {
         ("orders", "unknown_status"): "lower(trim(status)) not in ('pending','accepted','rejected','picked_up',"
-                                      "'processing','ready','out_for_delivery','completed','cancelled')",
+        "'processing','ready','out_for_delivery','completed','cancelled')",
         ("orders", "negative_duration"): "picked_up_at < accepted_at or delivered_at < ready_at",
         ("orders", "missing_timestamp"): "status = 'completed' and delivered_at is null",
         ("orders", "amount_mismatch"): "total_amount <> (select sum(line_total) from ops.order_items i "
-                                       "where i.order_id = t.id)",
+        "where i.order_id = t.id)",
         ("order_items", "line_total_mismatch"): "line_total <> quantity * unit_price",
         ("payments", "unknown_method"): "method not in ('cash','card','wallet','online')",
         ("payments", "unknown_status"): "status not in ('pending','completed','failed')",
@@ -158,13 +223,17 @@ def test_messy_fraction_injects_each_defect_it_reports(conn, block_size):
         ("order_issues", "unknown_issue_type"): "issue_type not in ('damaged','lost','delay','other')",
         ("users", "missing_email"): "email is null",
         ("users", "duplicate_email"): "exists (select 1 from ops.users o where o.id <> t.id "
-                                      "and lower(o.email) = lower(t.email) and o.date_joined < t.date_joined)",
+        "and lower(o.email) = lower(t.email) and o.date_joined < t.date_joined)",
         ("partners", "missing_city"): "city is null",
     }
     for (table, rule), ids in summary.defects.items():
         assert ids, (table, rule)
-        matching = scalar(conn, f"select count(*) from ops.{table} t where t.id = any(%s::uuid[]) and ({checks[table, rule]})"
-                          .replace("%s", "'{" + ",".join(ids) + "}'"))
+        matching = scalar(
+            conn,
+            f"select count(*) from ops.{table} t where t.id = any(%s::uuid[]) and ({checks[table, rule]})".replace(
+                "%s", "'{" + ",".join(ids) + "}'"
+            ),
+        )
         assert matching == len(ids), (table, rule)
 
 
@@ -199,29 +268,42 @@ def test_split_payments_are_identical_pairs_that_keep_the_order_paid_in_full(con
     split = summary.defects[("payments", "possible_duplicate")]
     assert split and len(split) % 2 == 0
     # Each reported row has exactly one identical twin, and the twin is reported too.
-    twins = conn.execute(f"""
+    twins = conn.execute(
+        f"""
         select t.id::text, o.id::text from ops.payments t join ops.payments o on {IDENTICAL_PAYMENTS}
-        where t.id = any(%s::uuid[])""", (split,)).fetchall()
+        where t.id = any(%s::uuid[])""",
+        (split,),
+    ).fetchall()
     assert len(twins) == len(split)
     assert {twin for _, twin in twins} == set(split)
     # Two halves of one payment: an order with no other defect is still paid exactly its total.
-    other_defects = [i for key, ids in summary.defects.items() if key != ("payments", "possible_duplicate")
-                     for i in ids]
-    checked, unpaid = conn.execute("""
+    other_defects = [
+        i for key, ids in summary.defects.items() if key != ("payments", "possible_duplicate") for i in ids
+    ]
+    checked, unpaid = conn.execute(
+        """
         select count(*), count(*) filter (where o.total_amount <> (
             select sum(amount) from ops.payments p where p.order_id = o.id and p.status = 'completed'))
         from ops.orders o
         where o.id in (select order_id from ops.payments where id = any(%s::uuid[]))
           and o.id <> all(%s::uuid[])
           and not exists (select 1 from ops.payments p where p.order_id = o.id and p.id = any(%s::uuid[]))
-    """, (split, other_defects, other_defects)).fetchone()
+    """,
+        (split, other_defects, other_defects),
+    ).fetchone()
     assert checked > 0 and unpaid == 0
 
 
 def test_clean_data_has_no_identical_payments(clean):
     conn, _ = clean
-    assert scalar(conn, f"select count(*) from ops.payments t where exists "
-                        f"(select 1 from ops.payments o where {IDENTICAL_PAYMENTS})") == 0
+    assert (
+        scalar(
+            conn,
+            f"select count(*) from ops.payments t where exists "
+            f"(select 1 from ops.payments o where {IDENTICAL_PAYMENTS})",
+        )
+        == 0
+    )
 
 
 # No customer holds more than 0.5% of the orders at any size (15 of 3,000; 250 of
@@ -233,12 +315,11 @@ def test_clean_data_has_no_identical_payments(clean):
 @pytest.mark.parametrize("orders, top_percent_share", [(3_000, (0.03, 0.08)), (50_000, (0.15, 0.35))])
 def test_customers_have_a_heavy_tail_but_none_holds_a_large_share(conn, orders, top_percent_share):
     generate(conn, orders=orders, seed=8, **YEAR)
-    counts = sorted((n for (n,) in conn.execute("select count(*) from ops.orders group by customer_id")),
-                    reverse=True)
+    counts = sorted((n for (n,) in conn.execute("select count(*) from ops.orders group by customer_id")), reverse=True)
     assert sum(counts) == orders
     assert counts[0] <= 0.005 * orders
     low, high = top_percent_share
-    assert low <= sum(counts[:math.ceil(len(counts) / 100)]) / orders <= high
+    assert low <= sum(counts[: math.ceil(len(counts) / 100)]) / orders <= high
 
 
 def test_the_clock_is_now_or_the_end_of_a_past_end_day_else_the_start_of_the_hour(monkeypatch):
@@ -287,19 +368,22 @@ def loaded(module_warehouse):
 
 
 @pytest.mark.parametrize("command", ["generate", "demo"])
-@pytest.mark.parametrize("options, message", [
-    (["--orders", "1000000000000"], "more than the generator's limit of 100,000,000"),
-    (["--end", "9999-12-31"], "outside the generator's dates"),
-    (["--start", "0001-01-01"], "outside the generator's dates"),
-    (["--end", "0001-01-10"], "outside the generator's dates"),
-    (["--end", "2000-01-10"], "start defaults to end - 365 days, which is before 2000-01-01"),
-    (["--start", "20260101"], "write it as YYYY-MM-DD"),
-    (["--end", "2026-W01-1"], "write it as YYYY-MM-DD"),
-    (["--now", "2026-06-30"], "write it as YYYY-MM-DDTHH:MM"),
-    (["--now", "9999-12-31T23:00:00Z"], "outside the generator's dates"),
-    (["--start", "2026-07-01", "--end", "2026-07-02", "--now", "2026-06-30T18:00:00Z"], "lies after now"),
-    (["--start", "2026-07-01", "--now", "2026-06-30T18:00:00Z"], "start 2026-07-01 is after end 2026-06-30"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--orders", "1000000000000"], "more than the generator's limit of 100,000,000"),
+        (["--end", "9999-12-31"], "outside the generator's dates"),
+        (["--start", "0001-01-01"], "outside the generator's dates"),
+        (["--end", "0001-01-10"], "outside the generator's dates"),
+        (["--end", "2000-01-10"], "start defaults to end - 365 days, which is before 2000-01-01"),
+        (["--start", "20260101"], "write it as YYYY-MM-DD"),
+        (["--end", "2026-W01-1"], "write it as YYYY-MM-DD"),
+        (["--now", "2026-06-30"], "write it as YYYY-MM-DDTHH:MM"),
+        (["--now", "9999-12-31T23:00:00Z"], "outside the generator's dates"),
+        (["--start", "2026-07-01", "--end", "2026-07-02", "--now", "2026-06-30T18:00:00Z"], "lies after now"),
+        (["--start", "2026-07-01", "--now", "2026-06-30T18:00:00Z"], "start 2026-07-01 is after end 2026-06-30"),
+    ],
+)
 def test_bad_generation_input_exits_2_with_a_sentence_and_loads_nothing(loaded, capsys, command, options, message):
     conn, before = loaded
     try:
@@ -330,8 +414,7 @@ def test_the_command_without_a_clock_prints_the_command_that_gives_the_same_rows
     out = capsys.readouterr().out
     assert "generator clock 2026-06-30T18:00:00Z, the start of the current UTC hour" in out
     again = next(line.split() for line in out.splitlines() if "--now" in line)
-    assert again == ["laundry-analytics", "generate", "--orders", "600", "--seed", "2",
-                     "--now", "2026-06-30T18:00:00Z"]
+    assert again == ["laundry-analytics", "generate", "--orders", "600", "--seed", "2", "--now", "2026-06-30T18:00:00Z"]
     monkeypatch.setattr(inputs, "utc_now", lambda: dt.datetime(2026, 7, 9, 7, 0, tzinfo=UTC))  # days later
     assert main(again[1:]) == 0
     assert table_digests(conn) == rows

@@ -16,8 +16,16 @@ from laundry_analytics.generate import generate
 
 NOW = dt.datetime(2026, 6, 30, 18, 0, tzinfo=dt.timezone.utc)
 VARS = "{as_of_date: '2026-06-30'}"
-SELECT = ["--select", "+daily_revenue_summaries", "+partner_performance_metrics", "+customer_analytics",
-          "+fct_order_items", "+agg_orders_daily", "+agg_item_sales_daily", "+agg_customers_daily"]
+SELECT = [
+    "--select",
+    "+daily_revenue_summaries",
+    "+partner_performance_metrics",
+    "+customer_analytics",
+    "+fct_order_items",
+    "+agg_orders_daily",
+    "+agg_item_sales_daily",
+    "+agg_customers_daily",
+]
 COMPARED = {
     "analytics.fct_orders": "order_id",
     "analytics.fct_order_items": "order_item_id",
@@ -134,8 +142,15 @@ def test_incremental_runs_equal_a_full_refresh(make_database, seed):
         from laundry_analytics import ops_schema
 
         ops_schema.create_ops_schema(conn, "ops")
-        generate(conn, orders=1200, seed=seed, now=NOW, start=dt.date(2026, 2, 1), end=dt.date(2026, 6, 30),
-                 messy_fraction=0.03)
+        generate(
+            conn,
+            orders=1200,
+            seed=seed,
+            now=NOW,
+            start=dt.date(2026, 2, 1),
+            end=dt.date(2026, 6, 30),
+            messy_fraction=0.03,
+        )
     run_dbt(["run", *SELECT, "--vars", VARS], capture=True)
     for batch in range(2):
         apply_late_changes(info.conninfo, seed / 10 + batch / 100)
@@ -217,8 +232,15 @@ def test_intraday_batches_interleaved_with_late_changes_equal_a_full_refresh_aft
         from laundry_analytics import ops_schema
 
         ops_schema.create_ops_schema(conn, "ops")
-        generate(conn, orders=600, seed=seed, now=NOW, start=dt.date(2026, 4, 1), end=dt.date(2026, 6, 30),
-                 messy_fraction=0.03)
+        generate(
+            conn,
+            orders=600,
+            seed=seed,
+            now=NOW,
+            start=dt.date(2026, 4, 1),
+            end=dt.date(2026, 6, 30),
+            messy_fraction=0.03,
+        )
     run_dbt(["run", *SELECT, "--vars", VARS], capture=True)
     for batch in range(3):
         apply_late_changes(info.conninfo, seed / 10 + batch / 100)
@@ -226,4 +248,5 @@ def test_intraday_batches_interleaved_with_late_changes_equal_a_full_refresh_aft
         intraday, full = snapshot(info.conninfo), full_refresh_of_a_copy(server, info)
         for table in COMPARED:
             assert intraday[table] == full[table], (
-                f"batch {batch}, {table}: {describe_difference(intraday[table], full[table])}")
+                f"batch {batch}, {table}: {describe_difference(intraday[table], full[table])}"
+            )

@@ -53,13 +53,15 @@ def refreshed(module_warehouse):
     definitions = build_definitions()
     with DagsterInstance.ephemeral() as instance:
         nightly = definitions.resolve_job_def("all_assets_job").execute_in_process(
-            instance=instance, **catch_up_run(daily_partitions()))
+            instance=instance, **catch_up_run(daily_partitions())
+        )
         assert nightly.success
         with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
             before = today_figures(conn)
             committed_at = conn.execute(PLACE_ORDERS, {"n": PLACED, "price": PRICE}).fetchone()[0]
         intraday = definitions.resolve_job_def("intraday_refresh_job").execute_in_process(
-            instance=instance, **catch_up_run(daily_partitions()))
+            instance=instance, **catch_up_run(daily_partitions())
+        )
         events = intraday.all_events
     assert intraday.success
     return module_warehouse, before, committed_at, events
@@ -84,12 +86,19 @@ def test_an_order_placed_now_is_in_the_cached_dashboard_after_one_intraday_run(r
 
 def test_the_intraday_run_builds_models_without_the_dbt_tests(refreshed):
     events = refreshed[3]
-    checks = [e.asset_check_evaluation_data.check_name for e in events
-              if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+    checks = [
+        e.asset_check_evaluation_data.check_name
+        for e in events
+        if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
     # Only the freshness checks of what it built; the dbt tests are the nightly run's.
     assert checks and set(checks) <= {"data_within_lag", "payload_is_fresh"}
-    materialized = {e.asset_key.to_user_string() for e in events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION}
-    assert {"analytics/fct_orders", "analytics/daily_revenue_summaries", "analytics_cache/dashboard"} <= materialized, materialized
+    materialized = {
+        e.asset_key.to_user_string() for e in events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+    }
+    assert {"analytics/fct_orders", "analytics/daily_revenue_summaries", "analytics_cache/dashboard"} <= materialized, (
+        materialized
+    )
     assert not any(key.startswith(("staging/", "ops/")) for key in materialized)
     assert "analytics/data_quality_issues" not in materialized
 
@@ -98,7 +107,9 @@ def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(ref
     # The dates of the orders the run recomputed (the new ones, and those changed within
     # var late_arrival_minutes before the last run), and the first two order dates of
     # their customers (new vs returning can move): not one partition of the rest of history.
-    rebuilt = {date.isoformat() for (date,) in conn.execute("""
+    rebuilt = {
+        date.isoformat()
+        for (date,) in conn.execute("""
         with recomputed as (
             select customer_id, order_date from analytics.fct_orders
             where refreshed_at = (select max(refreshed_at) from analytics.fct_orders)
@@ -109,9 +120,14 @@ def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(ref
             select order_date, dense_rank() over (partition by customer_id order by order_date) as date_rank
             from analytics.fct_orders where customer_id in (select customer_id from recomputed)
         ) as ranked
-        where date_rank <= 2""")}
-    partitions = {e.partition for e in refreshed[3] if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
-                  and e.asset_key.to_user_string() == "analytics/daily_revenue_summaries"}
+        where date_rank <= 2""")
+    }
+    partitions = {
+        e.partition
+        for e in refreshed[3]
+        if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+        and e.asset_key.to_user_string() == "analytics/daily_revenue_summaries"
+    }
     assert dt.datetime.now(dt.timezone.utc).date().isoformat() in partitions  # business time zone UTC here
     assert partitions == rebuilt and len(partitions) < 10
 
@@ -119,8 +135,10 @@ def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(ref
 @pytest.mark.parametrize("payload_type", registry.payload_types())
 def test_every_payload_says_how_fresh_its_marts_are(conn, payload_type):
     payload = analytics.payload(payload_type, conn=conn)
-    recorded = conn.execute("select min(data_as_of) from analytics.mart_refreshes where model = any(%s)",
-                            (list(registry.get(payload_type).marts),)).fetchone()[0]
+    recorded = conn.execute(
+        "select min(data_as_of) from analytics.mart_refreshes where model = any(%s)",
+        (list(registry.get(payload_type).marts),),
+    ).fetchone()[0]
     assert payload["data_as_of"] == recorded is not None
     assert list(payload)[:3] == ["type", "period", "data_as_of"]
 
@@ -140,8 +158,9 @@ def test_a_payload_whose_data_lags_too_much_is_stale_before_it_expires(conn, mon
         assert entry.is_unexpired and not entry.is_fresh
         assert "more than LAUNDRY_MAX_DATA_LAG_MINUTES=30" in entry.stale_reason
         assert dt.timedelta(hours=2) <= entry.lag < dt.timedelta(hours=2, minutes=10)
-        done = subprocess.run([sys.executable, "-m", "laundry_cli", "cache", "get", "revenue"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "laundry_cli", "cache", "get", "revenue"], capture_output=True, text=True
+        )
         printed = json.loads(done.stdout)
         assert done.returncode == 0 and printed["is_fresh"] is False and printed["lag_seconds"] >= 7200
         assert "(lag 2 h 0 min)" in done.stderr and "warning: stale" in done.stderr

@@ -19,15 +19,17 @@ PAYMENT_LOOK = "order_id, amount, lower(trim(method)), lower(trim(status)), crea
 @pytest.fixture(scope="module")
 def messy(module_warehouse):
     with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
-        summary = generate(conn, orders=3000, seed=9, messy_fraction=0.05, now=NOW,
-                           start=dt.date(2026, 3, 1), end=dt.date(2026, 6, 30))
+        summary = generate(
+            conn, orders=3000, seed=9, messy_fraction=0.05, now=NOW, start=dt.date(2026, 3, 1), end=dt.date(2026, 6, 30)
+        )
     build = run_dbt(["build"], check=False, capture=True)
     with psycopg.connect(module_warehouse.conninfo, autocommit=True) as conn:
         reported = {
             (table, record, rule): (is_excluded, severity, related)
             for table, record, rule, is_excluded, severity, related in conn.execute(
                 "select table_name, record_id, rule, is_excluded, severity, related_record_id"
-                " from analytics.data_quality_issues")
+                " from analytics.data_quality_issues"
+            )
         }
         orders_in_fct = conn.execute("select count(*) from analytics.fct_orders").fetchone()[0]
     return summary, build, reported, orders_in_fct
@@ -42,7 +44,8 @@ def look_alike_groups(messy, module_warehouse) -> list[list[str]]:
     groups: dict[tuple, list[str]] = defaultdict(list)
     with psycopg.connect(module_warehouse.conninfo) as conn:
         for payment_id, *look in conn.execute(
-                f"select id::text, {PAYMENT_LOOK} from ops.payments where id = any(%s::uuid[])", (ids,)):
+            f"select id::text, {PAYMENT_LOOK} from ops.payments where id = any(%s::uuid[])", (ids,)
+        ):
             groups[tuple(look)].append(payment_id)
     return [sorted(group, key=UUID) for group in groups.values()]
 
@@ -86,7 +89,8 @@ def test_identical_payments_count_as_revenue(module_warehouse, look_alike_groups
     first_ids = [group[0] for group in look_alike_groups]
     with psycopg.connect(module_warehouse.conninfo) as conn:
         # Per order of an identical pair: captured = every completed, non-negative row.
-        differing = conn.execute("""
+        differing = conn.execute(
+            """
             with look_alike_orders as (select distinct order_id from ops.payments where id = any(%s::uuid[])),
             captured as (
                 select p.order_id, sum(p.amount) as amount
@@ -98,7 +102,9 @@ def test_identical_payments_count_as_revenue(module_warehouse, look_alike_groups
             select captured.order_id from captured
             join analytics.fct_orders f on f.order_id = captured.order_id
             where f.captured_amount <> captured.amount
-        """, (first_ids,)).fetchall()
+        """,
+            (first_ids,),
+        ).fetchall()
     assert look_alike_groups and not differing, differing[:3]
 
 

@@ -39,9 +39,7 @@ def test_ddl_is_idempotent_and_keeps_rows(conn):
 
 def test_constraints_refuse_what_the_application_refuses(conn):
     with pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute(
-            "insert into ops.partners values (gen_random_uuid(), 'P', 'X', -1, true, now())"
-        )
+        conn.execute("insert into ops.partners values (gen_random_uuid(), 'P', 'X', -1, true, now())")
     with pytest.raises(psycopg.errors.ForeignKeyViolation):
         conn.execute(
             "insert into ops.orders (id, order_number, customer_id, status, total_amount, created_at, updated_at) "

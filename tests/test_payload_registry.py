@@ -43,27 +43,53 @@ def refunds(start=None, end=None, partner_id=None, *, conn: psycopg.Connection |
     """Refunds of the range's orders: count and amount, and per day."""
     with connection(conn) as c:
         w = make_window(start, end, partner_id, conn=c)
-        days = {row.pop("order_date"): row for row in c.execute(compose("""
+        days = {
+            row.pop("order_date"): row
+            for row in c.execute(
+                compose(
+                    """
             select order_date, coalesce(sum(refund_count), 0)::int as refunds,
                    coalesce(sum(refunded_amount), 0) as refunded
             from {rows} group by order_date
-        """, rows=order_rows(w)), w.params())}
+        """,
+                    rows=order_rows(w),
+                ),
+                w.params(),
+            )
+        }
     daily = [{"date": day, **row} for day, row in every_day(w, days, {"refunds": 0, "refunded": D("0.00")})]
-    return {"type": "refunds", "period": w.describe(),
-            "totals": {"refunds": sum(d["refunds"] for d in daily),
-                       "refunded": sum((d["refunded"] for d in daily), D("0.00"))},
-            "daily": daily}
+    return {
+        "type": "refunds",
+        "period": w.describe(),
+        "totals": {
+            "refunds": sum(d["refunds"] for d in daily),
+            "refunded": sum((d["refunded"] for d in daily), D("0.00")),
+        },
+        "daily": daily,
+    }
 
 
 def refunds_type(schema) -> PayloadType:
     return PayloadType(
-        name="refunds", title="Refunds report", compute=refunds, marts=("agg_orders_daily", "fct_orders"),
-        cache_ttl=dt.timedelta(minutes=20), schema=schema,
+        name="refunds",
+        title="Refunds report",
+        compute=refunds,
+        marts=("agg_orders_daily", "fct_orders"),
+        cache_ttl=dt.timedelta(minutes=20),
+        schema=schema,
         report=ReportLayout(
-            kpis=(KpiSpec("Refunds", "totals.refunds", "int", words="order_count"),
-                  KpiSpec("Refunded", "totals.refunded", "money")),
-            tables=(TableSpec("daily", "Refunds per day", (("date", "Date", "date"), ("refunds", "Refunds", "int"),
-                                                            ("refunded", "Refunded", "money")), rows="daily"),),
+            kpis=(
+                KpiSpec("Refunds", "totals.refunds", "int", words="order_count"),
+                KpiSpec("Refunded", "totals.refunded", "money"),
+            ),
+            tables=(
+                TableSpec(
+                    "daily",
+                    "Refunds per day",
+                    (("date", "Date", "date"), ("refunds", "Refunds", "int"), ("refunded", "Refunded", "money")),
+                    rows="daily",
+                ),
+            ),
             charts=(ChartSpec("Refunded per day", "line", "daily", "date", "refunded"),),
         ),
     )
@@ -83,8 +109,15 @@ def conn(module_warehouse):
 @pytest.fixture
 def schema(tmp_path):
     path = tmp_path / "refunds.schema.json"
-    path.write_text(json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-                                "required": ["type", "period", "totals", "daily"]}))
+    path.write_text(
+        json.dumps(
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "required": ["type", "period", "totals", "daily"],
+            }
+        )
+    )
     return path
 
 
@@ -141,20 +174,35 @@ def test_a_registered_report_type_waits_for_the_marts_its_payload_reads(conn, sc
 def test_a_registered_report_type_is_reported_from_its_layout(conn, schema):
     with registered(refunds_type(schema)):
         dataset = build_dataset("refunds", TWO_DAYS, conn=conn, now=dt.datetime(2026, 7, 20, tzinfo=dt.timezone.utc))
-        sparkle = build_dataset("refunds", TWO_DAYS, {"partner_id": BUBBLES}, conn=conn,
-                                now=dt.datetime(2026, 7, 20, tzinfo=dt.timezone.utc))
+        sparkle = build_dataset(
+            "refunds",
+            TWO_DAYS,
+            {"partner_id": BUBBLES},
+            conn=conn,
+            now=dt.datetime(2026, 7, 20, tzinfo=dt.timezone.utc),
+        )
         csv_file = render(dataset, "csv", "Refunds")
     assert dataset.title == "Refunds report"
     assert [(k.label, k.value) for k in dataset.kpis] == [("Refunds", 1), ("Refunded", D("5.00"))]
     assert dataset.table("daily").rows == [(dt.date(2026, 7, 9), 1, D("5.00")), (dt.date(2026, 7, 10), 0, D("0.00"))]
-    assert [(k.label, k.value) for k in sparkle.kpis] == [("Refunds of Bubbles", 0), ("Refunded (orders of Bubbles)",
-                                                                                      D("0.00"))]
+    assert [(k.label, k.value) for k in sparkle.kpis] == [
+        ("Refunds of Bubbles", 0),
+        ("Refunded (orders of Bubbles)", D("0.00")),
+    ]
     assert csv_file.file_name == "refunds_2026-07-09..2026-07-10.zip"
 
 
 def test_a_registered_report_type_takes_only_the_filters_it_declares(conn, schema):
-    raw = {"name": "Refunds", "report_type": "refunds", "frequency": "daily", "time_of_day": "08:00",
-           "timezone": "UTC", "recipients": "ops@example.com", "format": "csv", "created_by": "test"}
+    raw = {
+        "name": "Refunds",
+        "report_type": "refunds",
+        "frequency": "daily",
+        "time_of_day": "08:00",
+        "timezone": "UTC",
+        "recipients": "ops@example.com",
+        "format": "csv",
+        "created_by": "test",
+    }
     schedules.ensure_tables(conn)  # for the built-in report types
     with registered(refunds_type(schema)):
         assert schedule_validation.filter_report_types()["partner_id"][-1] == "refunds"
@@ -162,23 +210,35 @@ def test_a_registered_report_type_takes_only_the_filters_it_declares(conn, schem
         spec = schedule_validation.validate({**raw, "filters": {"partner_id": SPARKLE}}, conn=conn)
         row = schedules.add(conn, spec)  # report_schedules accepts the type, though created before it
         assert row["report_type"] == "refunds"
-        with pytest.raises(schedules.ScheduleError, match="city applies only to partners reports, not to refunds "
-                           r"reports: its figures are not computed per partner city \(only the partners report's "
-                           r"are\)"):
+        with pytest.raises(
+            schedules.ScheduleError,
+            match="city applies only to partners reports, not to refunds "
+            r"reports: its figures are not computed per partner city \(only the partners report's "
+            r"are\)",
+        ):
             schedule_validation.validate({**raw, "filters": {"city": "Lisbon"}}, conn=conn)
         with pytest.raises(ValueError, match="the refunds payload cannot be filtered by city; it takes partner_id$"):
             registry.payload("refunds", START, END, city="Lisbon", conn=conn)
         schedules.delete(conn, "Refunds")
-    with pytest.raises(schedules.ScheduleError, match="report-type: 'refunds' is not one of revenue, orders, "
-                       "partners, customers$"):
+    with pytest.raises(
+        schedules.ScheduleError, match="report-type: 'refunds' is not one of revenue, orders, partners, customers$"
+    ):
         schedule_validation.validate(raw)
 
 
 def test_an_inconsistent_record_is_refused_when_registered(schema):
     record = refunds_type(schema)
-    broken = PayloadType(**{**record.__dict__, "filters": ("colour",), "report": ReportLayout(
-        kpis=record.report.kpis, tables=record.report.tables,
-        charts=(ChartSpec("Refunded per day", "line", "daily", "date", "amount"),))})
+    broken = PayloadType(
+        **{
+            **record.__dict__,
+            "filters": ("colour",),
+            "report": ReportLayout(
+                kpis=record.report.kpis,
+                tables=record.report.tables,
+                charts=(ChartSpec("Refunded per day", "line", "daily", "date", "amount"),),
+            ),
+        }
+    )
     with pytest.raises(ValueError, match="unknown filter 'colour'.*chart 'Refunded per day' plots date, amount"):
         registry.register(broken)
     assert "refunds" not in registry.payload_types()

@@ -42,16 +42,20 @@ FORMATS = ["pdf", "excel", "csv"]
 @pytest.fixture(scope="module")
 def conn(module_warehouse):
     with psycopg.connect(module_warehouse.conninfo, autocommit=True) as connection:
-        generate(connection, orders=2500, seed=5, end=dt.date(2026, 6, 30),
-                 now=dt.datetime(2026, 6, 30, 20, tzinfo=UTC))
-        connection.execute("""
+        generate(
+            connection, orders=2500, seed=5, end=dt.date(2026, 6, 30), now=dt.datetime(2026, 6, 30, 20, tzinfo=UTC)
+        )
+        connection.execute(
+            """
             insert into ops.payments (id, order_id, amount, method, status, created_at, paid_at, updated_at)
             select gen_random_uuid(), o.id, %s, 'voucher', 'completed', o.created_at, o.created_at, o.created_at
             from ops.orders o
             where o.created_at >= '2026-05-10' and o.created_at < '2026-05-20' and exists (
                 select 1 from ops.order_items i join ops.services s on s.id = i.service_id
                 join ops.service_categories c on c.id = s.category_id where i.order_id = o.id and c.name = %s)
-            order by o.created_at limit 1""", (VOUCHER, SHOES))
+            order by o.created_at limit 1""",
+            (VOUCHER, SHOES),
+        )
         # Two of the last days' orders still wait for a partner (the partner report's
         # footnote on orders without a partner needs some, whatever the generator draws).
         connection.execute("""
@@ -72,10 +76,15 @@ def one(conn, query: str, *params):
 def busiest(conn, what: str) -> str:
     """The partner (or partner city) with the most orders in May."""
     column = {"partner": "o.partner_id::text", "city": "p.city"}[what]
-    return one(conn, f"""
+    return one(
+        conn,
+        f"""
         select {column} from analytics.fct_orders o join analytics.dim_partners p using (partner_id)
         where o.order_date between %s and %s and p.city is not null
-        group by 1 order by count(*) desc, 1 limit 1""", MAY.start, MAY.end)[0]
+        group by 1 order by count(*) desc, 1 limit 1""",
+        MAY.start,
+        MAY.end,
+    )[0]
 
 
 # --- reading a report back the way its recipient's software would ----------------------
@@ -92,16 +101,19 @@ def read_back(fmt: str, content: bytes, dataset) -> tuple[dict, dict]:
         book = openpyxl.load_workbook(io.BytesIO(content))
         summary = list(book["Summary"].iter_rows(values_only=True))
         start = summary.index(("KPI", "Value", "Previous period", "Change", "Note")) + 1
-        kpis = {row[0]: row[1] for row in summary[start:start + len(dataset.kpis)]}
-        tables = {t.name: [dict(zip(columns[t.name], row))
-                           for row in book[t.sheet].iter_rows(min_row=2, values_only=True)] for t in dataset.tables}
+        kpis = {row[0]: row[1] for row in summary[start : start + len(dataset.kpis)]}
+        tables = {
+            t.name: [dict(zip(columns[t.name], row)) for row in book[t.sheet].iter_rows(min_row=2, values_only=True)]
+            for t in dataset.tables
+        }
         return kpis, tables
     if fmt == "csv":
         archive = zipfile.ZipFile(io.BytesIO(content))
         summary = list(csv.DictReader(io.StringIO(archive.read("summary.csv").decode())))
         kpis = {row["kpi"]: row["value"] for row in summary if row["value"] != ""}
-        tables = {t.name: list(csv.DictReader(io.StringIO(archive.read(f"{t.name}.csv").decode())))
-                  for t in dataset.tables}
+        tables = {
+            t.name: list(csv.DictReader(io.StringIO(archive.read(f"{t.name}.csv").decode()))) for t in dataset.tables
+        }
         return kpis, tables
     # PDF: a tile is its label (one or two lines), then its value (money after its
     # currency); a table row is one line. The PDF shows a long list's first and last
@@ -139,9 +151,14 @@ def test_a_service_category_revenue_report_counts_the_orders_with_such_an_item_e
         from analytics.fct_orders o
         where o.order_date between %s and %s and exists (select 1 from analytics.fct_order_items i
             where i.order_id = o.order_id and i.service_category_name = %s)"""
-    orders, revenue, refunds, paid = one(conn, "select count(*), sum(captured_amount), sum(refunded_amount), "
-                                               "count(*) filter (where captured_payment_count > 0)" + scoped,
-                                         MAY.start, MAY.end, SHOES)
+    orders, revenue, refunds, paid = one(
+        conn,
+        "select count(*), sum(captured_amount), sum(refunded_amount), "
+        "count(*) filter (where captured_payment_count > 0)" + scoped,
+        MAY.start,
+        MAY.end,
+        SHOES,
+    )
     april_revenue = one(conn, "select sum(captured_amount)" + scoped, APRIL.start, APRIL.end, SHOES)[0]
     label = "(orders with a Shoe Care item)"
     assert number(kpis["Orders with a Shoe Care item"]) == orders == column_sum(tables["daily"], "total_orders")
@@ -153,9 +170,14 @@ def test_a_service_category_revenue_report_counts_the_orders_with_such_an_item_e
     # The four methods plus the voucher (an unknown method) are the revenue.
     assert column_sum(tables["payment_methods"], "revenue") + VOUCHER == revenue
     # Item tables: the category's lines of the paid scoped orders only.
-    item_sales = one(conn, """select sum(line_total) from analytics.fct_order_items
+    item_sales = one(
+        conn,
+        """select sum(line_total) from analytics.fct_order_items
                               where order_date between %s and %s and service_category_name = %s and is_paid""",
-                     MAY.start, MAY.end, SHOES)[0]
+        MAY.start,
+        MAY.end,
+        SHOES,
+    )[0]
     assert [(row["category"], number(row["item_sales"])) for row in tables["categories"]] == [(SHOES, item_sales)]
     assert {row["category"] for row in tables["top_services"]} == {SHOES}
     everyone = build_dataset("revenue", MAY, conn=conn)
@@ -166,13 +188,25 @@ def test_a_service_category_revenue_report_counts_the_orders_with_such_an_item_e
 def test_a_service_category_orders_report_honours_it_in_every_figure(conn, fmt):
     dataset = build_dataset("orders", MAY, {"service_category": SHOES}, conn=conn)
     kpis, tables = read_back(fmt, render(dataset, fmt).content, dataset)
-    orders, completed, cancelled = one(conn, """
+    orders, completed, cancelled = one(
+        conn,
+        """
         select count(*), count(*) filter (where is_completed), count(*) filter (where is_cancelled)
         from analytics.fct_orders o
         where o.order_date between %s and %s and exists (select 1 from analytics.fct_order_items i
-            where i.order_id = o.order_id and i.service_category_name = %s)""", MAY.start, MAY.end, SHOES)
-    quantity = one(conn, "select sum(quantity) from analytics.fct_order_items where order_date between %s and %s "
-                         "and service_category_name = %s", MAY.start, MAY.end, SHOES)[0]
+            where i.order_id = o.order_id and i.service_category_name = %s)""",
+        MAY.start,
+        MAY.end,
+        SHOES,
+    )
+    quantity = one(
+        conn,
+        "select sum(quantity) from analytics.fct_order_items where order_date between %s and %s "
+        "and service_category_name = %s",
+        MAY.start,
+        MAY.end,
+        SHOES,
+    )[0]
     assert number(kpis["Orders with a Shoe Care item"]) == orders
     assert orders == column_sum(tables["status"], "orders") == column_sum(tables["hours"], "orders")
     assert orders == column_sum(tables["weekdays"], "orders")
@@ -180,7 +214,8 @@ def test_a_service_category_orders_report_honours_it_in_every_figure(conn, fmt):
     assert number(kpis["Cancelled with a Shoe Care item"]) == cancelled
     # Every scoped order has a Shoe Care line: the category table's one row counts them all.
     assert [(r["category"], number(r["orders"]), number(r["quantity"])) for r in tables["categories"]] == [
-        (SHOES, orders, quantity)]
+        (SHOES, orders, quantity)
+    ]
     assert orders != build_dataset("orders", MAY, conn=conn).kpis[0].value
 
 
@@ -189,7 +224,9 @@ def test_a_city_partners_report_covers_that_citys_partners_in_every_figure(conn,
     city = busiest(conn, "city")
     dataset = build_dataset("partners", MAY, {"city": city}, conn=conn)
     kpis, tables = read_back(fmt, render(dataset, fmt).content, dataset)
-    received, revenue, partners, mean_acceptance = one(conn, """
+    received, revenue, partners, mean_acceptance = one(
+        conn,
+        """
         with per_partner as (
             select m.partner_id, sum(m.orders_received) as received, sum(m.orders_accepted) as accepted,
                    sum(m.revenue) as revenue
@@ -198,7 +235,11 @@ def test_a_city_partners_report_covers_that_citys_partners_in_every_figure(conn,
             group by m.partner_id
         )
         select sum(received), sum(revenue), count(*), round(avg(round(100.0 * accepted / received, 2)), 2)
-        from per_partner""", MAY.start, MAY.end, city)
+        from per_partner""",
+        MAY.start,
+        MAY.end,
+        city,
+    )
     label = f"({city} partners)"
     assert number(kpis[f"Orders received {label}"]) == received == column_sum(tables["partners"], "orders_received")
     assert received == column_sum(tables["trend"], "orders_received")
@@ -206,10 +247,18 @@ def test_a_city_partners_report_covers_that_citys_partners_in_every_figure(conn,
     assert number(kpis[f"{city} partners with orders"]) == partners == len(tables["partners"])
     assert number(kpis[f"Avg acceptance rate % {label}"]) == mean_acceptance
     assert {row["city"] for row in tables["partners"]} == {city}
-    assert dataset.kpis[0].previous == one(conn, """
+    assert (
+        dataset.kpis[0].previous
+        == one(
+            conn,
+            """
         select sum(m.orders_received) from analytics.partner_performance_metrics m
         join analytics.dim_partners p using (partner_id) where m.date between %s and %s and p.city = %s""",
-        APRIL.start, APRIL.end, city)[0]
+            APRIL.start,
+            APRIL.end,
+            city,
+        )[0]
+    )
     assert received != build_dataset("partners", MAY, conn=conn).kpis[0].value
 
 
@@ -219,13 +268,25 @@ def test_a_partner_customers_report_covers_that_partners_customers(conn, fmt):
     name = one(conn, "select business_name from analytics.dim_partners where partner_id = %s", partner)[0]
     dataset = build_dataset("customers", MAY, {"partner_id": partner}, conn=conn)
     kpis, tables = read_back(fmt, render(dataset, fmt).content, dataset)
-    active = one(conn, "select count(distinct customer_id) from analytics.fct_orders where partner_id = %s "
-                       "and order_date between %s and %s", partner, MAY.start, MAY.end)[0]
-    customers, new = one(conn, """
+    active = one(
+        conn,
+        "select count(distinct customer_id) from analytics.fct_orders where partner_id = %s "
+        "and order_date between %s and %s",
+        partner,
+        MAY.start,
+        MAY.end,
+    )[0]
+    customers, new = one(
+        conn,
+        """
         select count(*), count(*) filter (where c.first_order_date >= %s) from analytics.customer_analytics c
         where c.first_order_date <= %s and exists (select 1 from analytics.fct_orders f
             where f.customer_id = c.user_id and f.partner_id = %s and f.order_date <= %s)""",
-        MAY.start, MAY.end, partner, MAY.end)
+        MAY.start,
+        MAY.end,
+        partner,
+        MAY.end,
+    )
     assert number(kpis[f"Active customers of {name}"]) == active
     assert number(kpis[f"Customers of {name}"]) == customers == column_sum(tables["segments"], "customers")
     assert number(kpis[f"New customers of {name}"]) == new == column_sum(tables["acquisition"], "new_customers")
@@ -235,21 +296,39 @@ def test_a_partner_customers_report_covers_that_partners_customers(conn, fmt):
 def test_a_partner_revenue_report_honours_the_partner_everywhere(conn):
     partner = busiest(conn, "partner")
     dataset = build_dataset("revenue", MAY, {"partner_id": partner}, conn=conn)
-    orders, revenue = one(conn, "select count(*), sum(captured_amount) from analytics.fct_orders "
-                                "where partner_id = %s and order_date between %s and %s", partner, MAY.start, MAY.end)
+    orders, revenue = one(
+        conn,
+        "select count(*), sum(captured_amount) from analytics.fct_orders "
+        "where partner_id = %s and order_date between %s and %s",
+        partner,
+        MAY.start,
+        MAY.end,
+    )
     daily = dataset.table("daily").rows
     assert (dataset.kpis[0].value, dataset.kpis[1].value) == (orders, revenue)
     assert (sum(r[1] for r in daily), sum(r[2] for r in daily)) == (orders, revenue)
-    sales = one(conn, "select sum(line_total) from analytics.fct_order_items where partner_id = %s "
-                      "and order_date between %s and %s and is_paid", partner, MAY.start, MAY.end)[0]
+    sales = one(
+        conn,
+        "select sum(line_total) from analytics.fct_order_items where partner_id = %s "
+        "and order_date between %s and %s and is_paid",
+        partner,
+        MAY.start,
+        MAY.end,
+    )[0]
     assert sum(r[1] for r in dataset.table("categories").rows) == sales
 
 
 def test_top_services_under_a_category_are_ranked_among_its_services_only(conn):
     top = build_dataset("revenue", MAY, {"service_category": SHOES}, conn=conn).table("top_services")
-    sold = {name for (name,) in conn.execute("""
+    sold = {
+        name
+        for (name,) in conn.execute(
+            """
         select distinct service_name from analytics.fct_order_items
-        where order_date between %s and %s and service_category_name = %s and is_paid""", (MAY.start, MAY.end, SHOES))}
+        where order_date between %s and %s and service_category_name = %s and is_paid""",
+            (MAY.start, MAY.end, SHOES),
+        )
+    }
     assert len(sold) == 3  # Sneaker clean, Leather shoe polish, Boot repair
     assert {row[0] for row in top.rows} == sold and {row[1] for row in top.rows} == {SHOES}
     assert len(top.rows) <= analytics.TOP_N
@@ -259,25 +338,41 @@ def test_top_services_under_a_category_are_ranked_among_its_services_only(conn):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args],
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args], capture_output=True, text=True)
 
 
 ADD = ["add", "--frequency", "daily", "--recipients", "ops@example.com"]
 
 
-@pytest.mark.parametrize(("report_type", "filters", "message"), [
-    ("partners", '{"city": "Lisbonn"}', "filters: city 'Lisbonn' matches no partner's city in "
-                                        "analytics.dim_partners; nearest: Lisbon"),
-    ("revenue", '{"service_category": "Shoe care"}', "filters: service_category 'Shoe care' matches no service "
-                                                     "category sold in the marts; nearest: Shoe Care"),
-    ("orders", '{"partner_id": "00000000-0000-4000-8000-000000000999"}',
-     "filters: no partner with partner_id 00000000-0000-4000-8000-000000000999 in analytics.dim_partners; nearest: "),
-    ("customers", '{"service_category": "Shoe Care"}', "filters: service_category applies only to revenue and "
-                                                       "orders reports, not to customers reports: customer figures"),
-])
-def test_an_unknown_filter_value_is_refused_at_add_and_at_edit_and_nothing_is_stored(conn, report_type, filters,
-                                                                                      message):
+@pytest.mark.parametrize(
+    ("report_type", "filters", "message"),
+    [
+        (
+            "partners",
+            '{"city": "Lisbonn"}',
+            "filters: city 'Lisbonn' matches no partner's city in analytics.dim_partners; nearest: Lisbon",
+        ),
+        (
+            "revenue",
+            '{"service_category": "Shoe care"}',
+            "filters: service_category 'Shoe care' matches no service category sold in the marts; nearest: Shoe Care",
+        ),
+        (
+            "orders",
+            '{"partner_id": "00000000-0000-4000-8000-000000000999"}',
+            "filters: no partner with partner_id 00000000-0000-4000-8000-000000000999 in analytics.dim_partners; nearest: ",
+        ),
+        (
+            "customers",
+            '{"service_category": "Shoe Care"}',
+            "filters: service_category applies only to revenue and "
+            "orders reports, not to customers reports: customer figures",
+        ),
+    ],
+)
+def test_an_unknown_filter_value_is_refused_at_add_and_at_edit_and_nothing_is_stored(
+    conn, report_type, filters, message
+):
     done = cli(*ADD, "--name", "Refused", "--type", report_type, "--filters", filters)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert one(conn, "select count(*) from analytics.report_schedules where name = 'Refused'") == (0,)
@@ -285,14 +380,17 @@ def test_an_unknown_filter_value_is_refused_at_add_and_at_edit_and_nothing_is_st
     before = one(conn, "select filters, updated_at, next_run_at from analytics.report_schedules where name = 'Kept'")
     done = cli("edit", "Kept", "--filters", filters, "--time", "06:00")
     assert done.returncode == 2 and message in done.stderr, done.stderr
-    assert one(conn, "select filters, updated_at, next_run_at from analytics.report_schedules "
-                     "where name = 'Kept'") == before
+    assert (
+        one(conn, "select filters, updated_at, next_run_at from analytics.report_schedules where name = 'Kept'")
+        == before
+    )
     assert cli("delete", "Kept").returncode == 0
 
 
 def test_a_partner_given_by_part_of_its_name_is_named_first_among_the_nearest(conn):
-    partner, name = one(conn, "select partner_id::text, business_name from analytics.dim_partners "
-                              "order by business_name desc limit 1")
+    partner, name = one(
+        conn, "select partner_id::text, business_name from analytics.dim_partners order by business_name desc limit 1"
+    )
     part = " ".join(name.split()[1:]).lower()  # "silva laundry 9" for "Pure Silva Laundry 9"
     done = cli(*ADD, "--name", "By name", "--type", "revenue", "--filters", f'{{"partner_id": "{part}"}}')
     assert done.returncode == 2, done.stderr
@@ -303,8 +401,15 @@ def test_a_partner_outside_the_given_city_is_refused(conn):
     partner = busiest(conn, "partner")
     city = one(conn, "select city from analytics.dim_partners where partner_id = %s", partner)[0]
     other = one(conn, "select min(city) from analytics.dim_partners where city <> %s", city)[0]
-    done = cli(*ADD, "--name", "Nowhere", "--type", "partners", "--filters",
-               f'{{"partner_id": "{partner}", "city": "{other}"}}')
+    done = cli(
+        *ADD,
+        "--name",
+        "Nowhere",
+        "--type",
+        "partners",
+        "--filters",
+        f'{{"partner_id": "{partner}", "city": "{other}"}}',
+    )
     assert done.returncode == 2 and f"partner_id {partner} is in {city}, not in city '{other}'" in done.stderr
 
 
@@ -313,8 +418,11 @@ def test_edit_changes_only_the_given_fields_and_keeps_the_pending_period(conn):
     before = one(conn, "select recipients, format, next_run_at from analytics.report_schedules where name = 'Edited'")
     done = cli("edit", "Edited", "--filters", f'{{"service_category": "{SHOES}"}}', "--time", "07:15")
     assert done.returncode == 0 and "changed filters, time_of_day of 'Edited'" in done.stdout, done.stderr
-    after = one(conn, "select recipients, format, next_run_at, filters, time_of_day from analytics.report_schedules "
-                      "where name = 'Edited'")
+    after = one(
+        conn,
+        "select recipients, format, next_run_at, filters, time_of_day from analytics.report_schedules "
+        "where name = 'Edited'",
+    )
     assert after[:2] == before[:2]  # untouched
     assert after[2] == before[2] - dt.timedelta(minutes=45)  # the same local date, the new time
     assert after[3:] == ({"service_category": SHOES}, dt.time(7, 15))
@@ -333,27 +441,35 @@ def everywhere(dataset) -> dict[str, str]:
     """The text of each format's first page (PDF, Excel summary, CSV summary) and of the email body."""
     pdf = pypdf.PdfReader(io.BytesIO(render(dataset, "pdf").content)).pages[0].extract_text()
     book = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))
-    excel = "\n".join(" ".join(str(v) for v in row if v is not None)
-                      for row in book["Summary"].iter_rows(values_only=True))
+    excel = "\n".join(
+        " ".join(str(v) for v in row if v is not None) for row in book["Summary"].iter_rows(values_only=True)
+    )
     summary = zipfile.ZipFile(io.BytesIO(render(dataset, "csv").content)).read("summary.csv").decode()
     message = report_message(dataset, None, schedule_name="Test", recipient="ops@example.com", message_id="<x@y>")
-    return {"pdf": normalised(pdf), "excel": normalised(excel), "csv": normalised(summary),
-            "email text": normalised(message.get_body(("plain",)).get_content()),
-            "email html": normalised(html.unescape(message.get_body(("html",)).get_content()))}
+    return {
+        "pdf": normalised(pdf),
+        "excel": normalised(excel),
+        "csv": normalised(summary),
+        "email text": normalised(message.get_body(("plain",)).get_content()),
+        "email html": normalised(html.unescape(message.get_body(("html",)).get_content())),
+    }
 
 
 def test_open_orders_and_an_unfinished_day_are_said_first_and_mark_every_comparison(conn):
     now = dt.datetime(2026, 6, 30, 18, 0, tzinfo=UTC)  # the period's last day is not over
     dataset = build_dataset("orders", LAST_WEEK, conn=conn, now=now)
-    open_days = conn.execute("""
+    open_days = conn.execute(
+        """
         select order_date, count(*), count(*) filter (where is_open) from analytics.fct_orders
         where order_date between %s and %s group by 1 having count(*) filter (where is_open) > 0 order by 1""",
-        (LAST_WEEK.start, LAST_WEEK.end)).fetchall()
+        (LAST_WEEK.start, LAST_WEEK.end),
+    ).fetchall()
     assert open_days[-1][0] == LAST_WEEK.end
     expected = ["2026-06-30 is not over yet (data up to 18:00 UTC)."] + [
         f"{still:,} of {orders:,} orders of {day} {'is' if still == 1 else 'are'} still open."
-        for day, orders, still in open_days]
-    assert dataset.notices[:len(expected)] == expected
+        for day, orders, still in open_days
+    ]
+    assert dataset.notices[: len(expected)] == expected
     assert all("period incomplete" in kpi.note for kpi in dataset.kpis)
     for where, text in everywhere(dataset).items():
         for notice in expected:
@@ -363,8 +479,10 @@ def test_open_orders_and_an_unfinished_day_are_said_first_and_mark_every_compari
 
 def test_a_closed_period_with_no_open_orders_says_nothing(conn):
     dataset = build_dataset("revenue", Period(dt.date(2026, 3, 2), dt.date(2026, 3, 8)), conn=conn)
-    assert one(conn, "select count(*) from analytics.fct_orders where is_open and order_date between "
-                     "'2026-03-02' and '2026-03-08'") == (0,)
+    assert one(
+        conn,
+        "select count(*) from analytics.fct_orders where is_open and order_date between '2026-03-02' and '2026-03-08'",
+    ) == (0,)
     assert dataset.notices == [] and all("period incomplete" not in kpi.note for kpi in dataset.kpis)
 
 
@@ -372,26 +490,39 @@ def test_the_customers_report_states_the_as_of_date_of_its_segments(conn):
     as_of = one(conn, "select last_order_date + days_since_last_order from analytics.customer_analytics limit 1")[0]
     assert as_of == dt.date(2026, 6, 30)
     dataset = build_dataset("customers", MAY, conn=conn)
-    notice = ("Segments, lifetime value and churn risk as of 2026-06-30 (the latest build), not of the period's "
-              "end (2026-05-31)")
+    notice = (
+        "Segments, lifetime value and churn risk as of 2026-06-30 (the latest build), not of the period's "
+        "end (2026-05-31)"
+    )
     for where, text in everywhere(dataset).items():
         assert notice in text, where
     assert dataset.table("segments").title == "Customer segments as of 2026-06-30"
 
 
 def test_revenue_carries_a_footnote_with_the_exact_unknown_method_difference(conn):
-    gap, total, flagged = one(conn, """
+    gap, total, flagged = one(
+        conn,
+        """
         select sum(captured_amount - captured_cash_amount - captured_card_amount - captured_wallet_amount
                    - captured_online_amount), sum(captured_amount),
                (select count(*) from analytics.data_quality_issues where rule = 'unknown_method')
-        from analytics.fct_orders where order_date between %s and %s""", MAY.start, MAY.end)
+        from analytics.fct_orders where order_date between %s and %s""",
+        MAY.start,
+        MAY.end,
+    )
     assert gap == VOUCHER and flagged == 1
-    footnote = (f"Total revenue {total:,.2f} is 12.34 more than the sum of the payment-method rows "
-                f"({total - gap:,.2f}): captured payments of an unknown method (flagged unknown_method in "
-                "analytics.data_quality_issues)")
+    footnote = (
+        f"Total revenue {total:,.2f} is 12.34 more than the sum of the payment-method rows "
+        f"({total - gap:,.2f}): captured payments of an unknown method (flagged unknown_method in "
+        "analytics.data_quality_issues)"
+    )
     dataset = build_dataset("revenue", MAY, conn=conn)
-    still_open = one(conn, "select count(*) from analytics.fct_orders where is_open and order_date between %s and %s",
-                     MAY.start, MAY.end)[0]
+    still_open = one(
+        conn,
+        "select count(*) from analytics.fct_orders where is_open and order_date between %s and %s",
+        MAY.start,
+        MAY.end,
+    )[0]
     # 2: the category table's item sales; an order of May still open marks every KPI too
     assert dataset.kpis[1].note == "see notes 1, 2" + ("; period incomplete" if still_open else "")
     for where, text in everywhere(dataset).items():
@@ -399,19 +530,31 @@ def test_revenue_carries_a_footnote_with_the_exact_unknown_method_difference(con
 
 
 def test_cancelled_and_partner_totals_are_footnoted_with_their_differences(conn):
-    cancelled, rejected = one(conn, """
+    cancelled, rejected = one(
+        conn,
+        """
         select count(*) filter (where status = 'cancelled'), count(*) filter (where status = 'rejected')
-        from analytics.fct_orders where order_date between %s and %s""", MAY.start, MAY.end)
+        from analytics.fct_orders where order_date between %s and %s""",
+        MAY.start,
+        MAY.end,
+    )
     assert rejected > 0
     orders = build_dataset("orders", MAY, conn=conn)
-    assert (f"Cancelled ({cancelled + rejected:,}) counts cancelled ({cancelled:,}) and rejected ({rejected:,}) "
-            "orders") in " ".join(orders.footnotes)
+    assert (
+        f"Cancelled ({cancelled + rejected:,}) counts cancelled ({cancelled:,}) and rejected ({rejected:,}) orders"
+    ) in " ".join(orders.footnotes)
     # Orders waiting for a partner (the last days') are in no partner's figures.
-    without, marketplace = one(conn, "select count(*) filter (where partner_id is null), count(*) "
-                                     "from analytics.fct_orders where order_date between %s and %s",
-                               LAST_WEEK.start, LAST_WEEK.end)
+    without, marketplace = one(
+        conn,
+        "select count(*) filter (where partner_id is null), count(*) "
+        "from analytics.fct_orders where order_date between %s and %s",
+        LAST_WEEK.start,
+        LAST_WEEK.end,
+    )
     assert without > 0
     partners = build_dataset("partners", LAST_WEEK, conn=conn)
-    assert (f"{without:,} orders of the period" in partners.footnotes[0]
-            and f"the marketplace had {marketplace:,} orders" in partners.footnotes[0])
+    assert (
+        f"{without:,} orders of the period" in partners.footnotes[0]
+        and f"the marketplace had {marketplace:,} orders" in partners.footnotes[0]
+    )
     assert partners.kpis[0].note.startswith("see note 1") and partners.kpis[1].note.startswith("see note 1")

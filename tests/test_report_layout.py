@@ -47,12 +47,28 @@ CHANGING_COLOUR = (0xF0, 0x8C, 0x00)
 """The colour of a day whose figures can still change (an unfinished day, orders still open)."""
 GREEN, RED, GREY = "1A7F37", "CF222E", "57606A"
 GOOD_NEWS = {  # a rise in ... is: (from the issue: refunds, cancellations and durations up are bad)
-    "Orders": "up", "Total revenue": "up", "Net revenue": "up", "Paid orders": "up", "Average order value": "up",
-    "Refunds": "down", "Completed": "up", "Cancelled": "down", "Completion rate %": "up",
-    "Cancellation rate %": "down", "Avg total minutes": "down", "Orders received": "up", "Revenue": "up",
-    "Partners with orders": "up", "Avg acceptance rate %": "up", "Avg completion rate %": "up",
-    "Active customers": "up", "New customers": "up", "Customers": "neither", "At churn risk": "down",
-    "Churn rate %": "down", "Avg lifetime value": "up",
+    "Orders": "up",
+    "Total revenue": "up",
+    "Net revenue": "up",
+    "Paid orders": "up",
+    "Average order value": "up",
+    "Refunds": "down",
+    "Completed": "up",
+    "Cancelled": "down",
+    "Completion rate %": "up",
+    "Cancellation rate %": "down",
+    "Avg total minutes": "down",
+    "Orders received": "up",
+    "Revenue": "up",
+    "Partners with orders": "up",
+    "Avg acceptance rate %": "up",
+    "Avg completion rate %": "up",
+    "Active customers": "up",
+    "New customers": "up",
+    "Customers": "neither",
+    "At churn risk": "down",
+    "Churn rate %": "down",
+    "Avg lifetime value": "up",
 }
 
 
@@ -68,10 +84,13 @@ def conn(module_warehouse):
 @pytest.fixture(scope="module")
 def idle_partner(conn) -> str:
     """A partner with no order on DAY (so every chart of its reports for that day may be empty)."""
-    return conn.execute("""
+    return conn.execute(
+        """
         select partner_id::text from analytics.dim_partners p where not exists (
             select 1 from analytics.fct_orders o where o.partner_id = p.partner_id and o.order_date = %s)
-        order by business_name limit 1""", (DAY.start,)).fetchone()[0]
+        order by business_name limit 1""",
+        (DAY.start,),
+    ).fetchone()[0]
 
 
 def dataset_of(conn, report_type, period, filters=None, **options):
@@ -83,8 +102,10 @@ def dataset_of(conn, report_type, period, filters=None, **options):
 
 def pdf_pages(content: bytes) -> list[list[str]]:
     """Each page's text lines, whitespace normalised."""
-    return [[" ".join(line.split()) for line in page.extract_text().splitlines()]
-            for page in pypdf.PdfReader(io.BytesIO(content)).pages]
+    return [
+        [" ".join(line.split()) for line in page.extract_text().splitlines()]
+        for page in pypdf.PdfReader(io.BytesIO(content)).pages
+    ]
 
 
 def chart_images(content: bytes) -> list:
@@ -94,8 +115,11 @@ def chart_images(content: bytes) -> list:
 def drawn(image, colours=(BAR_COLOUR, CHANGING_COLOUR)) -> int:
     """Pixels of the charts' bar and line colours (final days, days that can still
     change): what the chart draws of its data."""
-    return sum(1 for pixel in image.get_flattened_data()
-               if any(all(abs(a - b) < 30 for a, b in zip(pixel, colour)) for colour in colours))
+    return sum(
+        1
+        for pixel in image.get_flattened_data()
+        if any(all(abs(a - b) < 30 for a, b in zip(pixel, colour)) for colour in colours)
+    )
 
 
 def shown_rows(table) -> list[str]:
@@ -105,8 +129,9 @@ def shown_rows(table) -> list[str]:
     total = table.total_row()
     if total is not None:
         label = f"Total, all {len(table.rows):,}" if len(first + last) < len(table.rows) else "Total"
-        lines.append(" ".join([label] + [format_value(v, c.kind) for v, c in zip(total, table.columns)
-                                         if c.name in table.total]))
+        lines.append(
+            " ".join([label] + [format_value(v, c.kind) for v, c in zip(total, table.columns) if c.name in table.total])
+        )
     return lines
 
 
@@ -171,7 +196,9 @@ def test_excel_sheets_keep_their_names_bold_headers_print_setup_and_visible_char
     assert all(len(name) <= 31 and name == name.strip() for name in book.sheetnames)
     for ws in book.worksheets:
         setup = ws.page_setup
-        assert (setup.fitToWidth, setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True), ws.title
+        assert (setup.fitToWidth, setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True), (
+            ws.title
+        )
         assert ws.print_title_rows == "$1:$1", ws.title
         assert setup.orientation in ("landscape", "portrait")
     summary = book["Summary"]
@@ -180,10 +207,11 @@ def test_excel_sheets_keep_their_names_bold_headers_print_setup_and_visible_char
     assert all(cell.font.b for cell in header)
     for table in dataset.tables:
         ws = book[table.sheet]
-        header = ws[1][:len(table.columns)]  # beside it, a chart and its caption
+        header = ws[1][: len(table.columns)]  # beside it, a chart and its caption
         assert all(cell.font.b for cell in header) and ws.freeze_panes == "A2"
-        assert [cell.value for cell in header] == [f"{c.label} (EUR)" if c.kind == "money" else c.label
-                                                  for c in table.columns]
+        assert [cell.value for cell in header] == [
+            f"{c.label} (EUR)" if c.kind == "money" else c.label for c in table.columns
+        ]
         assert ws.max_row == len(table.rows) + 1  # every row, whatever the PDF shows; no totals row among them
         for index, column in enumerate(table.columns, start=1):
             if column.kind == "money" and table.rows:
@@ -207,8 +235,16 @@ def test_csv_summary_gives_each_kpi_its_unit_and_a_rate_its_change_in_points(con
     assert Decimal(rate["change"]) == Decimal(rate["value"]) - Decimal(rate["previous"])
     orders = rows["Orders"]
     assert orders["change_unit"] == "%" and orders["unit"] == ""
-    revenue = {row["kpi"]: row for row in csv.DictReader(io.StringIO(zipfile.ZipFile(io.BytesIO(
-        render(dataset_of(conn, "revenue", MONTH), "csv").content)).read("summary.csv").decode()))}
+    revenue = {
+        row["kpi"]: row
+        for row in csv.DictReader(
+            io.StringIO(
+                zipfile.ZipFile(io.BytesIO(render(dataset_of(conn, "revenue", MONTH), "csv").content))
+                .read("summary.csv")
+                .decode()
+            )
+        )
+    }
     assert revenue["Total revenue"]["unit"] == "EUR"
     assert set(archive.namelist()) == {"summary.csv", *(f"{t.name}.csv" for t in dataset.tables)}
     hours = list(csv.DictReader(io.StringIO(archive.read("hours.csv").decode())))
@@ -238,7 +274,12 @@ def test_a_change_is_coloured_by_whether_it_is_good_news_for_its_kpi():
     customers_up = Kpi("Customers", 110, 100, "int", better="neither")
     flat = Kpi("Orders", 100, 100, "int")
     assert [k.tone for k in (refunds_up, revenue_up, minutes_down, customers_up, flat)] == [
-        "bad", "good", "good", "neutral", "neutral"]
+        "bad",
+        "good",
+        "good",
+        "neutral",
+        "neutral",
+    ]
     assert format_change(refunds_up, "EUR") == "▲ +20.00% vs previous period (EUR 100.00)"
     assert format_change(minutes_down) == "▼ −10.00% vs previous period (100.00)"
 
@@ -255,9 +296,13 @@ def test_every_kpi_says_which_way_is_good_and_the_email_colours_it_so(conn):
     for report_type in REPORT_TYPES:
         dataset = dataset_of(conn, report_type, MONTH)
         assert {spec.label: spec.better for spec in registry.report_layout(report_type).kpis} == {
-            spec.label: GOOD_NEWS[spec.label] for spec in registry.report_layout(report_type).kpis}
-        html = report_message(dataset, None, schedule_name="Monthly", recipient="cfo@example.com",
-                              message_id="<x@y>").get_body(("html",)).get_content()
+            spec.label: GOOD_NEWS[spec.label] for spec in registry.report_layout(report_type).kpis
+        }
+        html = (
+            report_message(dataset, None, schedule_name="Monthly", recipient="cfo@example.com", message_id="<x@y>")
+            .get_body(("html",))
+            .get_content()
+        )
         for kpi, spec in zip(dataset.kpis, registry.report_layout(report_type).kpis):
             change = kpi.value - kpi.previous if kpi.value is not None and kpi.previous is not None else 0
             better = GOOD_NEWS[spec.label]
@@ -274,7 +319,8 @@ def test_a_one_day_period_draws_its_daily_series_as_a_bar(conn):
     (daily,) = book["Daily revenue"]._charts
     assert daily.tagname == "barChart"
     (line,) = openpyxl.load_workbook(io.BytesIO(render(dataset_of(conn, "revenue", MONTH), "excel").content))[
-        "Daily revenue"]._charts
+        "Daily revenue"
+    ]._charts
     assert line.tagname == "lineChart"
 
 
@@ -286,15 +332,17 @@ def test_a_filter_without_orders_replaces_each_empty_chart_with_a_sentence(conn,
     content = render(dataset, "pdf").content
     text = " ".join(" ".join(page) for page in pdf_pages(content))
     for chart in empty:
-        assert (f"{chart.title}: no data in the period (2026-05-14) for this report's filter, so there is no "
-                "chart.") in text
+        assert (
+            f"{chart.title}: no data in the period (2026-05-14) for this report's filter, so there is no chart."
+        ) in text
     assert len(chart_images(content)) == len(dataset.charts) - len(empty)
     book = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))
     for chart in empty:
         ws = book[dataset.table(chart.table).sheet]
         assert ws._charts == []
-        assert any(isinstance(c.value, str) and "no data in the period" in c.value for row in ws.iter_rows()
-                   for c in row)
+        assert any(
+            isinstance(c.value, str) and "no data in the period" in c.value for row in ws.iter_rows() for c in row
+        )
 
 
 def test_a_day_that_can_still_change_is_drawn_apart_so_it_never_reads_as_a_drop(conn):
@@ -304,7 +352,8 @@ def test_a_day_that_can_still_change_is_drawn_apart_so_it_never_reads_as_a_drop(
     changing = still_changing(dataset, daily)
     assert changing[-1] and dt.date(2026, 6, 30) in dataset.changing_days
     assert [day for (day, _), moving in zip(daily.points(dataset.table("daily"))[1], changing) if moving] == sorted(
-        dataset.changing_days)  # the days the notices name, and no other
+        dataset.changing_days
+    )  # the days the notices name, and no other
     (image, _) = chart_images(render(dataset, "pdf").content)
     assert drawn(image, [CHANGING_COLOUR]) > 50  # the last day in the colour of days that can still change
     text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
@@ -313,8 +362,11 @@ def test_a_day_that_can_still_change_is_drawn_apart_so_it_never_reads_as_a_drop(
     ws = book["Daily revenue"]
     ((series,),) = [chart.series for chart in ws._charts]
     assert [point.idx for point in series.dPt] == [i for i, moving in enumerate(changing) if moving]
-    assert any(cell.value and str(cell.value).startswith("In orange: days whose figures can still change")
-               for row in ws.iter_rows() for cell in row)
+    assert any(
+        cell.value and str(cell.value).startswith("In orange: days whose figures can still change")
+        for row in ws.iter_rows()
+        for cell in row
+    )
     dataset.changing_days = frozenset()  # the same figures, every day final: nothing drawn apart
     (image, _) = chart_images(render(dataset, "pdf").content)
     assert drawn(image, [CHANGING_COLOUR]) == 0 and drawn(image, [BAR_COLOUR]) > 200
@@ -331,15 +383,23 @@ def test_a_day_with_nothing_yet_says_so_rather_than_no_data(conn):
     dataset = dataset_of(conn, "revenue", Period(day, day))
     dataset.table("daily").rows = [(day, 1, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))]  # one open order
     text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
-    assert ("Daily revenue: no data yet in the period (2026-06-30), whose figures can still change (see the "
-            "notices), so there is no chart.") in text
+    assert (
+        "Daily revenue: no data yet in the period (2026-06-30), whose figures can still change (see the "
+        "notices), so there is no chart."
+    ) in text
 
 
 def test_open_orders_are_counted_in_words_that_agree_with_their_number():
     day = dt.date(2026, 11, 24)
-    status = {"now": dt.datetime(2026, 11, 30, tzinfo=UTC), "data_up_to": None, "unfinished_days": [],
-              "open_orders_by_day": [{"date": day, "orders": 1, "open_orders": 1},
-                                     {"date": day + dt.timedelta(days=1), "orders": 12, "open_orders": 3}]}
+    status = {
+        "now": dt.datetime(2026, 11, 30, tzinfo=UTC),
+        "data_up_to": None,
+        "unfinished_days": [],
+        "open_orders_by_day": [
+            {"date": day, "orders": 1, "open_orders": 1},
+            {"date": day + dt.timedelta(days=1), "orders": 12, "open_orders": 3},
+        ],
+    }
     notices = incomplete_period_notices(status)
     assert notices[:2] == ["1 of 1 order of 2026-11-24 is still open.", "3 of 12 orders of 2026-11-25 are still open."]
 
@@ -388,11 +448,15 @@ def test_the_partners_pdf_trims_a_long_list_and_has_a_low_performers_section(con
     assert not any(line in lines for line in shown[15:-5])
     left_out = len(partners.rows) - 20
     assert f"… {left_out:,} more (Excel and CSV)" in lines
-    assert (f"The top 15 and bottom 5 of {len(partners.rows)} partners by revenue; the Excel file (sheet "
-            f"“Partners”) and the CSV file (partners.csv) list all {len(partners.rows)}.") in " ".join(lines)
+    assert (
+        f"The top 15 and bottom 5 of {len(partners.rows)} partners by revenue; the Excel file (sheet "
+        f"“Partners”) and the CSV file (partners.csv) list all {len(partners.rows)}."
+    ) in " ".join(lines)
     received, revenue = sum(r[2] for r in partners.rows), sum(r[5] for r in partners.rows)
-    assert any(line.startswith(f"Total, all {len(partners.rows)} {received:,} ") and f"{revenue:,.2f}" in line
-               for line in lines)  # over every partner, not only the 20 shown
+    assert any(
+        line.startswith(f"Total, all {len(partners.rows)} {received:,} ") and f"{revenue:,.2f}" in line
+        for line in lines
+    )  # over every partner, not only the 20 shown
     assert any(line.startswith("Low performers: lowest completion rate (at least 5 orders)") for line in lines)
     low = dataset.table("low_performers").rows
     assert low and [r[5] for r in low] == sorted(r[5] for r in low)  # completion %, lowest first
@@ -403,8 +467,10 @@ def test_the_partners_pdf_trims_a_long_list_and_has_a_low_performers_section(con
     assert bars.type == "bar" and bars.anchor.ext.cy > 7.5 * cm  # horizontal bars for names, taller for ten
 
 
-LONG_NAMES = ("Lavandaria Express do Centro Histórico — Unidade Norte 27",
-              "Lavandaria Express do Centro Histórico — Unidade Sul 18")
+LONG_NAMES = (
+    "Lavandaria Express do Centro Histórico — Unidade Norte 27",
+    "Lavandaria Express do Centro Histórico — Unidade Sul 18",
+)
 
 
 def test_a_pdf_table_never_cuts_a_heading_or_a_number_and_shortens_long_names_in_the_middle(conn):
@@ -436,40 +502,56 @@ def test_the_excel_summary_shows_a_long_kpi_label_whole(conn):
     summary = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))["Summary"]
     (cell,) = [row[0] for row in summary.iter_rows() if row[0].value == label]
     width = summary.column_dimensions["A"].width
-    assert width >= len(label) + 2 or (cell.alignment.wrap_text and summary.row_dimensions[cell.row].height
-                                       >= 15 * -(-len(label) // int(width)))
+    assert width >= len(label) + 2 or (
+        cell.alignment.wrap_text and summary.row_dimensions[cell.row].height >= 15 * -(-len(label) // int(width))
+    )
 
 
 def test_a_one_row_chart_table_is_named_in_the_singular(conn):
     dataset = dataset_of(conn, "customers", DAY)
     text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
-    assert ("The row of this chart is in the Excel file (sheet “New customers per day”) and the CSV file "
-            "(acquisition.csv).") in text
+    assert (
+        "The row of this chart is in the Excel file (sheet “New customers per day”) and the CSV file (acquisition.csv)."
+    ) in text
 
 
 def test_a_table_that_repeats_its_chart_is_left_to_excel_and_csv(conn):
     dataset = dataset_of(conn, "orders", MONTH)
     text = " ".join(" ".join(page) for page in pdf_pages(render(dataset, "pdf").content))
     assert "Orders by local hour (24 rows)" not in text
-    assert ("The 24 rows of this chart are in the Excel file (sheet “Orders by local hour”) and the CSV file "
-            "(hours.csv).") in text
+    assert (
+        "The 24 rows of this chart are in the Excel file (sheet “Orders by local hour”) and the CSV file (hours.csv)."
+    ) in text
     book = openpyxl.load_workbook(io.BytesIO(render(dataset, "excel").content))
     assert book["Orders by local hour"].max_row == 25
 
 
 def test_a_layout_with_a_sheet_name_excel_would_cut_or_a_total_of_rates_is_refused():
     def layout(table: TableSpec) -> PayloadType:
-        return PayloadType(name="cut", title="Cut", compute=lambda *a, **k: {}, marts=(), cache_ttl=dt.timedelta(1),
-                           schema=registry.get("revenue").schema, report=ReportLayout(
-                               kpis=(KpiSpec("Orders", "orders", "int"),), tables=(table,)))
+        return PayloadType(
+            name="cut",
+            title="Cut",
+            compute=lambda *a, **k: {},
+            marts=(),
+            cache_ttl=dt.timedelta(1),
+            schema=registry.get("revenue").schema,
+            report=ReportLayout(kpis=(KpiSpec("Orders", "orders", "int"),), tables=(table,)),
+        )
 
-    long_title = TableSpec("items", "Item sales by service category (paid orders)", (("category", "Category", "text"),),
-                           rows="items")
-    with pytest.raises(ValueError, match="sheet name 'Item sales by service category \\(paid orders\\)' must be "
-                                         "1-31 characters"):
+    long_title = TableSpec(
+        "items", "Item sales by service category (paid orders)", (("category", "Category", "text"),), rows="items"
+    )
+    with pytest.raises(
+        ValueError, match="sheet name 'Item sales by service category \\(paid orders\\)' must be 1-31 characters"
+    ):
         registry.register(layout(long_title))
-    summed_rate = TableSpec("methods", "By method", (("method", "Method", "text"), ("share", "Share %", "rate")),
-                            rows="methods", total=("share",))
+    summed_rate = TableSpec(
+        "methods",
+        "By method",
+        (("method", "Method", "text"), ("share", "Share %", "rate")),
+        rows="methods",
+        total=("share",),
+    )
     with pytest.raises(ValueError, match="a totals row cannot add up column 'share' \\(of kind rate"):
         registry.register(layout(summed_rate))
     assert "cut" not in registry.payload_types()
@@ -480,24 +562,30 @@ def test_a_layout_with_a_sheet_name_excel_would_cut_or_a_total_of_rates_is_refus
 
 def body(dataset, fmt: str = "pdf") -> str:
     file = render(dataset, fmt)
-    message = report_message(dataset, file, schedule_name="Monthly", recipient="cfo@example.com",
-                             message_id="<x@y>")
+    message = report_message(dataset, file, schedule_name="Monthly", recipient="cfo@example.com", message_id="<x@y>")
     return " ".join(message.get_body(("plain",)).get_content().split())
 
 
 def test_the_email_speaks_of_the_report_it_carries(conn):
     revenue = body(dataset_of(conn, "revenue", MONTH))
     assert "masked" not in revenue and "personal data" not in revenue  # no customer data in a revenue report
-    assert ("It holds the KPIs above, 2 charts and the tables Daily revenue, Revenue by payment method, Item sales "
-            "by service category (paid orders), Top services.") in revenue
+    assert (
+        "It holds the KPIs above, 2 charts and the tables Daily revenue, Revenue by payment method, Item sales "
+        "by service category (paid orders), Top services."
+    ) in revenue
     assert "Total revenue: EUR " in revenue
     masked = body(dataset_of(conn, "customers", MONTH), "excel")
     assert "Customer names and emails in this report are masked: this schedule is not allowed to show them." in masked
-    assert ("one sheet per table: Customer segments, Top customers, New customers per day; the charts are on "
-            "Customer segments and New customers per day.") in masked
+    assert (
+        "one sheet per table: Customer segments, Top customers, New customers per day; the charts are on "
+        "Customer segments and New customers per day."
+    ) in masked
     shown = body(dataset_of(conn, "customers", MONTH, allow_pii=True), "csv")
-    assert "This report shows customers' names and emails (this schedule is allowed to): handle it as personal data." \
-        in shown and "masked" not in shown
+    assert (
+        "This report shows customers' names and emails (this schedule is allowed to): handle it as personal data."
+        in shown
+        and "masked" not in shown
+    )
     partners = body(dataset_of(conn, "partners", MONTH))
     assert "Partners: top and bottom rows only; the Excel and CSV versions list every row." in partners
 
@@ -505,18 +593,38 @@ def test_the_email_speaks_of_the_report_it_carries(conn):
 # --- schedules: the day of week as the help text promises --------------------------------------------
 
 
-@pytest.mark.parametrize(("given", "day"), [("mon", 0), ("MON", 0), ("Monday", 0), ("tuesday", 1), ("Sun", 6),
-                                            ("SUNDAY", 6), ("4", 4)])
+@pytest.mark.parametrize(
+    ("given", "day"), [("mon", 0), ("MON", 0), ("Monday", 0), ("tuesday", 1), ("Sun", 6), ("SUNDAY", 6), ("4", 4)]
+)
 def test_a_weekly_schedule_takes_a_day_by_number_name_or_three_letters_in_any_case(given, day):
-    raw = {"name": "Weekly", "report_type": "revenue", "frequency": "weekly", "day_of_week": given,
-           "time_of_day": "08:00", "timezone": "UTC", "recipients": "ops@example.com", "format": "pdf"}
+    raw = {
+        "name": "Weekly",
+        "report_type": "revenue",
+        "frequency": "weekly",
+        "day_of_week": given,
+        "time_of_day": "08:00",
+        "timezone": "UTC",
+        "recipients": "ops@example.com",
+        "format": "pdf",
+    }
     assert schedules.validate(raw).day_of_week == day
 
 
 def test_a_day_of_week_that_is_no_day_is_refused_saying_what_to_write():
-    raw = {"name": "Weekly", "report_type": "revenue", "frequency": "weekly", "day_of_week": "tues",
-           "time_of_day": "08:00", "timezone": "UTC", "recipients": "ops@example.com", "format": "pdf"}
-    with pytest.raises(schedules.ScheduleError, match="day-of-week: 'tues' is not a day of the week; write 0-6 "
-                                                      "\\(0 = Monday\\), a day's name \\(monday\\) or its first "
-                                                      "three letters \\(mon\\)"):
+    raw = {
+        "name": "Weekly",
+        "report_type": "revenue",
+        "frequency": "weekly",
+        "day_of_week": "tues",
+        "time_of_day": "08:00",
+        "timezone": "UTC",
+        "recipients": "ops@example.com",
+        "format": "pdf",
+    }
+    with pytest.raises(
+        schedules.ScheduleError,
+        match="day-of-week: 'tues' is not a day of the week; write 0-6 "
+        "\\(0 = Monday\\), a day's name \\(monday\\) or its first "
+        "three letters \\(mon\\)",
+    ):
         schedules.validate(raw)

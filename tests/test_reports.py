@@ -132,9 +132,17 @@ def smtp(monkeypatch, tmp_path):
 
 
 def add_schedule(conn, **overrides) -> dict:
-    raw = {"name": "Daily revenue", "report_type": "revenue", "frequency": "daily", "time_of_day": "08:00",
-           "timezone": "UTC", "recipients": "ops@example.com, finance@example.com", "format": "excel",
-           "created_by": "test", **overrides}
+    raw = {
+        "name": "Daily revenue",
+        "report_type": "revenue",
+        "frequency": "daily",
+        "time_of_day": "08:00",
+        "timezone": "UTC",
+        "recipients": "ops@example.com, finance@example.com",
+        "format": "excel",
+        "created_by": "test",
+        **overrides,
+    }
     return schedules.add(conn, schedules.validate(raw, conn=conn), now=TICK - dt.timedelta(hours=1))
 
 
@@ -144,9 +152,11 @@ def attachment(message) -> tuple[str, str, bytes]:
 
 
 def daily_mart(conn, period: Period) -> tuple:
-    return conn.execute("select sum(total_orders), sum(total_revenue), sum(net_revenue) from "
-                        "analytics.daily_revenue_summaries where date between %s and %s",
-                        (period.start, period.end)).fetchone()
+    return conn.execute(
+        "select sum(total_orders), sum(total_revenue), sum(net_revenue) from "
+        "analytics.daily_revenue_summaries where date between %s and %s",
+        (period.start, period.end),
+    ).fetchone()
 
 
 def revenue_report_totals(fmt: str, content: bytes) -> dict[str, tuple[int, Decimal]]:
@@ -156,14 +166,18 @@ def revenue_report_totals(fmt: str, content: bytes) -> dict[str, tuple[int, Deci
         book = openpyxl.load_workbook(io.BytesIO(content))
         kpis = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
         daily = list(book["Daily revenue"].iter_rows(min_row=2, values_only=True))
-        return {"kpis": (kpis["Orders"], Decimal(str(kpis["Total revenue"]))),
-                "daily": (sum(r[1] for r in daily), sum(Decimal(str(r[2])) for r in daily))}
+        return {
+            "kpis": (kpis["Orders"], Decimal(str(kpis["Total revenue"]))),
+            "daily": (sum(r[1] for r in daily), sum(Decimal(str(r[2])) for r in daily)),
+        }
     if fmt == "csv":
         archive = zipfile.ZipFile(io.BytesIO(content))
         kpis = {r["kpi"]: r["value"] for r in csv.DictReader(io.StringIO(archive.read("summary.csv").decode()))}
         daily = list(csv.DictReader(io.StringIO(archive.read("daily.csv").decode())))
-        return {"kpis": (int(kpis["Orders"]), Decimal(kpis["Total revenue"])),
-                "daily": (sum(int(r["total_orders"]) for r in daily), sum(Decimal(r["total_revenue"]) for r in daily))}
+        return {
+            "kpis": (int(kpis["Orders"]), Decimal(kpis["Total revenue"])),
+            "daily": (sum(int(r["total_orders"]) for r in daily), sum(Decimal(r["total_revenue"]) for r in daily)),
+        }
     # PDF text: each KPI tile is its label's line then its value's line (money after
     # its currency, "EUR 308.50"); each table row is one line ("2026-05-01 12 308.50
     # 0.00 308.50" in the daily table).
@@ -174,8 +188,10 @@ def revenue_report_totals(fmt: str, content: bytes) -> dict[str, tuple[int, Deci
 
     kpi = {label: number(lines[lines.index(label) + 1]) for label in ("Orders", "Total revenue")}
     rows = [line.split() for line in lines if re.fullmatch(r"\d{4}-\d\d-\d\d( [\d,.]+){4}", line)]
-    return {"kpis": (int(kpi["Orders"]), kpi["Total revenue"]),
-            "daily": (sum(int(number(r[1])) for r in rows), sum(number(r[2]) for r in rows))}
+    return {
+        "kpis": (int(kpi["Orders"]), kpi["Total revenue"]),
+        "daily": (sum(int(number(r[1])) for r in rows), sum(number(r[2]) for r in rows)),
+    }
 
 
 # --- the files -------------------------------------------------------------------
@@ -221,8 +237,13 @@ def test_csv_zip_has_one_utf8_table_per_file_equal_to_the_marts(conn):
     orders, revenue, _ = daily_mart(conn, MONTH)
     file = render(build_dataset("revenue", MONTH, conn=conn), "csv")
     archive = zipfile.ZipFile(io.BytesIO(file.content))
-    assert set(archive.namelist()) == {"summary.csv", "daily.csv", "payment_methods.csv", "categories.csv",
-                                       "top_services.csv"}
+    assert set(archive.namelist()) == {
+        "summary.csv",
+        "daily.csv",
+        "payment_methods.csv",
+        "categories.csv",
+        "top_services.csv",
+    }
     daily = list(csv.DictReader(io.StringIO(archive.read("daily.csv").decode("utf-8"))))
     assert list(daily[0]) == ["date", "total_orders", "total_revenue", "refund_amount", "net_revenue"]
     assert sum(Decimal(r["total_revenue"]) for r in daily) == revenue
@@ -235,14 +256,19 @@ HOSTILE_NAMES = ['=HYPERLINK("http://x.example","click me")', "+1 Laundry", "@cm
 def test_partner_names_a_spreadsheet_would_evaluate_reach_excel_and_csv_as_text(conn):
     """Partners named like formulas (OWASP CSV injection: a leading = + - @ or tab)
     arrive as the text they are; the numbers beside them are still numbers."""
-    revenue = dict(conn.execute(
-        "select partner_id, sum(revenue) from analytics.partner_performance_metrics where date between %s and %s "
-        "group by partner_id order by sum(revenue) desc, partner_id limit 5", (MONTH.start, MONTH.end)).fetchall())
+    revenue = dict(
+        conn.execute(
+            "select partner_id, sum(revenue) from analytics.partner_performance_metrics where date between %s and %s "
+            "group by partner_id order by sum(revenue) desc, partner_id limit 5",
+            (MONTH.start, MONTH.end),
+        ).fetchall()
+    )
     renamed = dict(zip(HOSTILE_NAMES, revenue.values()))  # name -> that partner's revenue in May
     with conn.transaction():  # rolled back: the other tests keep the generated names
         for partner_id, name in zip(revenue, HOSTILE_NAMES):
-            conn.execute("update analytics.dim_partners set business_name = %s where partner_id = %s",
-                         (name, partner_id))
+            conn.execute(
+                "update analytics.dim_partners set business_name = %s where partner_id = %s", (name, partner_id)
+            )
         dataset = build_dataset("partners", MONTH, conn=conn)
         excel, csv_zip = render(dataset, "excel").content, render(dataset, "csv").content
         raise psycopg.Rollback
@@ -255,8 +281,10 @@ def test_partner_names_a_spreadsheet_would_evaluate_reach_excel_and_csv_as_text(
         assert name_cell.data_type == "s" and name_cell.quotePrefix, name  # shown, and kept on edit, as text
         assert revenue_cell.data_type == "n" and Decimal(str(revenue_cell.value)) == expected
 
-    table = {r["business_name"]: r for r in csv.DictReader(io.StringIO(
-        zipfile.ZipFile(io.BytesIO(csv_zip)).read("partners.csv").decode("utf-8")))}
+    table = {
+        r["business_name"]: r
+        for r in csv.DictReader(io.StringIO(zipfile.ZipFile(io.BytesIO(csv_zip)).read("partners.csv").decode("utf-8")))
+    }
     for name, expected in renamed.items():
         assert Decimal(table["'" + name]["revenue"]) == expected  # the name prefixed with ', the number as is
     assert all(not key.startswith(("=", "+", "-", "@", "\t")) for key in table)
@@ -264,10 +292,23 @@ def test_partner_names_a_spreadsheet_would_evaluate_reach_excel_and_csv_as_text(
 
 def test_only_text_is_made_inert_never_numbers():
     assert [inert_text(v) for v in ["-5%", "=1+1", "Lisbon", "", Decimal("-5.00"), -3, None]] == [
-        "'-5%", "'=1+1", "Lisbon", "", Decimal("-5.00"), -3, None]
+        "'-5%",
+        "'=1+1",
+        "Lisbon",
+        "",
+        Decimal("-5.00"),
+        -3,
+        None,
+    ]
     # Every trigger of the OWASP CSV-injection guidance: = + - @ tab carriage return.
     assert [inert_text(v) for v in ["@SUM(A1)", "+1", "\t=1", "\r=1", "a=1", 1.5]] == [
-        "'@SUM(A1)", "'+1", "'\t=1", "'\r=1", "a=1", 1.5]
+        "'@SUM(A1)",
+        "'+1",
+        "'\t=1",
+        "'\r=1",
+        "a=1",
+        1.5,
+    ]
 
 
 def test_customer_pii_is_masked_unless_the_schedule_allows_it(conn):
@@ -298,9 +339,14 @@ def test_each_recipient_gets_the_period_once_with_subject_body_and_attachment(co
     again = runner.deliver(conn, str(schedule["schedule_id"]), TICK)
     assert again.sent == [] and sorted(again.already_done) == ["finance@example.com", "ops@example.com"]
     assert len(smtp.messages) == 2
-    ledger = conn.execute("select recipient, status, attempts, bytes > 0, length(sha256), rows > 0 "
-                          "from analytics.report_deliveries order by recipient").fetchall()
-    assert ledger == [("finance@example.com", "sent", 1, True, 64, True), ("ops@example.com", "sent", 1, True, 64, True)]
+    ledger = conn.execute(
+        "select recipient, status, attempts, bytes > 0, length(sha256), rows > 0 "
+        "from analytics.report_deliveries order by recipient"
+    ).fetchall()
+    assert ledger == [
+        ("finance@example.com", "sent", 1, True, 64, True),
+        ("ops@example.com", "sent", 1, True, 64, True),
+    ]
     next_run = conn.execute("select next_run_at from analytics.report_schedules").fetchone()[0]
     assert next_run == TICK + dt.timedelta(days=1)
 
@@ -329,7 +375,11 @@ def test_a_transient_451_reply_is_retried_and_the_message_delivered_once(conn, s
     assert smtp.deferred == [stage]
     assert outcome.sent == ["ops@example.com"] and outcome.failed == {}
     assert len(smtp.messages) == 1 and smtp.messages[0]["To"] == "ops@example.com"
-    assert conn.execute("select status, attempts, error from analytics.report_deliveries").fetchone() == ("sent", 2, None)
+    assert conn.execute("select status, attempts, error from analytics.report_deliveries").fetchone() == (
+        "sent",
+        2,
+        None,
+    )
 
 
 def test_a_refused_recipient_is_recorded_and_the_others_still_get_theirs(conn, smtp):
@@ -337,8 +387,10 @@ def test_a_refused_recipient_is_recorded_and_the_others_still_get_theirs(conn, s
     schedule = add_schedule(conn, recipients="gone@example.com, ops@example.com")
     outcome = runner.deliver(conn, str(schedule["schedule_id"]), TICK)
     assert outcome.sent == ["ops@example.com"] and list(outcome.failed) == ["gone@example.com"]
-    failed = conn.execute("select status, attempts, error_class, error from analytics.report_deliveries "
-                          "where recipient = 'gone@example.com'").fetchone()
+    failed = conn.execute(
+        "select status, attempts, error_class, error from analytics.report_deliveries "
+        "where recipient = 'gone@example.com'"
+    ).fetchone()
     assert failed[:3] == ("failed", 1, "SMTPRecipientsRefused") and "550" in failed[3]
     # A permanent failure is final: a re-run does not retry it.
     runner.deliver(conn, str(schedule["schedule_id"]), TICK)
@@ -347,21 +399,35 @@ def test_a_refused_recipient_is_recorded_and_the_others_still_get_theirs(conn, s
 
 @pytest.mark.parametrize("fmt", ["pdf", "excel", "csv"])
 def test_the_emailed_revenue_attachment_has_the_marts_totals(conn, smtp, fmt):
-    schedule = add_schedule(conn, name="Monthly revenue", frequency="monthly", day_of_month="1",
-                            recipients="cfo@example.com", format=fmt)
+    schedule = add_schedule(
+        conn, name="Monthly revenue", frequency="monthly", day_of_month="1", recipients="cfo@example.com", format=fmt
+    )
     runner.deliver(conn, str(schedule["schedule_id"]), MONTH_TICK)
     (received,) = smtp.to("cfo@example.com")
     name, _, content = attachment(received)
-    assert name == {"pdf": "monthly-revenue_2026-05.pdf", "excel": "monthly-revenue_2026-05.xlsx",
-                    "csv": "monthly-revenue_2026-05.zip"}[fmt]
+    assert (
+        name
+        == {
+            "pdf": "monthly-revenue_2026-05.pdf",
+            "excel": "monthly-revenue_2026-05.xlsx",
+            "csv": "monthly-revenue_2026-05.zip",
+        }[fmt]
+    )
     orders, revenue, _ = daily_mart(conn, MONTH)
     assert orders > 0 and revenue > 0
     assert revenue_report_totals(fmt, content) == {"kpis": (orders, revenue), "daily": (orders, revenue)}
 
 
 def test_the_emailed_partners_attachment_sums_to_partner_performance_metrics(conn, smtp):
-    schedule = add_schedule(conn, name="Monthly partners", report_type="partners", frequency="monthly",
-                            day_of_month="1", recipients="pm@example.com", format="excel")
+    schedule = add_schedule(
+        conn,
+        name="Monthly partners",
+        report_type="partners",
+        frequency="monthly",
+        day_of_month="1",
+        recipients="pm@example.com",
+        format="excel",
+    )
     runner.deliver(conn, str(schedule["schedule_id"]), MONTH_TICK)
     (received,) = smtp.to("pm@example.com")
     sheet = openpyxl.load_workbook(io.BytesIO(attachment(received)[2]))["Partners"]
@@ -371,7 +437,9 @@ def test_the_emailed_partners_attachment_sums_to_partner_performance_metrics(con
     received_orders = sum(row[header.index("Received")] for row in rows)
     assert (received_orders, revenue) == conn.execute(
         "select sum(orders_received), sum(revenue) from analytics.partner_performance_metrics "
-        "where date between %s and %s", (MONTH.start, MONTH.end)).fetchone()
+        "where date between %s and %s",
+        (MONTH.start, MONTH.end),
+    ).fetchone()
     assert revenue > 0
 
 
@@ -418,11 +486,17 @@ def test_the_sensor_twice_on_one_tick_and_a_rerun_send_once(conn, smtp, monkeypa
     sensor = definitions.get_sensor_def("report_schedules_sensor")
     with DagsterInstance.ephemeral() as instance:
         monkeypatch.setattr(report_sensors, "clock", lambda: TICK - dt.timedelta(minutes=1))
-        early = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions))
+        early = sensor.evaluate_tick(
+            build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
+        )
         assert early.run_requests == [] and early.skip_message == "no report schedule is due"
         monkeypatch.setattr(report_sensors, "clock", lambda: TICK + dt.timedelta(minutes=5))
-        first = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
-        second = sensor.evaluate_tick(build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)).run_requests
+        first = sensor.evaluate_tick(
+            build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
+        ).run_requests
+        second = sensor.evaluate_tick(
+            build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
+        ).run_requests
         assert len(first) == 1 and [r.run_key for r in first] == [r.run_key for r in second]
         assert first[0].run_key == f"report:{schedule['schedule_id']}:2026-06-28"
         assert first[0].run_config["ops"]["send_scheduled_report"]["config"]["data_incomplete"] is False
@@ -438,41 +512,59 @@ def test_a_run_with_a_refused_recipient_fails_and_alerts_after_serving_the_other
     monkeypatch.setenv("LAUNDRY_ALERT_RECIPIENTS", "data@example.com")
     smtp.refuse.add("gone@example.com")
     schedule = add_schedule(conn, recipients="gone@example.com, ops@example.com")
-    run_config = {"ops": {"send_scheduled_report": {"config": {
-        "schedule_id": str(schedule["schedule_id"]), "tick": TICK.isoformat()}}}}
+    run_config = {
+        "ops": {
+            "send_scheduled_report": {"config": {"schedule_id": str(schedule["schedule_id"]), "tick": TICK.isoformat()}}
+        }
+    }
     with DagsterInstance.ephemeral() as instance:
-        result = jobs.send_report_job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False)
+        result = jobs.send_report_job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
         # Every recipient was attempted and recorded before the run failed.
         assert not result.success
         (step_failure,) = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
         metadata = step_failure.step_failure_data.user_failure_data.metadata
         assert metadata["failed_recipients"].value == ["gone@example.com"] and metadata["recipients_sent"].value == 1
         assert [m["To"] for m in smtp.messages] == ["ops@example.com"]
-        ledger = conn.execute("select recipient, status, error_class from analytics.report_deliveries "
-                              "order by recipient").fetchall()
+        ledger = conn.execute(
+            "select recipient, status, error_class from analytics.report_deliveries order by recipient"
+        ).fetchall()
         assert ledger == [("gone@example.com", "failed", "SMTPRecipientsRefused"), ("ops@example.com", "sent", None)]
         # The failure is no longer invisible: the data team's alert fires for it.
         run_failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
-        email_data_team_on_run_failure(build_run_status_sensor_context(resources=WAREHOUSE,
-            sensor_name="email_data_team_on_run_failure", dagster_instance=instance,
-            dagster_run=result.dagster_run, dagster_event=run_failure).for_run_failure())
+        email_data_team_on_run_failure(
+            build_run_status_sensor_context(
+                resources=WAREHOUSE,
+                sensor_name="email_data_team_on_run_failure",
+                dagster_instance=instance,
+                dagster_run=result.dagster_run,
+                dagster_event=run_failure,
+            ).for_run_failure()
+        )
         (alert,) = smtp.to("data@example.com")
         assert alert["Subject"] == "Pipeline run failed: send_report_job"
         assert "gone@example.com" in alert.get_content() and "550" in alert.get_content()
         # Re-executing the failed run from its failure sends nobody anything again, and
         # fails again: the refused recipient is still not delivered (a 5xx is final).
-        with execute_job(reconstructable(jobs.send_report_job), instance,
-                         run_config={**run_config, "execution": {"config": {"in_process": {}}}},
-                         reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance)) as again:
+        with execute_job(
+            reconstructable(jobs.send_report_job),
+            instance,
+            run_config={**run_config, "execution": {"config": {"in_process": {}}}},
+            reexecution_options=ReexecutionOptions.from_failure(result.run_id, instance),
+        ) as again:
             assert again.dagster_run.parent_run_id == result.run_id
             assert not again.success
             (step_failure,) = [e for e in again.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
             metadata = step_failure.step_failure_data.user_failure_data.metadata
-            assert metadata["failed_recipients"].value == ["gone@example.com"] and metadata["recipients_sent"].value == 0
+            assert (
+                metadata["failed_recipients"].value == ["gone@example.com"] and metadata["recipients_sent"].value == 0
+            )
     assert [m["To"] for m in smtp.messages] == ["ops@example.com", "data@example.com"]
-    assert conn.execute("select recipient, status, error_class from analytics.report_deliveries "
-                        "order by recipient").fetchall() == ledger
+    assert (
+        conn.execute(
+            "select recipient, status, error_class from analytics.report_deliveries order by recipient"
+        ).fetchall()
+        == ledger
+    )
 
 
 @pytest.mark.parametrize("report_type", ["revenue", "orders", "partners", "customers"])
@@ -489,12 +581,17 @@ def test_a_partners_report_waits_while_partner_performance_metrics_lacks_the_per
     add_schedule(conn, name="Daily partners", report_type="partners", recipients="pm@example.com")
     add_schedule(conn, name="Daily revenue", recipients="ops@example.com")
     last_day = {"day": DAY.end}
-    conn.execute("create temporary table held_back as "
-                 "select * from analytics.partner_performance_metrics where date = %(day)s", last_day)
+    conn.execute(
+        "create temporary table held_back as select * from analytics.partner_performance_metrics where date = %(day)s",
+        last_day,
+    )
     try:
         # Rows of the last day written before that day ended, then no rows at all.
-        conn.execute("update analytics.partner_performance_metrics set refreshed_at = %(day)s::timestamp + "
-                     "interval '12 hours' where date = %(day)s", last_day)
+        conn.execute(
+            "update analytics.partner_performance_metrics set refreshed_at = %(day)s::timestamp + "
+            "interval '12 hours' where date = %(day)s",
+            last_day,
+        )
         assert marts.unready_marts(conn, DAY, "partners") == ["partner_performance_metrics"]
         conn.execute("delete from analytics.partner_performance_metrics where date = %(day)s", last_day)
         assert marts.unready_marts(conn, DAY, "partners") == ["partner_performance_metrics"]
@@ -515,8 +612,10 @@ def test_downtime_over_three_periods_follows_the_catch_up_policy(conn, policy, r
     conn.execute("update analytics.report_schedules set next_run_at = %s", (now - dt.timedelta(days=2, hours=4),))
     due = runner.due_runs(conn, now, data_ready=lambda period, report_type: True)
     assert len(due) == runs
-    assert [d.period.start.isoformat() for d in due] == ["2026-06-27", "2026-06-28", "2026-06-29"][3 - runs:]
-    assert conn.execute("select count(*) from analytics.report_deliveries where status = 'skipped'").fetchone() == (skipped,)
+    assert [d.period.start.isoformat() for d in due] == ["2026-06-27", "2026-06-28", "2026-06-29"][3 - runs :]
+    assert conn.execute("select count(*) from analytics.report_deliveries where status = 'skipped'").fetchone() == (
+        skipped,
+    )
     if policy == "skip":
         assert conn.execute("select next_run_at from analytics.report_schedules").fetchone()[0] > now
 
@@ -534,47 +633,74 @@ def test_a_due_report_waits_for_its_marts_then_sends_with_a_notice(conn, monkeyp
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args],
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "laundry_cli", "reports", *args], capture_output=True, text=True)
 
 
-GOOD = ["add", "--name", "Weekly partners", "--type", "partners", "--frequency", "weekly", "--day-of-week", "0",
-        "--time", "08:00", "--timezone", "Europe/Lisbon", "--recipients", "pm@example.com", "--format", "pdf"]
+GOOD = [
+    "add",
+    "--name",
+    "Weekly partners",
+    "--type",
+    "partners",
+    "--frequency",
+    "weekly",
+    "--day-of-week",
+    "0",
+    "--time",
+    "08:00",
+    "--timezone",
+    "Europe/Lisbon",
+    "--recipients",
+    "pm@example.com",
+    "--format",
+    "pdf",
+]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"--type": "sales"}, "type: 'sales' is not one of"),
-    ({"--frequency": "hourly"}, "frequency: 'hourly' is not one of"),
-    ({"--day-of-week": "7"}, "day-of-week: 7 is not between 0 and 6"),
-    ({"--time": "8am"}, "time-of-day: '8am' is not a time"),
-    ({"--timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not an IANA time zone"),
-    ({"--recipients": "pm@example.com, nobody"}, "recipients: 'nobody' is not"),
-    ({"--recipients": "pm@example.com,pm@example.com"}, "listed twice"),
-    ({"--recipients": "pm@example.com\nBcc: all@example.com"}, "is not a plain email address"),
-    ({"--format": "docx"}, "format: 'docx' is not one of"),
-    ({"--filters": '{"colour": "red"}'}, "unknown key colour"),
-    ({"--filters": '{"window_days": 900}'}, "900 is not between 1 and 366"),
-    ({"--filters": "{not json"}, "not valid JSON"),
-    ({"--catch-up": "sometimes"}, "catch-up: 'sometimes' is not one of"),
-    ({"--name": "Weekly\r\nBcc: x@example.com"}, "name: name must be one line"),
-    ({"--day-of-week": None}, "day-of-week: a weekly schedule needs --day-of-week 0-6"),
-    ({"--frequency": "monthly", "--day-of-week": None, "--day-of-month": "32"},
-     "day-of-month: 32 is not between 1 and 31"),
-    ({"--frequency": "monthly", "--day-of-week": None, "--day-of-month": "first"},
-     "day-of-month: 'first' is not a day of the month; write 1-31 or 'last'"),
-    ({"--filters": '{"partner_id": "not-a-uuid"}'}, "filters: partner_id 'not-a-uuid' is not a UUID"),
-    ({"--filters": '{"window_days": 7.5}'}, "filters: window_days must be a whole number"),
-    ({"--filters": '{"service_category": "Dry cleaning"}'},
-     "filters: service_category applies only to revenue and orders reports, not to partners reports"),
-    ({"--type": "revenue", "--filters": '{"city": "Lisbon"}'},
-     "filters: city applies only to partners reports, not to revenue reports"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--type": "sales"}, "type: 'sales' is not one of"),
+        ({"--frequency": "hourly"}, "frequency: 'hourly' is not one of"),
+        ({"--day-of-week": "7"}, "day-of-week: 7 is not between 0 and 6"),
+        ({"--time": "8am"}, "time-of-day: '8am' is not a time"),
+        ({"--timezone": "Mars/Olympus"}, "timezone: 'Mars/Olympus' is not an IANA time zone"),
+        ({"--recipients": "pm@example.com, nobody"}, "recipients: 'nobody' is not"),
+        ({"--recipients": "pm@example.com,pm@example.com"}, "listed twice"),
+        ({"--recipients": "pm@example.com\nBcc: all@example.com"}, "is not a plain email address"),
+        ({"--format": "docx"}, "format: 'docx' is not one of"),
+        ({"--filters": '{"colour": "red"}'}, "unknown key colour"),
+        ({"--filters": '{"window_days": 900}'}, "900 is not between 1 and 366"),
+        ({"--filters": "{not json"}, "not valid JSON"),
+        ({"--catch-up": "sometimes"}, "catch-up: 'sometimes' is not one of"),
+        ({"--name": "Weekly\r\nBcc: x@example.com"}, "name: name must be one line"),
+        ({"--day-of-week": None}, "day-of-week: a weekly schedule needs --day-of-week 0-6"),
+        (
+            {"--frequency": "monthly", "--day-of-week": None, "--day-of-month": "32"},
+            "day-of-month: 32 is not between 1 and 31",
+        ),
+        (
+            {"--frequency": "monthly", "--day-of-week": None, "--day-of-month": "first"},
+            "day-of-month: 'first' is not a day of the month; write 1-31 or 'last'",
+        ),
+        ({"--filters": '{"partner_id": "not-a-uuid"}'}, "filters: partner_id 'not-a-uuid' is not a UUID"),
+        ({"--filters": '{"window_days": 7.5}'}, "filters: window_days must be a whole number"),
+        (
+            {"--filters": '{"service_category": "Dry cleaning"}'},
+            "filters: service_category applies only to revenue and orders reports, not to partners reports",
+        ),
+        (
+            {"--type": "revenue", "--filters": '{"city": "Lisbon"}'},
+            "filters: city applies only to partners reports, not to revenue reports",
+        ),
+    ],
+)
 def test_cli_refuses_each_invalid_field_and_stores_nothing(conn, change, message):
     args = list(GOOD)
     for flag, value in change.items():  # a value of None drops the flag
         if flag in args:
             at = args.index(flag)
-            args[at:at + 2] = [] if value is None else [flag, value]
+            args[at : at + 2] = [] if value is None else [flag, value]
         elif value is not None:
             args += [flag, value]
     done = cli(*args)
@@ -586,8 +712,9 @@ def test_cli_refuses_a_recipient_outside_the_allowed_domains(conn, monkeypatch):
     monkeypatch.setenv("LAUNDRY_RECIPIENT_DOMAINS", "laundryconnect.example")  # the CLI subprocess inherits it
     done = cli(*GOOD)
     assert done.returncode == 2, done.stderr
-    assert ("recipients: 'pm@example.com': domain example.com is not in LAUNDRY_RECIPIENT_DOMAINS "
-            "(laundryconnect.example)") in done.stderr
+    assert (
+        "recipients: 'pm@example.com': domain example.com is not in LAUNDRY_RECIPIENT_DOMAINS (laundryconnect.example)"
+    ) in done.stderr
     assert conn.execute("select count(*) from analytics.report_schedules").fetchone() == (0,)
 
 
@@ -609,12 +736,24 @@ def test_cli_send_now_refuses_an_invalid_to_and_sends_and_records_nothing(conn, 
 
 
 def test_filter_keys_are_accepted_exactly_by_the_report_types_that_apply_them():
-    values = {"window_days": 7, "partner_id": "6f1c1f0e-8f5e-4a39-9d0a-3a3c0c3b7c11", "city": "Lisbon",
-              "service_category": "Dry cleaning"}
+    values = {
+        "window_days": 7,
+        "partner_id": "6f1c1f0e-8f5e-4a39-9d0a-3a3c0c3b7c11",
+        "city": "Lisbon",
+        "service_category": "Dry cleaning",
+    }
     for key, types in schedule_validation.filter_report_types().items():
         for report_type in schedule_validation.report_types():
-            raw = {"name": "x", "report_type": report_type, "frequency": "daily", "time_of_day": "08:00",
-                   "timezone": "UTC", "recipients": "ops@example.com", "format": "csv", "filters": {key: values[key]}}
+            raw = {
+                "name": "x",
+                "report_type": report_type,
+                "frequency": "daily",
+                "time_of_day": "08:00",
+                "timezone": "UTC",
+                "recipients": "ops@example.com",
+                "format": "csv",
+                "filters": {key: values[key]},
+            }
             if report_type in types:
                 assert schedules.validate(raw).filters == {key: values[key]}
             else:
@@ -648,11 +787,15 @@ def test_a_failed_error_check_on_the_reports_marts_holds_it_back(conn):
     with DagsterInstance.ephemeral() as instance:
         context = build_sensor_context(resources=WAREHOUSE, instance=instance, definitions=definitions)
         assert failed_blocking_checks(context, "revenue") == []
-        check = next(k for k in definitions.resolve_asset_graph().asset_check_keys
-                     if k.asset_key == AssetKey(["analytics", "daily_revenue_summaries"]))
+        check = next(
+            k
+            for k in definitions.resolve_asset_graph().asset_check_keys
+            if k.asset_key == AssetKey(["analytics", "daily_revenue_summaries"])
+        )
         for severity, passed in ((AssetCheckSeverity.WARN, False), (AssetCheckSeverity.ERROR, False)):
-            instance.report_runless_asset_event(AssetCheckEvaluation(
-                asset_key=check.asset_key, check_name=check.name, passed=passed, severity=severity))
+            instance.report_runless_asset_event(
+                AssetCheckEvaluation(asset_key=check.asset_key, check_name=check.name, passed=passed, severity=severity)
+            )
             blocked = failed_blocking_checks(context, "revenue")
             assert blocked == ([check.to_user_string()] if severity == AssetCheckSeverity.ERROR else [])
         assert failed_blocking_checks(context, "customers") == []

@@ -80,13 +80,23 @@ insert into ops.refunds values
 
 def build(conninfo: str, exclude_identical: bool) -> dict:
     """A full build with the given setting; every mart row the tests read."""
-    run_dbt(["build", "--full-refresh",
-             "--vars", f"{{as_of_date: '{AS_OF}', exclude_identical_payments: {str(exclude_identical).lower()}}}"],
-            capture=True)
+    run_dbt(
+        [
+            "build",
+            "--full-refresh",
+            "--vars",
+            f"{{as_of_date: '{AS_OF}', exclude_identical_payments: {str(exclude_identical).lower()}}}",
+        ],
+        capture=True,
+    )
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
+
         def rows(query: str, *key: str) -> dict:
-            return {tuple(str(row[k]) for k in key) if len(key) > 1 else str(row[key[0]]): row
-                    for row in conn.execute(query)}
+            return {
+                tuple(str(row[k]) for k in key) if len(key) > 1 else str(row[key[0]]): row
+                for row in conn.execute(query)
+            }
+
         return {
             "fct": rows("select * from analytics.fct_orders", "order_id"),
             "daily": rows("select * from analytics.daily_revenue_summaries", "date"),
@@ -153,9 +163,10 @@ def test_customer_value_and_segment_count_both_halves(marts):
 
 def test_the_later_half_is_reported_as_a_kept_possible_duplicate(marts):
     # The data set is otherwise clean: that row is the only issue.
-    assert [(i["table_name"], i["record_id"], i["rule"], i["is_excluded"], i["severity"], i["related_record_id"])
-            for i in marts[False]["issues"]] == [
-        ("payments", PAY_SECOND, "possible_duplicate", False, "warn", PAY_FIRST)]
+    assert [
+        (i["table_name"], i["record_id"], i["rule"], i["is_excluded"], i["severity"], i["related_record_id"])
+        for i in marts[False]["issues"]
+    ] == [("payments", PAY_SECOND, "possible_duplicate", False, "warn", PAY_FIRST)]
 
 
 def test_opting_in_excludes_the_later_half_everywhere(marts):
@@ -171,6 +182,6 @@ def test_opting_in_excludes_the_later_half_everywhere(marts):
     # Below vip; 2 completed orders is not regular; first order within 30 days of as_of.
     assert carla["customer_segment"] == "new"
     assert carla["preferred_payment_method"] == "cash"  # cash 2 payments, card 1
-    assert [(i["record_id"], i["rule"], i["is_excluded"], i["severity"], i["related_record_id"])
-            for i in kept["issues"]] == [(PAY_SECOND, "possible_duplicate", True, "error", PAY_FIRST)]
-
+    assert [
+        (i["record_id"], i["rule"], i["is_excluded"], i["severity"], i["related_record_id"]) for i in kept["issues"]
+    ] == [(PAY_SECOND, "possible_duplicate", True, "error", PAY_FIRST)]

@@ -125,8 +125,10 @@ def built(module_warehouse):
 def issue_rows(built, module_warehouse):
     """Every column of data_quality_issues, by (table, record, rule)."""
     with psycopg.connect(module_warehouse.conninfo, row_factory=psycopg.rows.dict_row) as conn:
-        return {(row["table_name"], row["record_id"], row["rule"]): row
-                for row in conn.execute("select * from analytics.data_quality_issues")}
+        return {
+            (row["table_name"], row["record_id"], row["rule"]): row
+            for row in conn.execute("select * from analytics.data_quality_issues")
+        }
 
 
 def test_one_row_per_order(built):
@@ -150,8 +152,10 @@ def test_captured_payments_and_refunds_of_a_completed_order(built):
 
 def test_durations_in_minutes(built):
     order = built[0][O_COMPLETED]
-    assert [order[c] for c in ("acceptance_minutes", "pickup_minutes", "processing_minutes",
-                               "delivery_minutes", "total_minutes")] == [10, 60, 240, 90, 400]
+    assert [
+        order[c]
+        for c in ("acceptance_minutes", "pickup_minutes", "processing_minutes", "delivery_minutes", "total_minutes")
+    ] == [10, 60, 240, 90, 400]
 
 
 def test_negative_duration_is_null_and_flagged(built):

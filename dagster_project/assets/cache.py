@@ -25,8 +25,8 @@ def _cache_asset(cache_type: str, dbt_assets: list[AssetsDefinition]) -> AssetsD
         deps=[get_asset_key_for_model(dbt_assets[:1], model) for model in registry.get(cache_type).marts],
         group_name="cache",
         description=f"The {cache_type} payload for its default window (last 30 days up to today) in "
-                    f"analytics.analytics_cache, fresh for {ttl_minutes} minutes. Computed by "
-                    f"laundry_analytics.analytics.{cache_type}(); the row is replaced atomically.",
+        f"analytics.analytics_cache, fresh for {ttl_minutes} minutes. Computed by "
+        f"laundry_analytics.analytics.{cache_type}(); the row is replaced atomically.",
         kinds={"postgres", "python"},
     )
     def refresh_cache(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
@@ -34,11 +34,13 @@ def _cache_asset(cache_type: str, dbt_assets: list[AssetsDefinition]) -> AssetsD
             entry = cache.refresh(cache_type, conn=conn)
         period = entry.data["period"]
         context.log.info(f"{entry.cache_key} refreshed for {period['start']}..{period['end']}")
-        return MaterializeResult(metadata={
-            "cache_key": entry.cache_key,
-            "period": f"{period['start']}..{period['end']}",
-            "expires_at": MetadataValue.timestamp(entry.expires_at),
-            "ttl_minutes": ttl_minutes,
-        })
+        return MaterializeResult(
+            metadata={
+                "cache_key": entry.cache_key,
+                "period": f"{period['start']}..{period['end']}",
+                "expires_at": MetadataValue.timestamp(entry.expires_at),
+                "ttl_minutes": ttl_minutes,
+            }
+        )
 
     return refresh_cache

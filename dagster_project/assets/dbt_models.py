@@ -35,9 +35,9 @@ class DailyMartsConfig(Config):
     only_changed_dates: bool = Field(
         default=False,
         description="False (a partition or backfill from the UI): rebuild exactly the dates of the "
-                    "partitions. True (the catch-up run, on the latest partition): rebuild the dates "
-                    "whose inputs changed since the last run, whichever partitions they belong to; "
-                    "each rebuilt date is recorded as a materialization of its partition.",
+        "partitions. True (the catch-up run, on the latest partition): rebuild the dates "
+        "whose inputs changed since the last run, whichever partitions they belong to; "
+        "each rebuilt date is recorded as a materialization of its partition.",
     )
 
 
@@ -58,10 +58,16 @@ def build_dbt_assets() -> list[AssetsDefinition]:
         check results, with row counts, column schemas and run times as metadata."""
         yield from build(context, dbt, indirect_selection="buildable")
 
-    @dbt_assets(select=DAILY_MARTS, name=DAILY_MARTS_OP, partitions_def=daily_partitions(),
-                backfill_policy=BackfillPolicy.single_run(), **common)
-    def laundry_daily_marts(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                            config: DailyMartsConfig):
+    @dbt_assets(
+        select=DAILY_MARTS,
+        name=DAILY_MARTS_OP,
+        partitions_def=daily_partitions(),
+        backfill_policy=BackfillPolicy.single_run(),
+        **common,
+    )
+    def laundry_daily_marts(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: DailyMartsConfig
+    ):
         """Build the daily marts for the run's partitions (one run per backfill: the
         window is passed to dbt as vars partition_start / partition_end), or, in the
         catch-up run, the dates whose inputs changed. A run of
@@ -119,7 +125,7 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     except FileNotFoundError:  # dbt stopped before running anything (e.g. it could not compile or connect)
         messages = [str(invocation.get_error())]
     if is_transient(messages):
-        raise RetryRequested(max_retries=3, seconds_to_wait=5 * 2 ** context.retry_number) from invocation.get_error()
+        raise RetryRequested(max_retries=3, seconds_to_wait=5 * 2**context.retry_number) from invocation.get_error()
     raise invocation.get_error()
 
 

@@ -34,8 +34,13 @@ DAY_MEASURES = {
 }
 
 
-def record_daily_figures(context: AssetExecutionContext, warehouse: WarehouseResource, output: Output,
-                         window: tuple[str, str], rebuilt_since: dt.datetime | None) -> Iterator[AssetMaterialization]:
+def record_daily_figures(
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    output: Output,
+    window: tuple[str, str],
+    rebuilt_since: dt.datetime | None,
+) -> Iterator[AssetMaterialization]:
     """Give each partition of the run the figures of its day, and yield a
     materialization for each other date of the mart rebuilt since
     `rebuilt_since` (None: a window run, which rebuilds exactly its partitions).
@@ -48,16 +53,20 @@ def record_daily_figures(context: AssetExecutionContext, warehouse: WarehouseRes
     figures = day_figures(warehouse, key, window, rebuilt_since)
     run_partitions = set(context.partition_keys)
     for partition in run_partitions:
-        context.add_asset_metadata(figures.get(partition, _figures(0, 0, 0, table_rows(warehouse, key))),
-                                   asset_key=key, partition_key=partition)
+        context.add_asset_metadata(
+            figures.get(partition, _figures(0, 0, 0, table_rows(warehouse, key))),
+            asset_key=key,
+            partition_key=partition,
+        )
     partitions = set(context.assets_def.partitions_def.get_partition_keys())
     for day in sorted(figures.keys() - run_partitions):
         if day in partitions:  # not an order date before LAUNDRY_PARTITIONS_START
             yield AssetMaterialization(asset_key=key, partition=day, metadata={**output.metadata, **figures[day]})
 
 
-def day_figures(warehouse: WarehouseResource, table: AssetKey, window: tuple[str, str],
-                rebuilt_since: dt.datetime | None) -> dict[str, dict]:
+def day_figures(
+    warehouse: WarehouseResource, table: AssetKey, window: tuple[str, str], rebuilt_since: dt.datetime | None
+) -> dict[str, dict]:
     """Per ISO date: the figures of the dates of `window` (start inclusive, end
     exclusive) and of the dates with rows rebuilt since `rebuilt_since`."""
     revenue, orders = DAY_MEASURES[table.path[-1]]
@@ -67,8 +76,10 @@ def day_figures(warehouse: WarehouseResource, table: AssetKey, window: tuple[str
     ).format(revenue=sql.Identifier(revenue), orders=sql.Identifier(orders), table=sql.Identifier(*table.path))
     total = table_rows(warehouse, table)
     with warehouse.connect() as conn:
-        return {day: _figures(day_revenue, day_orders, rows, total)
-                for day, day_revenue, day_orders, rows in conn.execute(query, (*window, rebuilt_since))}
+        return {
+            day: _figures(day_revenue, day_orders, rows, total)
+            for day, day_revenue, day_orders, rows in conn.execute(query, (*window, rebuilt_since))
+        }
 
 
 def table_rows(warehouse: WarehouseResource, table: AssetKey) -> int:
@@ -78,5 +89,9 @@ def table_rows(warehouse: WarehouseResource, table: AssetKey) -> int:
 
 
 def _figures(revenue, orders, rows, total_rows) -> dict:
-    return {"revenue": float(revenue), "orders": int(orders), "day_rows": int(rows),
-            "dagster/row_count": int(total_rows)}
+    return {
+        "revenue": float(revenue),
+        "orders": int(orders),
+        "day_rows": int(rows),
+        "dagster/row_count": int(total_rows),
+    }

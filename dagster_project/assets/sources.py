@@ -20,13 +20,15 @@ def build_source_specs(manifest: Mapping[str, Any]) -> list[AssetSpec]:
     for unique_id in sorted(manifest["sources"]):
         spec = translator.get_asset_spec(manifest, unique_id, None)
         source = manifest["sources"][unique_id]
-        specs.append(AssetSpec(
-            key=spec.key,
-            group_name=spec.group_name,
-            description=f"{source['description'].strip()}\n\nSource table `{source['schema']}.{source['name']}` of "
-                        f"the operational database: read by dbt, never written by this project.",
-            # dagster-dbt's bookkeeping (manifest, translator) is for the dbt assets only.
-            metadata={key: value for key, value in spec.metadata.items() if not key.startswith("dagster_dbt/")},
-            kinds={"postgres"},
-        ))
+        specs.append(
+            AssetSpec(
+                key=spec.key,
+                group_name=spec.group_name,
+                description=f"{source['description'].strip()}\n\nSource table `{source['schema']}.{source['name']}` of "
+                f"the operational database: read by dbt, never written by this project.",
+                # dagster-dbt's bookkeeping (manifest, translator) is for the dbt assets only.
+                metadata={key: value for key, value in spec.metadata.items() if not key.startswith("dagster_dbt/")},
+                kinds={"postgres"},
+            )
+        )
     return specs

@@ -47,25 +47,41 @@ def show_on_run(context: SensorEvaluationContext | RunFailureSensorContext, aler
     log(f"alert for run {alert.run_id}: {'already ' if alert.repeat else ''}{alert.status}: {alert.detail}{copy}")
 
 
-@run_failure_sensor(name="email_data_team_on_run_failure", default_status=DefaultSensorStatus.RUNNING,
-                    description="Alert the data team once per failed run (email, outbox, tags on the run): failed "
-                                "step, error, link to the run.")
+@run_failure_sensor(
+    name="email_data_team_on_run_failure",
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Alert the data team once per failed run (email, outbox, tags on the run): failed "
+    "step, error, link to the run.",
+)
 def email_data_team_on_run_failure(context: RunFailureSensorContext, warehouse: WarehouseResource):
     steps, error = failed_steps_and_error(context)
     with warehouse.connect() as conn:
-        alert = send_failure_alert(conn, run_id=context.dagster_run.run_id, job_name=context.dagster_run.job_name,
-                                   failed_steps=steps, error=error, now=clock())
+        alert = send_failure_alert(
+            conn,
+            run_id=context.dagster_run.run_id,
+            job_name=context.dagster_run.job_name,
+            failed_steps=steps,
+            error=error,
+            now=clock(),
+        )
     show_on_run(context, alert)
     if alert.status != "sent" and not alert.repeat:
         context.log.warning(f"the alert, not emailed yet:\n{error}")
 
 
-@sensor(name="retry_failure_alerts", minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Every minute: send again the failure alerts whose retry is due (analytics.pipeline_alerts).")
+@sensor(
+    name="retry_failure_alerts",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Every minute: send again the failure alerts whose retry is due (analytics.pipeline_alerts).",
+)
 def retry_failure_alerts_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     with warehouse.connect() as conn:
         alerts = retry_failure_alerts(conn, clock())
     for alert in alerts:
         show_on_run(context, alert)
-    return SkipReason(f"{len(alerts)} alert(s) retried: "
-                      + ", ".join(f"{a.run_id} {a.status}" for a in alerts) if alerts else "no alert retry is due")
+    return SkipReason(
+        f"{len(alerts)} alert(s) retried: " + ", ".join(f"{a.run_id} {a.status}" for a in alerts)
+        if alerts
+        else "no alert retry is due"
+    )

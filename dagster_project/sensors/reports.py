@@ -40,23 +40,44 @@ def failed_blocking_checks(context: SensorEvaluationContext, report_type: str) -
     return failed
 
 
-@sensor(job_name="send_report_job", minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
-        description="Every minute: due report schedules (analytics.report_schedules), one run per schedule and "
-                    "period, after the marts for the period are built (or the wait runs out); relaunches a "
-                    "period when a delivery's retry is due or its run died (analytics.report_deliveries).")
+@sensor(
+    job_name="send_report_job",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Every minute: due report schedules (analytics.report_schedules), one run per schedule and "
+    "period, after the marts for the period are built (or the wait runs out); relaunches a "
+    "period when a delivery's retry is due or its run died (analytics.report_deliveries).",
+)
 def report_schedules_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     now = clock()
     with warehouse.connect() as conn:
-        due = runner.due_runs(conn, now, data_ready=lambda period, report_type: (
-            runner.marts_ready(conn, period, report_type) and not failed_blocking_checks(context, report_type)))
+        due = runner.due_runs(
+            conn,
+            now,
+            data_ready=lambda period, report_type: (
+                runner.marts_ready(conn, period, report_type) and not failed_blocking_checks(context, report_type)
+            ),
+        )
     if not due:
         yield SkipReason("no report schedule is due")
         return
     for run in due:
         yield RunRequest(
             run_key=run.run_key,
-            run_config={"ops": {"send_scheduled_report": {"config": {
-                "schedule_id": run.schedule_id, "tick": run.tick.isoformat(), "data_incomplete": run.data_incomplete}}}},
-            tags={"laundry/schedule": run.schedule_name, "laundry/period": run.period.label(),
-                  "laundry/launch": str(run.launch)},
+            run_config={
+                "ops": {
+                    "send_scheduled_report": {
+                        "config": {
+                            "schedule_id": run.schedule_id,
+                            "tick": run.tick.isoformat(),
+                            "data_incomplete": run.data_incomplete,
+                        }
+                    }
+                }
+            },
+            tags={
+                "laundry/schedule": run.schedule_name,
+                "laundry/period": run.period.label(),
+                "laundry/launch": str(run.launch),
+            },
         )

@@ -41,7 +41,9 @@ def every_day(w: Window, rows: dict, empty: dict) -> Iterator[tuple[dt.date, dic
 
 def orders_by_day(c: psycopg.Connection, w: Window) -> dict:
     """Order and money totals per order date, and for the whole range under key None."""
-    rows = c.execute(compose("""
+    rows = c.execute(
+        compose(
+            """
         select case when grouping(order_date) = 0 then order_date end as order_date,
                coalesce(sum(orders), 0)::int as total_orders,
                coalesce(sum(paid_orders), 0)::int as paid_orders,
@@ -51,17 +53,26 @@ def orders_by_day(c: psycopg.Connection, w: Window) -> dict:
                coalesce(sum(refund_count), 0)::int as refund_count
         from {rows}
         group by grouping sets ((order_date), ())
-    """, rows=order_rows(w), methods=sql.SQL(", ").join(
-        sql.SQL("coalesce(sum({}), 0) as {}").format(
-            sql.Identifier(f"captured_{m}_amount"), sql.Identifier(f"{m}_revenue")) for m in PAYMENT_METHODS)),
-        w.params()).fetchall()
+    """,
+            rows=order_rows(w),
+            methods=sql.SQL(", ").join(
+                sql.SQL("coalesce(sum({}), 0) as {}").format(
+                    sql.Identifier(f"captured_{m}_amount"), sql.Identifier(f"{m}_revenue")
+                )
+                for m in PAYMENT_METHODS
+            ),
+        ),
+        w.params(),
+    ).fetchall()
     return {row["order_date"]: row for row in rows}
 
 
 def item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[list[dict], list[dict]]:
     """Item sales (line totals) by service category and by service, largest first,
     over the range's orders (with `paid_only`, the orders with a captured payment)."""
-    rows = c.execute(compose("""
+    rows = c.execute(
+        compose(
+            """
         select service_category_name as category, service_name as service,
                is_category_total as per_category,
                coalesce(sum(item_sales), 0) as item_sales,
@@ -71,11 +82,20 @@ def item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[li
         where {paid}
         group by is_category_total, service_category_name, service_name
         order by item_sales desc, category, service
-    """, rows=item_rows(w), paid=sql.SQL("is_paid" if paid_only else "true")), w.params()).fetchall()
-    categories = [{key: r[key] for key in ("category", "item_sales", "quantity", "orders")}
-                  for r in rows if r["per_category"]]
-    services = [{key: r[key] for key in ("service", "category", "item_sales", "quantity", "orders")}
-                for r in rows if not r["per_category"]]
+    """,
+            rows=item_rows(w),
+            paid=sql.SQL("is_paid" if paid_only else "true"),
+        ),
+        w.params(),
+    ).fetchall()
+    categories = [
+        {key: r[key] for key in ("category", "item_sales", "quantity", "orders")} for r in rows if r["per_category"]
+    ]
+    services = [
+        {key: r[key] for key in ("service", "category", "item_sales", "quantity", "orders")}
+        for r in rows
+        if not r["per_category"]
+    ]
     return categories, services
 
 
@@ -84,7 +104,9 @@ def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
     of those sums (the definitions of docs/metrics.md applied to the range)."""
     # Sum per partner first, then name the partners: hashing two text columns for
     # every (partner, date) row made this 2.6x slower.
-    rows = c.execute(compose("""
+    rows = c.execute(
+        compose(
+            """
         with totals as (
             select m.partner_id,
                    sum(m.orders_received)::int as orders_received,
@@ -103,7 +125,11 @@ def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
                orders_rejected, revenue, average_rating, rating_count
         from totals
         left join {a}.dim_partners as p on p.partner_id = totals.partner_id
-    """, and_partner=partner_scope(w, "m", "partner_id")), w.params()).fetchall()
+    """,
+            and_partner=partner_scope(w, "m", "partner_id"),
+        ),
+        w.params(),
+    ).fetchall()
     for row in rows:
         row["partner_id"] = str(row["partner_id"])
         row["acceptance_rate"] = rate(row["orders_accepted"], row["orders_received"])
@@ -117,26 +143,41 @@ def top_customers(c: psycopg.Connection, w: Window, *, unmasked: bool = False) -
     largest lifetime value. Name and email are masked (dim_customers) unless
     `unmasked`, which reads the restricted contacts model (only for report
     schedules allowed to show PII)."""
-    contacts = (compose("left join {r}.customer_contacts as d on d.user_id = c.user_id",
-                        r=sql.Identifier(settings_module.load().restricted_schema)) if unmasked else
-                compose("left join {a}.dim_customers as d on d.user_id = c.user_id"))
-    names = sql.SQL("d.full_name as customer, d.email" if unmasked
-                    else "d.masked_name as customer, d.masked_email as email")
-    return c.execute(compose("""
+    contacts = (
+        compose(
+            "left join {r}.customer_contacts as d on d.user_id = c.user_id",
+            r=sql.Identifier(settings_module.load().restricted_schema),
+        )
+        if unmasked
+        else compose("left join {a}.dim_customers as d on d.user_id = c.user_id")
+    )
+    names = sql.SQL(
+        "d.full_name as customer, d.email" if unmasked else "d.masked_name as customer, d.masked_email as email"
+    )
+    return c.execute(
+        compose(
+            """
         select {names}, c.lifetime_value, c.total_orders, c.customer_segment as segment
         from {a}.customer_analytics as c
         {contacts}
         where {population}
         order by c.lifetime_value desc, c.user_id
         limit %(top)s
-    """, names=names, contacts=contacts, population=customer_population(w)), {**w.params(), "top": TOP_N}).fetchall()
+    """,
+            names=names,
+            contacts=contacts,
+            population=customer_population(w),
+        ),
+        {**w.params(), "top": TOP_N},
+    ).fetchall()
 
 
 def segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:
     """Customers of the window's population per segment (every segment, 0 when none)."""
     counts = dict.fromkeys(SEGMENTS, 0)
-    query = compose("select customer_segment, sum(customers)::int as n from {rows} group by customer_segment",
-                    rows=customer_rows(w))
+    query = compose(
+        "select customer_segment, sum(customers)::int as n from {rows} group by customer_segment", rows=customer_rows(w)
+    )
     for row in c.execute(query, w.params()):
         counts[row["customer_segment"]] = row["n"]
     return counts
@@ -145,6 +186,9 @@ def segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:
 def customers_as_of(c: psycopg.Connection) -> dt.date | None:
     """The as-of date of the last customer_analytics build (every row has the same):
     the date its segments, lifetime values and churn risk describe."""
-    row = c.cursor(row_factory=dict_row).execute(compose(
-        "select last_order_date + days_since_last_order as as_of from {a}.customer_analytics limit 1")).fetchone()
+    row = (
+        c.cursor(row_factory=dict_row)
+        .execute(compose("select last_order_date + days_since_last_order as as_of from {a}.customer_analytics limit 1"))
+        .fetchone()
+    )
     return row["as_of"] if row else None

@@ -15,9 +15,16 @@ from laundry_analytics.analytics.windows import make_window
 from laundry_analytics.analytics_schema import compose
 
 
-def completeness(start=None, end=None, partner_id=None, *, service_category: str | None = None,
-                 city: str | None = None, conn: psycopg.Connection | None = None,
-                 now: dt.datetime | None = None) -> dict:
+def completeness(
+    start=None,
+    end=None,
+    partner_id=None,
+    *,
+    service_category: str | None = None,
+    city: str | None = None,
+    conn: psycopg.Connection | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """What of a range's figures can still change, over the same orders as the
     payload with these filters: each order date with open orders (status other
     than completed, cancelled, rejected: fct_orders.is_open) and how many of its
@@ -28,13 +35,19 @@ def completeness(start=None, end=None, partner_id=None, *, service_category: str
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
     with connection(conn) as c:
         w = make_window(start, end, partner_id, service_category=service_category, city=city, conn=c)
-        open_days = c.execute(compose("""
+        open_days = c.execute(
+            compose(
+                """
             select order_date as date, sum(orders)::int as orders, sum(open_orders)::int as open_orders
             from {rows}
             group by order_date
             having sum(open_orders) > 0
             order by order_date
-        """, rows=order_rows(w)), w.params()).fetchall()
+        """,
+                rows=order_rows(w),
+            ),
+            w.params(),
+        ).fetchall()
         refreshed = c.execute(compose("select max(refreshed_at) as at from {a}.fct_orders")).fetchone()["at"]
     return {
         "period": w.describe(),

@@ -51,7 +51,7 @@ SUMMABLE_KINDS = ("int", "money")
 """Kinds of value a totals row may add up (rates, averages and durations do not add up)."""
 SHEET_NAME_MAX = 31
 """Excel's limit on a sheet's name."""
-SHEET_NAME_FORBIDDEN = set('[]:*?/\\')
+SHEET_NAME_FORBIDDEN = set("[]:*?/\\")
 """Characters Excel refuses in a sheet's name."""
 
 RowSource = Callable[[psycopg.Connection, Window], list[dict]]
@@ -177,20 +177,28 @@ def layout_problems(layout: ReportLayout) -> list[str]:
     does not have, sheet names Excel refuses, totals of columns that do not add up."""
     problems = _table_problems(layout)
     kinds = [kpi.kind for kpi in layout.kpis] + [kind for table in layout.tables for _, _, kind in table.columns]
-    problems += [f"unknown kind {kind!r} (choose from {', '.join(VALUE_KINDS)})" for kind in kinds
-                 if kind not in VALUE_KINDS]
+    problems += [
+        f"unknown kind {kind!r} (choose from {', '.join(VALUE_KINDS)})" for kind in kinds if kind not in VALUE_KINDS
+    ]
     words = [spec.words for spec in (*layout.kpis, *layout.tables, *layout.charts)]
     problems += [f"unknown words {word!r} (choose from {', '.join(WORDS)})" for word in words if word not in WORDS]
-    problems += [f"KPI {kpi.label!r}: better {kpi.better!r} is not one of {', '.join(BETTER)}"
-                 for kpi in layout.kpis if kpi.better not in BETTER]
+    problems += [
+        f"KPI {kpi.label!r}: better {kpi.better!r} is not one of {', '.join(BETTER)}"
+        for kpi in layout.kpis
+        if kpi.better not in BETTER
+    ]
     tables = {table.name: [name for name, _, _ in table.columns] for table in layout.tables}
     for chart in layout.charts:
         if not {chart.x, chart.y} <= set(tables.get(chart.table, ())):
-            problems.append(f"chart {chart.title!r} plots {chart.x}, {chart.y} of table {chart.table!r}, "
-                            "which has no such columns")
+            problems.append(
+                f"chart {chart.title!r} plots {chart.x}, {chart.y} of table {chart.table!r}, which has no such columns"
+            )
     labels = {kpi.label for kpi in layout.kpis}
-    problems += [f"footnote {note.caveat!r} is on KPIs the layout does not have: {', '.join(set(note.kpis) - labels)}"
-                 for note in layout.footnotes if not set(note.kpis) <= labels]
+    problems += [
+        f"footnote {note.caveat!r} is on KPIs the layout does not have: {', '.join(set(note.kpis) - labels)}"
+        for note in layout.footnotes
+        if not set(note.kpis) <= labels
+    ]
     if not layout.kpis:
         problems.append("a report needs at least one KPI (the first is the period's volume)")
     return problems
@@ -206,17 +214,27 @@ def _table_problems(layout: ReportLayout) -> list[str]:
     sheets = [sheet_name(table) for table in layout.tables]
     for table in layout.tables:
         name = sheet_name(table)
-        if not 0 < len(name) <= SHEET_NAME_MAX or name != name.strip() or name.startswith("'") \
-                or set(name) & SHEET_NAME_FORBIDDEN or "{" in name:
-            problems.append(f"table {table.name!r}: sheet name {name!r} must be 1-{SHEET_NAME_MAX} characters, "
-                            "without []:*?/\\, a leading apostrophe, spaces at either end or a {placeholder} "
-                            "(give the table a `sheet`)")
+        if (
+            not 0 < len(name) <= SHEET_NAME_MAX
+            or name != name.strip()
+            or name.startswith("'")
+            or set(name) & SHEET_NAME_FORBIDDEN
+            or "{" in name
+        ):
+            problems.append(
+                f"table {table.name!r}: sheet name {name!r} must be 1-{SHEET_NAME_MAX} characters, "
+                "without []:*?/\\, a leading apostrophe, spaces at either end or a {placeholder} "
+                "(give the table a `sheet`)"
+            )
         if sheets.count(name) > 1 or name.lower() == "summary":
             problems.append(f"table {table.name!r}: sheet name {name!r} is taken (Summary or another table)")
         kinds = {key: kind for key, _, kind in table.columns}
-        problems += [f"table {table.name!r}: a totals row cannot add up column {key!r} (of kind "
-                     f"{kinds.get(key, 'none')}; only {', '.join(SUMMABLE_KINDS)} add up)"
-                     for key in table.total if kinds.get(key) not in SUMMABLE_KINDS]
+        problems += [
+            f"table {table.name!r}: a totals row cannot add up column {key!r} (of kind "
+            f"{kinds.get(key, 'none')}; only {', '.join(SUMMABLE_KINDS)} add up)"
+            for key in table.total
+            if kinds.get(key) not in SUMMABLE_KINDS
+        ]
         if table.pdf not in ("table", "trim", "chart"):
             problems.append(f"table {table.name!r}: pdf {table.pdf!r} is not one of table, trim, chart")
         if table.pdf == "chart" and not any(chart.table == table.name for chart in layout.charts):

@@ -24,8 +24,11 @@ def register(payload_type: PayloadType) -> PayloadType:
     (unknown filters, a report layout with problems). Returns it."""
     if payload_type.name in _TYPES:
         raise ValueError(f"a payload type named {payload_type.name!r} is registered already")
-    problems = [f"unknown filter {key!r} (choose from {', '.join(FILTERS)})"
-                for key in payload_type.filters if key not in FILTERS]
+    problems = [
+        f"unknown filter {key!r} (choose from {', '.join(FILTERS)})"
+        for key in payload_type.filters
+        if key not in FILTERS
+    ]
     problems += layout_problems(payload_type.report) if payload_type.report else []
     if problems:
         raise ValueError(f"payload type {payload_type.name!r}: {'; '.join(problems)}")
@@ -66,20 +69,28 @@ def report_layout(name: str) -> ReportLayout:
 
 def taking(filter_key: str, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The types (of `names`, default all) that apply `filter_key` to every figure."""
-    return tuple(name for name in (names if names is not None else payload_types())
-                 if filter_key in get(name).filters)
+    return tuple(name for name in (names if names is not None else payload_types()) if filter_key in get(name).filters)
 
 
-def payload(payload_type: str, start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None,
-            **filters: str | None) -> dict:
+def payload(
+    payload_type: str,
+    start=None,
+    end=None,
+    partner_id=None,
+    *,
+    conn: psycopg.Connection | None = None,
+    **filters: str | None,
+) -> dict:
     """The payload of one type for a range, with the filters that type applies
     (PayloadType.filters; a None value is no filter)."""
     record = get(payload_type)
     given = {key: value for key, value in filters.items() if value is not None}
     refused = sorted(set(given) - set(record.filters))
     if refused:
-        raise ValueError(f"the {payload_type} payload cannot be filtered by {', '.join(refused)}; it takes "
-                         + (", ".join(["partner_id", *record.filters])))
+        raise ValueError(
+            f"the {payload_type} payload cannot be filtered by {', '.join(refused)}; it takes "
+            + (", ".join(["partner_id", *record.filters]))
+        )
     return record.compute(start, end, partner_id, conn=conn, **given)
 
 

@@ -16,8 +16,18 @@ from laundry_analytics.analytics.windows import Window
 from laundry_analytics.analytics_schema import compose
 from laundry_analytics.ops_schema import PAYMENT_METHODS
 
-ORDER_STATUSES = ("pending", "accepted", "rejected", "picked_up", "processing", "ready",
-                  "out_for_delivery", "completed", "cancelled", "unknown")
+ORDER_STATUSES = (
+    "pending",
+    "accepted",
+    "rejected",
+    "picked_up",
+    "processing",
+    "ready",
+    "out_for_delivery",
+    "completed",
+    "cancelled",
+    "unknown",
+)
 SEGMENTS = ("churned", "vip", "regular", "new", "occasional")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DURATIONS = ("acceptance", "pickup", "processing", "delivery", "total")
@@ -27,8 +37,10 @@ TOP_N = 10
 # numeric is that division), whether the rows are orders or daily aggregates.
 DURATION_AVERAGES = sql.SQL(", ").join(
     sql.SQL("round(sum({total}) / nullif(sum({known}), 0), 2) as {alias}").format(
-        total=sql.Identifier(f"{name}_minutes_sum"), known=sql.Identifier(f"{name}_minutes_count"),
-        alias=sql.Identifier(f"avg_{name}_minutes"))
+        total=sql.Identifier(f"{name}_minutes_sum"),
+        known=sql.Identifier(f"{name}_minutes_count"),
+        alias=sql.Identifier(f"avg_{name}_minutes"),
+    )
     for name in DURATIONS
 )
 
@@ -42,8 +54,9 @@ def partner_scope(w: Window, *column: str) -> sql.Composable:
     if w.partner_id:
         parts.append(sql.SQL("and {} = %(partner_id)s").format(column))
     if w.city:
-        parts.append(compose("and {column} in (select partner_id from {a}.dim_partners where city = %(city)s)",
-                             column=column))
+        parts.append(
+            compose("and {column} in (select partner_id from {a}.dim_partners where city = %(city)s)", column=column)
+        )
     return sql.SQL(" ").join(parts)
 
 
@@ -76,9 +89,12 @@ def customer_population(w: Window) -> sql.Composable:
     base = sql.SQL("c.first_order_date <= %(end)s")
     if not w.partner_id:
         return base
-    return compose("""{base} and exists (
+    return compose(
+        """{base} and exists (
         select 1 from {a}.fct_orders as f
-        where f.customer_id = c.user_id and f.partner_id = %(partner_id)s and f.order_date <= %(end)s)""", base=base)
+        where f.customer_id = c.user_id and f.partner_id = %(partner_id)s and f.order_date <= %(end)s)""",
+        base=base,
+    )
 
 
 def order_rows(w: Window) -> sql.Composable:
@@ -87,22 +103,29 @@ def order_rows(w: Window) -> sql.Composable:
     matching orders from fct_orders in the same shape, each order counting 1 and
     each known duration once."""
     if not w.is_filtered:
-        return compose("(select * from {a}.agg_orders_daily where order_date between %(start)s and %(end)s) "
-                       "as order_rows")
-    return compose("""(
+        return compose(
+            "(select * from {a}.agg_orders_daily where order_date between %(start)s and %(end)s) as order_rows"
+        )
+    return compose(
+        """(
         select order_date, order_day_of_week, status, order_hour, partner_id is not null as has_partner,
                1 as orders, is_completed::int as completed_orders, is_cancelled::int as cancelled_orders,
                is_open::int as open_orders, (captured_payment_count > 0)::int as paid_orders, captured_amount,
                {methods}, refunded_amount, refund_count, {durations}
         from {a}.fct_orders
         where {filter}
-    ) as order_rows""", filter=order_filter(w),
+    ) as order_rows""",
+        filter=order_filter(w),
         methods=sql.SQL(", ").join(sql.Identifier(f"captured_{m}_amount") for m in PAYMENT_METHODS),
         durations=sql.SQL(", ").join(
             sql.SQL("{minutes} as {total}, ({minutes} is not null)::int as {known}").format(
-                minutes=sql.Identifier(f"{name}_minutes"), total=sql.Identifier(f"{name}_minutes_sum"),
-                known=sql.Identifier(f"{name}_minutes_count"))
-            for name in DURATIONS))
+                minutes=sql.Identifier(f"{name}_minutes"),
+                total=sql.Identifier(f"{name}_minutes_sum"),
+                known=sql.Identifier(f"{name}_minutes_count"),
+            )
+            for name in DURATIONS
+        ),
+    )
 
 
 def item_rows(w: Window) -> sql.Composable:
@@ -112,16 +135,21 @@ def item_rows(w: Window) -> sql.Composable:
     from fct_order_items grouped the same way (per service, and per category with
     is_category_total, counting an order once per category)."""
     if not (w.partner_id or w.city):
-        return compose("(select * from {a}.agg_item_sales_daily where order_date between %(start)s and %(end)s "
-                       "{category}) as item_rows", category=sql.SQL(
-                           "and service_category_name = %(service_category)s" if w.service_category else ""))
-    return compose("""(
+        return compose(
+            "(select * from {a}.agg_item_sales_daily where order_date between %(start)s and %(end)s "
+            "{category}) as item_rows",
+            category=sql.SQL("and service_category_name = %(service_category)s" if w.service_category else ""),
+        )
+    return compose(
+        """(
         select is_paid, service_category_name, service_name, grouping(service_name) = 1 as is_category_total,
                sum(line_total) as item_sales, sum(quantity) as quantity, count(distinct order_id) as orders
         from {a}.fct_order_items
         where {filter}
         group by grouping sets ((is_paid, service_category_name, service_name), (is_paid, service_category_name))
-    ) as item_rows""", filter=_item_filter(w))
+    ) as item_rows""",
+        filter=_item_filter(w),
+    )
 
 
 def customer_rows(w: Window) -> sql.Composable:
@@ -131,9 +159,12 @@ def customer_rows(w: Window) -> sql.Composable:
     its customers from customer_analytics in the same shape, each counting 1."""
     if w.partner_id is None:
         return compose("(select * from {a}.agg_customers_daily where first_order_date <= %(end)s) as customer_rows")
-    return compose("""(
+    return compose(
+        """(
         select first_order_date, customer_segment, is_at_churn_risk, 1 as customers, lifetime_value,
                (lifetime_value is not null)::int as lifetime_value_count
         from {a}.customer_analytics as c
         where {population}
-    ) as customer_rows""", population=customer_population(w))
+    ) as customer_rows""",
+        population=customer_population(w),
+    )

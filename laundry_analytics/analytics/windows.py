@@ -37,8 +37,10 @@ _SOURCES = {  # (table, column) holding a filter's valid values
     # The daily item aggregate holds every category that ever sold, in far fewer rows than the items.
     "service_category": ("agg_item_sales_daily", "service_category_name"),
 }
-_WHAT = {"city": "no partner's city in analytics.dim_partners",
-         "service_category": "no service category sold in the marts"}
+_WHAT = {
+    "city": "no partner's city in analytics.dim_partners",
+    "service_category": "no service category sold in the marts",
+}
 FILTERS = tuple(_SOURCES)
 """The filters a payload type may apply beyond partner_id (PayloadType.filters)."""
 
@@ -67,13 +69,23 @@ class Window:
 
     def params(self) -> dict:
         """Query parameters %(start)s, %(end)s, %(partner_id)s, %(service_category)s, %(city)s."""
-        return {"start": self.start, "end": self.end, "partner_id": self.partner_id,
-                "service_category": self.service_category, "city": self.city}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "partner_id": self.partner_id,
+            "service_category": self.service_category,
+            "city": self.city,
+        }
 
     def describe(self) -> dict:
-        return {"start": self.start, "end": self.end, "days": self.days,
-                "partner_id": str(self.partner_id) if self.partner_id else None,
-                "service_category": self.service_category, "city": self.city}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "days": self.days,
+            "partner_id": str(self.partner_id) if self.partner_id else None,
+            "service_category": self.service_category,
+            "city": self.city,
+        }
 
 
 def today() -> dt.date:
@@ -81,9 +93,15 @@ def today() -> dt.date:
     return dt.datetime.now(ZoneInfo(settings_module.load().business_timezone)).date()
 
 
-def make_window(start: dt.date | str | None = None, end: dt.date | str | None = None,
-                partner_id: uuid.UUID | str | None = None, *, service_category: str | None = None,
-                city: str | None = None, conn: psycopg.Connection | None = None) -> Window:
+def make_window(
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    partner_id: uuid.UUID | str | None = None,
+    *,
+    service_category: str | None = None,
+    city: str | None = None,
+    conn: psycopg.Connection | None = None,
+) -> Window:
     """Validate a range the way every entry point does: dates (ISO text allowed),
     end not before start, at most LAUNDRY_QUERY_MAX_DAYS days, filter values that
     exist in the marts (checked when `conn` is given). Defaults: end today, start
@@ -95,8 +113,10 @@ def make_window(start: dt.date | str | None = None, end: dt.date | str | None = 
         raise ValueError(f"end {end} is before start {start}: give an end on or after the start")
     max_days = settings_module.load().query_max_days
     if (end - start).days + 1 > max_days:
-        raise ValueError(f"the range {start}..{end} is {(end - start).days + 1} days; at most {max_days} "
-                         "are allowed (LAUNDRY_QUERY_MAX_DAYS): ask for a shorter range")
+        raise ValueError(
+            f"the range {start}..{end} is {(end - start).days + 1} days; at most {max_days} "
+            "are allowed (LAUNDRY_QUERY_MAX_DAYS): ask for a shorter range"
+        )
     if partner_id is not None:
         partner_id = uuid.UUID(check_partner(conn, partner_id)) if conn is not None else parse_partner(partner_id)
     if conn is not None:
@@ -133,15 +153,21 @@ def _rows(conn: psycopg.Connection, query: str, params: tuple = (), **parts: sql
         return conn.cursor(row_factory=tuple_row).execute(compose(query, **parts), params).fetchall()
     except psycopg.errors.UndefinedTable as missing:
         conn.rollback()
-        raise ValueError(f"cannot check the value in the marts, they are not built yet "
-                         f"({missing.diag.message_primary}): run `laundry-analytics materialize` first") from None
+        raise ValueError(
+            f"cannot check the value in the marts, they are not built yet "
+            f"({missing.diag.message_primary}): run `laundry-analytics materialize` first"
+        ) from None
 
 
 def filter_values(conn: psycopg.Connection, key: str) -> list[str]:
     """The values a `city` or `service_category` filter can take (those in the marts)."""
     table, column = (sql.Identifier(name) for name in _SOURCES[key])
-    return sorted(row[0] for row in _rows(conn, "select distinct {column} from {a}.{table} where {column} is not null",
-                                          table=table, column=column))
+    return sorted(
+        row[0]
+        for row in _rows(
+            conn, "select distinct {column} from {a}.{table} where {column} is not null", table=table, column=column
+        )
+    )
 
 
 def nearest(value: str, choices: list[str], n: int = 3) -> list[str]:
@@ -150,8 +176,9 @@ def nearest(value: str, choices: list[str], n: int = 3) -> list[str]:
     or else the n least far, so a refusal always shows what could be meant."""
     folded = {choice.casefold(): choice for choice in choices}
     containing = sorted(match for match in folded if value.casefold() in match)
-    close = (difflib.get_close_matches(value.casefold(), folded, n=n)
-             or difflib.get_close_matches(value.casefold(), folded, n=n, cutoff=0))
+    close = difflib.get_close_matches(value.casefold(), folded, n=n) or difflib.get_close_matches(
+        value.casefold(), folded, n=n, cutoff=0
+    )
     return [folded[match] for match in dict.fromkeys([*containing, *close])][:n]
 
 
@@ -178,8 +205,10 @@ def check_partner(conn: psycopg.Connection, value: uuid.UUID | str) -> str:
         partner = None
     if partner and _rows(conn, "select 1 from {a}.dim_partners where partner_id = %s", (partner,)):
         return partner
-    partners = {str(pid): (name, city) for pid, name, city in _rows(
-        conn, "select partner_id, business_name, city from {a}.dim_partners")}
+    partners = {
+        str(pid): (name, city)
+        for pid, name, city in _rows(conn, "select partner_id, business_name, city from {a}.dim_partners")
+    }
 
     def show(pid: str) -> str:
         name, city = partners[pid]
@@ -188,19 +217,24 @@ def check_partner(conn: psycopg.Connection, value: uuid.UUID | str) -> str:
     if partner is None:
         by_name = {name: pid for pid, (name, _) in partners.items() if name}
         hint = "; ".join(show(by_name[n]) for n in nearest(str(value), list(by_name)))
-        raise ValueError(f"partner_id {value!r} is not a UUID, so it is not a partner id"
-                         + (f"; nearest partners by name: {hint}" if hint else ""))
+        raise ValueError(
+            f"partner_id {value!r} is not a UUID, so it is not a partner id"
+            + (f"; nearest partners by name: {hint}" if hint else "")
+        )
     hint = "; ".join(show(pid) for pid in nearest(partner, list(partners)))
-    raise ValueError(f"no partner with partner_id {partner} in analytics.dim_partners"
-                     + (f"; nearest: {hint}" if hint else ""))
+    raise ValueError(
+        f"no partner with partner_id {partner} in analytics.dim_partners" + (f"; nearest: {hint}" if hint else "")
+    )
 
 
 def check_partner_in_city(conn: psycopg.Connection, partner_id: str, city: str) -> None:
     """Both filters at once must describe some partner."""
     ((partner_city,),) = _rows(conn, "select city from {a}.dim_partners where partner_id = %s", (partner_id,))
     if partner_city != city:
-        raise ValueError(f"partner_id {partner_id} is in {partner_city or 'no city'}, not in city {city!r}: "
-                         "the report would always be empty; give only one of the two")
+        raise ValueError(
+            f"partner_id {partner_id} is in {partner_city or 'no city'}, not in city {city!r}: "
+            "the report would always be empty; give only one of the two"
+        )
 
 
 def partner_name(conn: psycopg.Connection, partner_id: str | uuid.UUID) -> str | None:

@@ -55,8 +55,10 @@ def money(cents: np.ndarray) -> np.ndarray:
     """Cents (int64, may be negative) as numeric text with two decimals."""
     sign = np.where(cents < 0, "-", "")
     absolute = np.abs(cents)
-    return np.char.add(np.char.add(sign, (absolute // 100).astype(str)),
-                       np.char.add(".", np.char.zfill((absolute % 100).astype(str), 2))).astype(object)
+    return np.char.add(
+        np.char.add(sign, (absolute // 100).astype(str)),
+        np.char.add(".", np.char.zfill((absolute % 100).astype(str), 2)),
+    ).astype(object)
 
 
 def nullable(values: np.ndarray, missing: np.ndarray) -> np.ndarray:

@@ -18,10 +18,46 @@ import numpy as np
 from laundry_analytics.generate.columns import MINUTE, random_uuids
 from laundry_analytics.generate.order_times import Calendar
 
-FIRST_NAMES = ["Ana", "Joao", "Maria", "Pedro", "Sofia", "Tiago", "Ines", "Rui", "Beatriz", "Miguel",
-               "Carla", "Nuno", "Marta", "Hugo", "Rita", "Andre", "Lara", "Diogo", "Clara", "Bruno"]
-LAST_NAMES = ["Silva", "Santos", "Ferreira", "Pereira", "Oliveira", "Costa", "Rodrigues", "Martins",
-              "Jesus", "Sousa", "Fernandes", "Goncalves", "Gomes", "Lopes", "Marques", "Alves"]
+FIRST_NAMES = [
+    "Ana",
+    "Joao",
+    "Maria",
+    "Pedro",
+    "Sofia",
+    "Tiago",
+    "Ines",
+    "Rui",
+    "Beatriz",
+    "Miguel",
+    "Carla",
+    "Nuno",
+    "Marta",
+    "Hugo",
+    "Rita",
+    "Andre",
+    "Lara",
+    "Diogo",
+    "Clara",
+    "Bruno",
+]
+LAST_NAMES = [
+    "Silva",
+    "Santos",
+    "Ferreira",
+    "Pereira",
+    "Oliveira",
+    "Costa",
+    "Rodrigues",
+    "Martins",
+    "Jesus",
+    "Sousa",
+    "Fernandes",
+    "Goncalves",
+    "Gomes",
+    "Lopes",
+    "Marques",
+    "Alves",
+]
 
 #: No customer holds more than this share of all orders (a shop, not a monopoly).
 MAX_CUSTOMER_SHARE = 0.005
@@ -86,7 +122,9 @@ def build_customers(rng: np.random.Generator, orders: int, calendar: Calendar, s
     joined = calendar.day_start(first_day) - rng.integers(1, 30 * 24 * 60, n) * MINUTE
     users = n + STAFF
     return Customers(
-        order_count=counts, first_day=first_day.astype(np.int32), last_day=last_day.astype(np.int32),
+        order_count=counts,
+        first_day=first_day.astype(np.int32),
+        last_day=last_day.astype(np.int32),
         ids=random_uuids(rng, users),
         first_name=rng.integers(0, len(FIRST_NAMES), users).astype(np.uint8),
         last_name=rng.integers(0, len(LAST_NAMES), users).astype(np.uint8),
@@ -94,8 +132,9 @@ def build_customers(rng: np.random.Generator, orders: int, calendar: Calendar, s
     )
 
 
-def daily_orders(rng: np.random.Generator, customers: Customers,
-                 day_weight: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def daily_orders(
+    rng: np.random.Generator, customers: Customers, day_weight: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """For each day of the range: the customers who order that day and how many
     orders each places. A customer's orders left after their first are spread
     over the rest of their lifetime in proportion to the day weights (one

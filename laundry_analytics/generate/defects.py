@@ -18,12 +18,21 @@ from laundry_analytics.generate.payments import Payments
 
 #: (table, rule) of every defect `messy_fraction` can inject; dbt staging reports the same names.
 DEFECT_RULES = (
-    ("orders", "unknown_status"), ("orders", "negative_duration"), ("orders", "missing_timestamp"),
-    ("orders", "amount_mismatch"), ("order_items", "line_total_mismatch"),
-    ("payments", "unknown_method"), ("payments", "unknown_status"), ("payments", "negative_amount"),
-    ("payments", "possible_duplicate"), ("payments", "missing_paid_at"),
-    ("refunds", "unknown_status"), ("refunds", "negative_amount"),
-    ("order_issues", "unknown_issue_type"), ("users", "missing_email"), ("users", "duplicate_email"),
+    ("orders", "unknown_status"),
+    ("orders", "negative_duration"),
+    ("orders", "missing_timestamp"),
+    ("orders", "amount_mismatch"),
+    ("order_items", "line_total_mismatch"),
+    ("payments", "unknown_method"),
+    ("payments", "unknown_status"),
+    ("payments", "negative_amount"),
+    ("payments", "possible_duplicate"),
+    ("payments", "missing_paid_at"),
+    ("refunds", "unknown_status"),
+    ("refunds", "negative_amount"),
+    ("order_issues", "unknown_issue_type"),
+    ("users", "missing_email"),
+    ("users", "duplicate_email"),
     ("partners", "missing_city"),
 )
 
@@ -91,8 +100,9 @@ def order_defects(rng: np.random.Generator, block, f: float) -> Rows:
     done = np.flatnonzero(life.completed & (life.delivered_at > 0))
     rows: Rows = {}
     chosen = rows[("orders", "unknown_status")] = pick(rng, np.arange(n), f, taken)
-    block.status_text[chosen] = rng.choice(np.array(["on_hold", "disputed", "lost_in_transit"], dtype=object),
-                                           len(chosen))
+    block.status_text[chosen] = rng.choice(
+        np.array(["on_hold", "disputed", "lost_in_transit"], dtype=object), len(chosen)
+    )
     chosen = rows[("orders", "negative_duration")] = pick(rng, done, f, taken)
     early = life.accepted_at[chosen] - rng.integers(5, 120, len(chosen)) * MINUTE
     life.picked_up_at[chosen] = np.maximum(early, block.created[chosen])  # only pickup < accepted breaks
@@ -101,8 +111,7 @@ def order_defects(rng: np.random.Generator, block, f: float) -> Rows:
     chosen = rows[("orders", "amount_mismatch")] = pick(rng, np.arange(n), f, taken)
     block.total_text[chosen] += rng.integers(1, 500, len(chosen))
     variants = np.flatnonzero(~taken & (rng.random(n) < f))
-    block.status_text[variants] = [s.title() if i % 2 else f" {s} " for i, s in
-                                   enumerate(block.status_text[variants])]
+    block.status_text[variants] = [s.title() if i % 2 else f" {s} " for i, s in enumerate(block.status_text[variants])]
     return rows
 
 
@@ -132,8 +141,9 @@ def issue_defects(rng: np.random.Generator, block, f: float) -> Rows:
     """Issues of a type the app does not know."""
     issues = block.issues
     chosen = pick(rng, np.arange(len(issues)), f * 4, np.zeros(len(issues), dtype=bool))
-    issues.issue_type[chosen] = rng.choice(np.array(["missing_button", "wrong_item", "smell"], dtype=object),
-                                           len(chosen))
+    issues.issue_type[chosen] = rng.choice(
+        np.array(["missing_button", "wrong_item", "smell"], dtype=object), len(chosen)
+    )
     return {("order_issues", "unknown_issue_type"): chosen}
 
 
@@ -156,15 +166,22 @@ def payment_defects(rng: np.random.Generator, payments: Payments, refunded: np.n
     return rows
 
 
-def split_payments(rng: np.random.Generator, payments: Payments, captured: np.ndarray, refunded: np.ndarray,
-                   f: float, taken: np.ndarray) -> np.ndarray:
+def split_payments(
+    rng: np.random.Generator,
+    payments: Payments,
+    captured: np.ndarray,
+    refunded: np.ndarray,
+    f: float,
+    taken: np.ndarray,
+) -> np.ndarray:
     """Replace captured payments of an even number of cents by two rows that are
     identical apart from the id, each of half the amount: a split payment or
     instalments recorded alike. Both rows count as revenue, so the order's
     captured total is unchanged. Refunded payments are left whole (a refund
     refers to one row). Returns the rows of both halves."""
-    candidates = captured[(payments.cents[captured] % 2 == 0) & (payments.cents[captured] > 0)
-                          & ~np.isin(captured, refunded)]
+    candidates = captured[
+        (payments.cents[captured] % 2 == 0) & (payments.cents[captured] > 0) & ~np.isin(captured, refunded)
+    ]
     chosen = pick(rng, candidates, f, taken)
     payments.cents[chosen] //= 2
     n = len(payments)

@@ -24,8 +24,22 @@ from laundry_analytics.generate.users import user_tables
 
 #: One random stream per step, all derived from the seed: a step's draws do not
 #: shift those of the steps after it.
-STREAMS = ("catalogue", "partners", "customers", "order_times", "users", "defects", "ids", "lifecycle", "items",
-           "payments", "refunds", "reviews", "issues", "row_ids")
+STREAMS = (
+    "catalogue",
+    "partners",
+    "customers",
+    "order_times",
+    "users",
+    "defects",
+    "ids",
+    "lifecycle",
+    "items",
+    "payments",
+    "refunds",
+    "reviews",
+    "issues",
+    "row_ids",
+)
 
 
 @dataclass
@@ -63,16 +77,19 @@ def generate(
     """
     started = time.monotonic()
     say = progress or (lambda message: None)
-    window = check_arguments(orders=orders, start=start, end=end, now=now, messy_fraction=messy_fraction,
-                             block_size=block_size)
+    window = check_arguments(
+        orders=orders, start=start, end=end, now=now, messy_fraction=messy_fraction, block_size=block_size
+    )
     streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STREAMS)))))
     say("generating the catalogue, partners and customers")
     calendar = Calendar.of(window)
     world = World(
-        now_us=window.now_us, catalogue=build_catalogue(streams["catalogue"]),
+        now_us=window.now_us,
+        catalogue=build_catalogue(streams["catalogue"]),
         partners=build_partners(streams["partners"], orders, window.start_us),
         customers=build_customers(streams["customers"], orders, calendar, window.start_us - 400 * DAY),
-        messy_fraction=messy_fraction, streams=streams,
+        messy_fraction=messy_fraction,
+        streams=streams,
     )
     summary = GenerationSummary()
     with replacing_ops_data(conn, schema) as loader:
@@ -80,8 +97,10 @@ def generate(
         blocks = order_blocks(streams["order_times"], streams["customers"], calendar, world.customers, block_size)
         first = 0
         for created, customer in blocks:
-            say(f"generating and loading orders {first + 1:,}..{first + len(created):,} with their items, "
-                "payments, refunds, reviews and issues")
+            say(
+                f"generating and loading orders {first + 1:,}..{first + len(created):,} with their items, "
+                "payments, refunds, reviews and issues"
+            )
             _load_block(loader, world, summary, first, created, customer)
             first += len(created)
         say("validating foreign keys and building indexes")
@@ -98,11 +117,13 @@ def _load_people(loader: Loader, world: World, summary: GenerationSummary, chunk
         f = defect_rules.rule_fraction(world.messy_fraction)
         user_defects = defect_rules.user_defects(rng, customers, f)
         missing_city = defect_rules.partner_defects(rng, len(partners), f)
-        summary.defects.update({
-            ("users", "missing_email"): list(uuid_text(customers.ids[user_defects.missing_email])),
-            ("users", "duplicate_email"): list(uuid_text(customers.ids[user_defects.duplicate_email])),
-            ("partners", "missing_city"): list(partners.ids[missing_city]),
-        })
+        summary.defects.update(
+            {
+                ("users", "missing_email"): list(uuid_text(customers.ids[user_defects.missing_email])),
+                ("users", "duplicate_email"): list(uuid_text(customers.ids[user_defects.duplicate_email])),
+                ("partners", "missing_city"): list(partners.ids[missing_city]),
+            }
+        )
     for table in user_tables(world.streams["users"], customers, user_defects, chunk):
         loader.copy("users", table)
     loader.copy("partners", partners.table(missing_city))
@@ -110,8 +131,9 @@ def _load_people(loader: Loader, world: World, summary: GenerationSummary, chunk
         loader.copy(name, table)
 
 
-def _load_block(loader: Loader, world: World, summary: GenerationSummary, first: int, created: np.ndarray,
-                customer: np.ndarray) -> None:
+def _load_block(
+    loader: Loader, world: World, summary: GenerationSummary, first: int, created: np.ndarray, customer: np.ndarray
+) -> None:
     block = build_block(world, first, created, customer)
     defects = inject_defects(world.streams["defects"], block, world.messy_fraction) if world.messy_fraction else {}
     tables, defect_ids = block_tables(world.streams["row_ids"], world, block, defects)

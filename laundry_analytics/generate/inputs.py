@@ -83,8 +83,15 @@ def check_date(name: str, value: dt.date) -> None:
         raise ValueError(f"{name} {value} is outside the generator's dates: use one from {FIRST_DATE} to {LAST_DATE}")
 
 
-def check_arguments(*, orders: int, start: dt.date | None, end: dt.date | None, now: dt.datetime | None,
-                    messy_fraction: float, block_size: int) -> Window:
+def check_arguments(
+    *,
+    orders: int,
+    start: dt.date | None,
+    end: dt.date | None,
+    now: dt.datetime | None,
+    messy_fraction: float,
+    block_size: int,
+) -> Window:
     """Check every argument of `generate` and anchor its clock; raise ValueError
     with one sentence saying what to fix."""
     if orders < 1:
@@ -106,8 +113,10 @@ def check_arguments(*, orders: int, start: dt.date | None, end: dt.date | None, 
     end = end or now.astimezone(UTC).date()
     if start is None:
         if end - FIRST_DATE < dt.timedelta(days=DEFAULT_RANGE_DAYS):
-            raise ValueError(f"start defaults to end - {DEFAULT_RANGE_DAYS} days, which is before {FIRST_DATE}: "
-                             f"give a start on or after {FIRST_DATE}")
+            raise ValueError(
+                f"start defaults to end - {DEFAULT_RANGE_DAYS} days, which is before {FIRST_DATE}: "
+                f"give a start on or after {FIRST_DATE}"
+            )
         start = end - dt.timedelta(days=DEFAULT_RANGE_DAYS)
     if start > end:
         raise ValueError(f"start {start} is after end {end}")

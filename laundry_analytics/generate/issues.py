@@ -27,7 +27,9 @@ def build_issues(rng: np.random.Generator, created: np.ndarray, lifecycle: Lifec
     """Issues reported 5 minutes to 3 days after acceptance (never after `now`)."""
     order = np.flatnonzero((lifecycle.accepted_at > 0) & (rng.random(len(created)) < 0.04))
     issue_type = rng.choice(ISSUE_TYPES, len(order), p=[0.3, 0.1, 0.45, 0.15])
-    created_at = np.minimum(np.maximum(lifecycle.accepted_at[order], created[order])
-                            + rng.integers(5, 3 * 24 * 60, len(order)) * MINUTE, now_us)
+    created_at = np.minimum(
+        np.maximum(lifecycle.accepted_at[order], created[order]) + rng.integers(5, 3 * 24 * 60, len(order)) * MINUTE,
+        now_us,
+    )
     description = np.array([f"Reported {t}" for t in issue_type], dtype=object)
     return Issues(order, issue_type, description, created_at)

@@ -34,8 +34,20 @@ class Lifecycle:
 
     def updated_at(self, created: np.ndarray) -> np.ndarray:
         """The latest of the order's timestamps."""
-        return np.max(np.stack([created, self.accepted_at, self.rejected_at, self.picked_up_at, self.ready_at,
-                                self.delivered_at, self.cancelled_at]), axis=0)
+        return np.max(
+            np.stack(
+                [
+                    created,
+                    self.accepted_at,
+                    self.rejected_at,
+                    self.picked_up_at,
+                    self.ready_at,
+                    self.delivered_at,
+                    self.cancelled_at,
+                ]
+            ),
+            axis=0,
+        )
 
 
 @dataclass
@@ -85,8 +97,9 @@ def build_lifecycle(rng: np.random.Generator, created: np.ndarray, partners: Par
     rejected = outcome < partners.reject_rate[partner]
     cancelled = (~rejected) & (outcome > 0.93)
     cancel_after_accept = cancelled & (rng.random(n) < 0.4)
-    cancel_time = np.where(cancel_after_accept, plan.accepted + rng.integers(1, 120, n) * MINUTE,
-                           created + rng.integers(1, 60, n) * MINUTE)
+    cancel_time = np.where(
+        cancel_after_accept, plan.accepted + rng.integers(1, 120, n) * MINUTE, created + rng.integers(1, 60, n) * MINUTE
+    )
     stuck = rng.random(n) < 0.004
     status = _status_at(now_us, plan, stuck)
     is_rejected = rejected & (plan.accepted <= now_us)

@@ -16,22 +16,35 @@ from laundry_analytics.generate.customers import Customers, daily_orders
 from laundry_analytics.generate.order_times import Calendar
 
 
-def _pieces(times_rng: np.random.Generator, customers_rng: np.random.Generator, calendar: Calendar,
-            customers: Customers, limit: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _pieces(
+    times_rng: np.random.Generator,
+    customers_rng: np.random.Generator,
+    calendar: Calendar,
+    customers: Customers,
+    limit: int,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(times, customers) of at most `limit` orders each, times ascending across pieces.
     A day bigger than `limit` is dealt out piece by piece without replacement."""
     for day, (who, count) in enumerate(daily_orders(customers_rng, customers, calendar.day_weight)):
         remaining = count
         left = int(count.sum())
         for times in calendar.times(times_rng, day, left, limit):
-            take = remaining if len(times) == left else \
-                customers_rng.multivariate_hypergeometric(remaining, len(times), method="marginals")
+            take = (
+                remaining
+                if len(times) == left
+                else customers_rng.multivariate_hypergeometric(remaining, len(times), method="marginals")
+            )
             remaining, left = remaining - take, left - len(times)
             yield times, customers_rng.permutation(np.repeat(who, take))
 
 
-def order_blocks(times_rng: np.random.Generator, customers_rng: np.random.Generator, calendar: Calendar,
-                 customers: Customers, block_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def order_blocks(
+    times_rng: np.random.Generator,
+    customers_rng: np.random.Generator,
+    calendar: Calendar,
+    customers: Customers,
+    block_size: int,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(created, customer) of every order in creation order, in blocks of `block_size`."""
     held: list[tuple[np.ndarray, np.ndarray]] = []
     size = 0

@@ -14,8 +14,9 @@ import numpy as np
 from laundry_analytics.generate.columns import DAY, HOUR
 from laundry_analytics.generate.inputs import Window
 
-HOUR_WEIGHTS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1.2, 3, 5, 6, 5.5, 5, 5, 4.5, 4, 4, 4.5, 5.5, 7, 7.5, 6,
-                         4, 2.5, 1.5])
+HOUR_WEIGHTS = np.array(
+    [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1.2, 3, 5, 6, 5.5, 5, 5, 4.5, 4, 4, 4.5, 5.5, 7, 7.5, 6, 4, 2.5, 1.5]
+)
 WEEKDAY_WEIGHTS = np.array([1.15, 1.0, 0.95, 1.0, 1.05, 1.3, 1.2])  # Monday … Sunday
 GROWTH = 2.0  # the last day of the range is busier than the first by 1 + GROWTH times
 

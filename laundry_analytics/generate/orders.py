@@ -61,12 +61,18 @@ def build_block(world: World, first: int, created: np.ndarray, customer: np.ndar
     items = build_items(rng["items"], len(created), world.catalogue)
     payments = build_payments(rng["payments"], created, items.order_total, lifecycle, world.now_us)
     return OrderBlock(
-        first=first, created=created, customer=customer, ids=random_uuids(rng["ids"], len(created)),
-        lifecycle=lifecycle, items=items, payments=payments,
+        first=first,
+        created=created,
+        customer=customer,
+        ids=random_uuids(rng["ids"], len(created)),
+        lifecycle=lifecycle,
+        items=items,
+        payments=payments,
         refunds=build_refunds(rng["refunds"], created, lifecycle, payments, world.now_us),
         reviews=build_reviews(rng["reviews"], lifecycle, world.partners, world.now_us),
         issues=build_issues(rng["issues"], created, lifecycle, world.now_us),
-        status_text=lifecycle.status.copy(), total_text=items.order_total.copy(),
+        status_text=lifecycle.status.copy(),
+        total_text=items.order_total.copy(),
         updated_at=lifecycle.updated_at(created),
     )
 
@@ -82,15 +88,19 @@ def inject_defects(rng: np.random.Generator, block: OrderBlock, messy_fraction: 
     return rows
 
 
-def block_tables(rng: np.random.Generator, world: World, block: OrderBlock,
-                 defects: defect_rules.Rows) -> tuple[dict[str, Table], dict[tuple[str, str], list[str]]]:
+def block_tables(
+    rng: np.random.Generator, world: World, block: OrderBlock, defects: defect_rules.Rows
+) -> tuple[dict[str, Table], dict[tuple[str, str], list[str]]]:
     """The block as COPY tables, and the ids of its defective rows by rule."""
     life, items, payments, refunds = block.lifecycle, block.items, block.payments, block.refunds
     reviews, issues = block.reviews, block.issues
     order_ids = uuid_text(block.ids)
     item_ids, payment_ids = random_uuids(rng, len(items)), random_uuids(rng, len(payments))
-    refund_ids, review_ids, issue_ids = (random_uuids(rng, len(refunds)), random_uuids(rng, len(reviews)),
-                                         random_uuids(rng, len(issues)))
+    refund_ids, review_ids, issue_ids = (
+        random_uuids(rng, len(refunds)),
+        random_uuids(rng, len(reviews)),
+        random_uuids(rng, len(issues)),
+    )
     customer_ids = world.customers.ids[block.customer]
     years = block.created.astype("datetime64[us]").astype("datetime64[Y]").astype(int) + 1970
     numbers = np.arange(block.first + 1, block.first + len(block.created) + 1)
@@ -98,33 +108,71 @@ def block_tables(rng: np.random.Generator, world: World, block: OrderBlock,
     tables: dict[str, Table] = {
         "orders": {
             "id": order_ids,
-            "order_number": np.array([f"LC-{year}-{number:08d}" for year, number in zip(years, numbers)],
-                                     dtype=object),
-            "customer_id": ids(customer_ids), "partner_id": partner_ids, "status": block.status_text,
-            "total_amount": cash(block.total_text), "created_at": ts(block.created),
-            **{stage: ts(getattr(life, stage)) for stage in (
-                "accepted_at", "rejected_at", "picked_up_at", "ready_at", "delivered_at", "cancelled_at")},
+            "order_number": np.array([f"LC-{year}-{number:08d}" for year, number in zip(years, numbers)], dtype=object),
+            "customer_id": ids(customer_ids),
+            "partner_id": partner_ids,
+            "status": block.status_text,
+            "total_amount": cash(block.total_text),
+            "created_at": ts(block.created),
+            **{
+                stage: ts(getattr(life, stage))
+                for stage in ("accepted_at", "rejected_at", "picked_up_at", "ready_at", "delivered_at", "cancelled_at")
+            },
             "updated_at": ts(block.updated_at),
         },
-        "order_items": {"id": ids(item_ids), "order_id": order_ids[items.order],
-                        "service_id": world.catalogue.service_ids[items.service], "quantity": items.quantity,
-                        "unit_price": cash(items.unit_price), "line_total": cash(items.line_total)},
-        "payments": {"id": ids(payment_ids), "order_id": order_ids[payments.order], "amount": cash(payments.cents),
-                     "method": payments.method, "status": payments.status, "created_at": ts(payments.created_at),
-                     "paid_at": ts(payments.paid_at), "updated_at": ts(payments.updated_at)},
-        "refunds": {"id": ids(refund_ids), "order_id": order_ids[refunds.order],
-                    "payment_id": np.where(refunds.payment_unknown, NULL,
-                                           uuid_text(payment_ids[refunds.payment])).astype(object),
-                    "amount": cash(refunds.cents), "status": refunds.status, "reason": refunds.reason,
-                    "created_at": ts(refunds.created_at), "updated_at": ts(refunds.updated_at)},
-        "reviews": {"id": ids(review_ids), "order_id": order_ids[reviews.order],
-                    "customer_id": ids(customer_ids[reviews.order]),
-                    "partner_id": world.partners.ids[life.partner[reviews.order]], "rating": reviews.rating,
-                    "comment": reviews.comment, "created_at": ts(reviews.created_at)},
-        "order_issues": {"id": ids(issue_ids), "order_id": order_ids[issues.order], "issue_type": issues.issue_type,
-                         "description": issues.description, "created_at": ts(issues.created_at)},
+        "order_items": {
+            "id": ids(item_ids),
+            "order_id": order_ids[items.order],
+            "service_id": world.catalogue.service_ids[items.service],
+            "quantity": items.quantity,
+            "unit_price": cash(items.unit_price),
+            "line_total": cash(items.line_total),
+        },
+        "payments": {
+            "id": ids(payment_ids),
+            "order_id": order_ids[payments.order],
+            "amount": cash(payments.cents),
+            "method": payments.method,
+            "status": payments.status,
+            "created_at": ts(payments.created_at),
+            "paid_at": ts(payments.paid_at),
+            "updated_at": ts(payments.updated_at),
+        },
+        "refunds": {
+            "id": ids(refund_ids),
+            "order_id": order_ids[refunds.order],
+            "payment_id": np.where(refunds.payment_unknown, NULL, uuid_text(payment_ids[refunds.payment])).astype(
+                object
+            ),
+            "amount": cash(refunds.cents),
+            "status": refunds.status,
+            "reason": refunds.reason,
+            "created_at": ts(refunds.created_at),
+            "updated_at": ts(refunds.updated_at),
+        },
+        "reviews": {
+            "id": ids(review_ids),
+            "order_id": order_ids[reviews.order],
+            "customer_id": ids(customer_ids[reviews.order]),
+            "partner_id": world.partners.ids[life.partner[reviews.order]],
+            "rating": reviews.rating,
+            "comment": reviews.comment,
+            "created_at": ts(reviews.created_at),
+        },
+        "order_issues": {
+            "id": ids(issue_ids),
+            "order_id": order_ids[issues.order],
+            "issue_type": issues.issue_type,
+            "description": issues.description,
+            "created_at": ts(issues.created_at),
+        },
     }
-    raw_ids = {"orders": block.ids, "order_items": item_ids, "payments": payment_ids, "refunds": refund_ids,
-               "order_issues": issue_ids}
+    raw_ids = {
+        "orders": block.ids,
+        "order_items": item_ids,
+        "payments": payment_ids,
+        "refunds": refund_ids,
+        "order_issues": issue_ids,
+    }
     defect_ids = {key: list(uuid_text(raw_ids[key[0]][rows])) for key, rows in defects.items()}
     return tables, defect_ids

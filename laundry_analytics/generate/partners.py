@@ -36,11 +36,21 @@ class Partners:
         city = self.city.copy()
         city[missing_city] = NULL
         n = len(self)
-        names = np.array([f"{PARTNER_WORDS[i % len(PARTNER_WORDS)]} {LAST_NAMES[(i // 8) % len(LAST_NAMES)]} "
-                          f"Laundry {i + 1}" for i in range(n)], dtype=object)
-        return {"id": self.ids, "business_name": names, "city": city,
-                "daily_capacity": nullable(self.capacity, self.capacity_missing),
-                "is_active": np.where(self.is_active, "t", "f"), "created_at": ts(self.created)}
+        names = np.array(
+            [
+                f"{PARTNER_WORDS[i % len(PARTNER_WORDS)]} {LAST_NAMES[(i // 8) % len(LAST_NAMES)]} Laundry {i + 1}"
+                for i in range(n)
+            ],
+            dtype=object,
+        )
+        return {
+            "id": self.ids,
+            "business_name": names,
+            "city": city,
+            "daily_capacity": nullable(self.capacity, self.capacity_missing),
+            "is_active": np.where(self.is_active, "t", "f"),
+            "created_at": ts(self.created),
+        }
 
 
 def partner_count(orders: int) -> int:

@@ -47,8 +47,14 @@ class _Orders:
     capture_time: np.ndarray
 
 
-def _orders(rng: np.random.Generator, created: np.ndarray, total: np.ndarray, lifecycle: Lifecycle,
-            prepaid: np.ndarray, now_us: int) -> _Orders:
+def _orders(
+    rng: np.random.Generator,
+    created: np.ndarray,
+    total: np.ndarray,
+    lifecycle: Lifecycle,
+    prepaid: np.ndarray,
+    now_us: int,
+) -> _Orders:
     n = len(created)
     online = rng.choice(ONLINE_METHODS, size=n, p=[0.5, 0.2, 0.3])
     method = np.where(prepaid, online, rng.choice(METHODS, size=n, p=[0.6, 0.3, 0.05, 0.05]))
@@ -60,8 +66,9 @@ def _orders(rng: np.random.Generator, created: np.ndarray, total: np.ndarray, li
     return _Orders(created, total, method, online, pay_time, capture_time)
 
 
-def build_payments(rng: np.random.Generator, created: np.ndarray, order_total: np.ndarray,
-                   lifecycle: Lifecycle, now_us: int) -> Payments:
+def build_payments(
+    rng: np.random.Generator, created: np.ndarray, order_total: np.ndarray, lifecycle: Lifecycle, now_us: int
+) -> Payments:
     """Every payment of the block's orders; a completed order's captured
     payments add up to its total."""
     n = len(created)
@@ -73,8 +80,9 @@ def build_payments(rng: np.random.Generator, created: np.ndarray, order_total: n
     payable = completed | ((~completed) & ~closed_unpaid & prepaid) | (closed_unpaid & prepaid & (rng.random(n) < 0.3))
     rows: list[tuple[np.ndarray, ...]] = []  # (order, cents, method, status, created, paid)
 
-    def add(idx: np.ndarray, cents: np.ndarray, method: np.ndarray, state: str,
-            created_ts: np.ndarray, paid_ts: np.ndarray) -> None:
+    def add(
+        idx: np.ndarray, cents: np.ndarray, method: np.ndarray, state: str, created_ts: np.ndarray, paid_ts: np.ndarray
+    ) -> None:
         rows.append((idx, cents, method, np.full(len(idx), state, dtype=object), created_ts, paid_ts))
 
     idx = np.flatnonzero(payable & (style < 0.93))  # paid once, some after a failed try
@@ -84,8 +92,14 @@ def build_payments(rng: np.random.Generator, created: np.ndarray, order_total: n
     idx = np.flatnonzero(payable & (style >= 0.93))  # in two parts, the second a minute later
     part = (o.total[idx] * rng.uniform(0.3, 0.7, len(idx))).astype(np.int64)
     add(idx, part, o.method[idx], "completed", o.pay_time[idx], o.capture_time[idx])
-    add(idx, o.total[idx] - part, rng.choice(METHODS, len(idx)), "completed",
-        o.pay_time[idx] + MINUTE, o.capture_time[idx] + MINUTE)
+    add(
+        idx,
+        o.total[idx] - part,
+        rng.choice(METHODS, len(idx)),
+        "completed",
+        o.pay_time[idx] + MINUTE,
+        o.capture_time[idx] + MINUTE,
+    )
     tries = closed_unpaid | (status == "pending")
     unpaid_tries = tries & ~payable & (rng.random(n) < 0.2)
     idx = np.flatnonzero(unpaid_tries)
@@ -100,7 +114,8 @@ def _payments(rows: list[tuple[np.ndarray, ...]], now_us: int) -> Payments:
     order, cents, method, status, created_at, paid_at = (np.concatenate(column) for column in zip(*rows))
     by_order = np.lexsort((created_at, order))
     order, cents, method, status, created_at, paid_at = (
-        a[by_order] for a in (order, cents, method, status, created_at, paid_at))
+        a[by_order] for a in (order, cents, method, status, created_at, paid_at)
+    )
     # A payment made moments before `now` is not dated in the future.
     created_at = np.minimum(created_at, now_us)
     paid_at = np.where(paid_at >= 0, np.minimum(paid_at, now_us), NOT_YET)

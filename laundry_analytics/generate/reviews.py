@@ -10,8 +10,19 @@ from laundry_analytics.generate.columns import MINUTE, NULL
 from laundry_analytics.generate.lifecycle import Lifecycle
 from laundry_analytics.generate.partners import Partners
 
-COMMENTS = np.array(["", "Great service", "Fast and friendly", "Clothes came back perfect", "A bit late",
-                     "Missing a sock", "Will order again", "Not happy with ironing"], dtype=object)
+COMMENTS = np.array(
+    [
+        "",
+        "Great service",
+        "Fast and friendly",
+        "Clothes came back perfect",
+        "A bit late",
+        "Missing a sock",
+        "Will order again",
+        "Not happy with ironing",
+    ],
+    dtype=object,
+)
 
 
 @dataclass

@@ -21,8 +21,7 @@ def _emails(customers: Customers, rows: np.ndarray) -> np.ndarray:
     return first + "." + last + rows.astype(str).astype(object) + "@example.com"
 
 
-def user_tables(rng: np.random.Generator, customers: Customers, defects: UserDefects,
-                chunk: int) -> Iterator[Table]:
+def user_tables(rng: np.random.Generator, customers: Customers, defects: UserDefects, chunk: int) -> Iterator[Table]:
     """The users table, `chunk` rows at a time (only a chunk's strings exist at once)."""
     users = len(customers.ids)
     missing = np.zeros(users, dtype=bool)
@@ -38,9 +37,11 @@ def user_tables(rng: np.random.Generator, customers: Customers, defects: UserDef
         n = len(rows)
         phones = np.char.add("+351 9", np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8))
         yield {
-            "id": ids(customers.ids[rows]), "email": email,
+            "id": ids(customers.ids[rows]),
+            "email": email,
             "full_name": _FIRST[customers.first_name[rows]] + " " + _LAST[customers.last_name[rows]],
-            "phone": nullable(phones, rng.random(n) < 0.15), "date_joined": ts(customers.joined[rows]),
+            "phone": nullable(phones, rng.random(n) < 0.15),
+            "date_joined": ts(customers.joined[rows]),
             "is_active": np.where(rng.random(n) < 0.97, "t", "f"),
             "is_staff": np.where(rows >= len(customers), "t", "f"),
         }

@@ -4,5 +4,14 @@ the formatting they share (`formatting`); all three show the same numbers."""
 from reports.render.files import FORMATS, RenderedFile, file_stem, render
 from reports.render.formatting import format_change, format_value, inert_text, is_formula_like, period_text
 
-__all__ = ["FORMATS", "RenderedFile", "file_stem", "format_change", "format_value", "inert_text", "is_formula_like",
-           "period_text", "render"]
+__all__ = [
+    "FORMATS",
+    "RenderedFile",
+    "file_stem",
+    "format_change",
+    "format_value",
+    "inert_text",
+    "is_formula_like",
+    "period_text",
+    "render",
+]

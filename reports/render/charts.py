@@ -100,8 +100,17 @@ def _line(ax, labels: list[str], values: list[float], changing: list[bool]) -> N
         ax.plot(final, [values[i] for i in final], linestyle="", color=BAR_COLOUR, marker="o", markersize=2.5)
     moving = [i for i, c in enumerate(changing) if c]
     if moving:
-        ax.plot(moving, [values[i] for i in moving], linestyle="", marker="o", markersize=4, markerfacecolor="white",
-                markeredgecolor=CHANGING_COLOUR, color=CHANGING_COLOUR, label=CHANGING_LEGEND)
+        ax.plot(
+            moving,
+            [values[i] for i in moving],
+            linestyle="",
+            marker="o",
+            markersize=4,
+            markerfacecolor="white",
+            markeredgecolor=CHANGING_COLOUR,
+            color=CHANGING_COLOUR,
+            label=CHANGING_LEGEND,
+        )
         _legend(ax)
     step = label_step(labels)
     ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], fontsize=7)

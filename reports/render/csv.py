@@ -36,8 +36,17 @@ def kpis_csv(dataset: ReportDataset) -> bytes:
     period = [dataset.period.start.isoformat(), dataset.period.end.isoformat()]
     for kpi in dataset.kpis:
         change = [kpi.change, kpi.change_unit] if kpi.change is not None else ["", ""]
-        writer.writerow([inert_text(kpi.label), _blank(kpi.value), unit(kpi.kind, dataset.currency),
-                         _blank(kpi.previous), *change, *period, inert_text(kpi.note)])
+        writer.writerow(
+            [
+                inert_text(kpi.label),
+                _blank(kpi.value),
+                unit(kpi.kind, dataset.currency),
+                _blank(kpi.previous),
+                *change,
+                *period,
+                inert_text(kpi.note),
+            ]
+        )
     notes = [("Filter", line) for line in dataset.scope] + [("Notice", notice) for notice in dataset.notices]
     for kind, text in notes + [(f"Note {n}", text) for n, text in enumerate(dataset.footnotes, start=1)]:
         writer.writerow([kind, "", "", "", "", "", *period, inert_text(text)])

@@ -25,10 +25,18 @@ from reports.render.formatting import (
     still_changing,
 )
 
-NUMBER_FORMATS = {"rate": "0.00", "minutes": "#,##0.00", "number": "0.00", "int": "#,##0", "date": "yyyy-mm-dd",
-                  "text": "@"}
-CHANGE_FORMATS = {unit: f'"▲ +"#,##0.00"{suffix}";"▼ −"#,##0.00"{suffix}";"= "0.00"{suffix}"'
-                  for unit, suffix in (("%", "%"), ("pp", " pp"))}
+NUMBER_FORMATS = {
+    "rate": "0.00",
+    "minutes": "#,##0.00",
+    "number": "0.00",
+    "int": "#,##0",
+    "date": "yyyy-mm-dd",
+    "text": "@",
+}
+CHANGE_FORMATS = {
+    unit: f'"▲ +"#,##0.00"{suffix}";"▼ −"#,##0.00"{suffix}";"= "0.00"{suffix}"'
+    for unit, suffix in (("%", "%"), ("pp", " pp"))
+}
 """A change vs the previous period: its arrow and unit, percent or percentage points."""
 HEADER_FILL = "E1E8F0"
 CHANGING_COLOUR = "F08C00"
@@ -167,8 +175,9 @@ def _table_sheet(wb, table: Table, currency: str):
     for index, column in enumerate(table.columns, start=1):
         for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.number_format = number_format(column.kind, currency)
-        longest = max([len(headings[index - 1]) + 2,
-                       *(_shown_width(r[index - 1], column, currency) for r in table.rows[:500])])
+        longest = max(
+            [len(headings[index - 1]) + 2, *(_shown_width(r[index - 1], column, currency) for r in table.rows[:500])]
+        )
         ws.column_dimensions[get_column_letter(index)].width = min(60, longest + 3)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{max(1, len(table.rows) + 1)}"
@@ -215,8 +224,14 @@ def _add_chart(ws, dataset: ReportDataset, chart: Chart) -> None:
     native.width, native.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
     if kind == "line":
         if table.columns[x_col - 1].kind == "date":  # a date axis labels every n-th day, each one unrotated
-            native.x_axis = DateAxis(crossAx=100, title=native.x_axis.title, delete=False, txPr=_unrotated(800),
-                                     majorTimeUnit="days", majorUnit=label_step(chart_labels(chart, table)))
+            native.x_axis = DateAxis(
+                crossAx=100,
+                title=native.x_axis.title,
+                delete=False,
+                txPr=_unrotated(800),
+                majorTimeUnit="days",
+                majorUnit=label_step(chart_labels(chart, table)),
+            )
             native.x_axis.number_format = number_format("date", dataset.currency)
             native.y_axis.crossAx = 500
         for series in native.series:
@@ -254,13 +269,22 @@ def _mark_changing_days(native, changing: list[bool], kind: str) -> None:
         if not moving:
             continue
         if kind == "line":
-            marker = Marker(symbol="circle", size=6, spPr=GraphicalProperties(
-                solidFill="FFFFFF", ln=LineProperties(solidFill=CHANGING_COLOUR)))
-            series.dPt.append(DataPoint(idx=index, marker=marker, spPr=GraphicalProperties(
-                ln=LineProperties(solidFill=CHANGING_COLOUR, prstDash="dash"))))
+            marker = Marker(
+                symbol="circle",
+                size=6,
+                spPr=GraphicalProperties(solidFill="FFFFFF", ln=LineProperties(solidFill=CHANGING_COLOUR)),
+            )
+            series.dPt.append(
+                DataPoint(
+                    idx=index,
+                    marker=marker,
+                    spPr=GraphicalProperties(ln=LineProperties(solidFill=CHANGING_COLOUR, prstDash="dash")),
+                )
+            )
         else:
-            series.dPt.append(DataPoint(idx=index, invertIfNegative=False,
-                                        spPr=GraphicalProperties(solidFill=CHANGING_COLOUR)))
+            series.dPt.append(
+                DataPoint(idx=index, invertIfNegative=False, spPr=GraphicalProperties(solidFill=CHANGING_COLOUR))
+            )
 
 
 def _unrotated(size: int):
@@ -269,9 +293,14 @@ def _unrotated(size: int):
     from openpyxl.chart.text import RichText
     from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
 
-    return RichText(bodyPr=RichTextProperties(rot=0, vert="horz"),
-                    p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)),
-                                 endParaRPr=CharacterProperties(sz=size))])
+    return RichText(
+        bodyPr=RichTextProperties(rot=0, vert="horz"),
+        p=[
+            Paragraph(
+                pPr=ParagraphProperties(defRPr=CharacterProperties(sz=size)), endParaRPr=CharacterProperties(sz=size)
+            )
+        ],
+    )
 
 
 def _print_setup(ws, *, beside: bool) -> None:

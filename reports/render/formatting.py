@@ -71,7 +71,7 @@ def heading(column: Column, currency: str) -> str:
 
 
 def format_change(kpi: Kpi, currency: str = "") -> str:
-    """"▲ +6.60% vs previous period (EUR 244,992.50)"; of a rate in percentage
+    """ "▲ +6.60% vs previous period (EUR 244,992.50)"; of a rate in percentage
     points, "▲ +0.97 pp vs previous period (13.77)"."""
     change = kpi.change
     if change is None:
@@ -97,7 +97,7 @@ def shorten_middle(text: str, limit: int = CHART_LABEL_MAX) -> str:
     if len(text) <= limit:
         return text
     head = (limit - 1) // 2
-    return text[:head].rstrip() + "…" + text[len(text) - (limit - 1 - head):].lstrip()
+    return text[:head].rstrip() + "…" + text[len(text) - (limit - 1 - head) :].lstrip()
 
 
 def chart_labels(chart: Chart, table: Table) -> list[str]:
@@ -140,8 +140,10 @@ def no_data_sentence(dataset: ReportDataset, chart: Chart) -> str:
     title says how the filter narrows it)."""
     where = " for this report's filter" if dataset.filters else ""
     if any(still_changing(dataset, chart)):  # an open or unfinished day: nothing yet, not nothing
-        return (f"{chart.title}: no data yet in the period ({dataset.period.label()}){where}, whose figures can "
-                "still change (see the notices), so there is no chart.")
+        return (
+            f"{chart.title}: no data yet in the period ({dataset.period.label()}){where}, whose figures can "
+            "still change (see the notices), so there is no chart."
+        )
     return f"{chart.title}: no data in the period ({dataset.period.label()}){where}, so there is no chart."
 
 
@@ -162,8 +164,10 @@ def trimmed_sentence(table: Table) -> str | None:
     first, left_out, last = table.pdf_rows()
     if not left_out:
         return None
-    return (f"The top {len(first)} and bottom {len(last)} of {len(table.rows):,} {table.trim[2]}; the Excel file "
-            f"(sheet “{table.sheet}”) and the CSV file ({table.name}.csv) list all {len(table.rows):,}.")
+    return (
+        f"The top {len(first)} and bottom {len(last)} of {len(table.rows):,} {table.trim[2]}; the Excel file "
+        f"(sheet “{table.sheet}”) and the CSV file ({table.name}.csv) list all {len(table.rows):,}."
+    )
 
 
 def period_text(dataset: ReportDataset) -> str:

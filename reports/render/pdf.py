@@ -51,7 +51,7 @@ def _font_path(name: str) -> str:
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    return tuple(int(hex_colour[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(hex_colour[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def render_pdf(dataset: ReportDataset) -> bytes:
@@ -92,8 +92,14 @@ def _pdf_header(pdf, dataset: ReportDataset) -> None:
     pdf.cell(0, 10, dataset.title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", size=10)
     pdf.cell(0, 6, f"Period: {period_text(dataset)}", new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(0, 6, f"Compared with: {dataset.previous.label()}   Amounts in {dataset.currency}   "
-                         f"Filters: {filters_text(dataset)}", align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        6,
+        f"Compared with: {dataset.previous.label()}   Amounts in {dataset.currency}   Filters: {filters_text(dataset)}",
+        align="L",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font("DejaVu", size=8.5)
     for line in dataset.scope:
         pdf.multi_cell(0, 4.5, f"Filter: {line}", align="L", new_x="LMARGIN", new_y="NEXT")
@@ -115,7 +121,7 @@ def _pdf_kpis(pdf, kpis: list[Kpi], currency: str) -> None:
         if pdf.will_page_break(30):
             pdf.add_page()
             y = pdf.get_y()
-        for i, kpi in enumerate(kpis[start:start + per_row]):
+        for i, kpi in enumerate(kpis[start : start + per_row]):
             x = pdf.l_margin + i * (width + 4)
             pdf.set_fill_color(243, 246, 250)
             pdf.rect(x, y, width, 27, style="F")
@@ -147,6 +153,7 @@ def _pdf_kpis(pdf, kpis: list[Kpi], currency: str) -> None:
 def _two_lines(pdf, label: str, width: float) -> list[str]:
     """A KPI label in two lines at most: a longer one (a long partner name in it) is
     shortened in the middle, so that its start and its end ("…'s customers)") stay."""
+
     def lines(text: str) -> list[str]:
         return pdf.multi_cell(width, 3.2, text, dry_run=True, output="LINES")
 
@@ -168,8 +175,9 @@ def _pdf_chart(pdf, dataset: ReportDataset, chart: Chart) -> None:
         pdf.set_font("DejaVu", size=9)
         pdf.set_fill_color(243, 246, 250)
         pdf.set_text_color(*GREY)
-        pdf.multi_cell(0, 6, no_data_sentence(dataset, chart), fill=True, padding=2, align="L", new_x="LMARGIN",
-                       new_y="NEXT")
+        pdf.multi_cell(
+            0, 6, no_data_sentence(dataset, chart), fill=True, padding=2, align="L", new_x="LMARGIN", new_y="NEXT"
+        )
         pdf.set_text_color(0)
         pdf.ln(3)
         return
@@ -210,8 +218,13 @@ def _pdf_table(pdf, table: Table, dataset: ReportDataset) -> None:
     if pdf.will_page_break(8 + (4 if note else 0) + (LINE + 0.6) + LINE * first):
         pdf.add_page()
     pdf.set_font("DejaVu", size=12)
-    pdf.cell(0, 8, f"{table.title} ({len(table.rows):,} row{'' if len(table.rows) == 1 else 's'})",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        8,
+        f"{table.title} ({len(table.rows):,} row{'' if len(table.rows) == 1 else 's'})",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if note:
         pdf.set_font("DejaVu", size=7.5)
         pdf.set_text_color(*GREY)
@@ -247,8 +260,9 @@ def _pdf_table(pdf, table: Table, dataset: ReportDataset) -> None:
 def _line_texts(table: Table, kind: str, values) -> list[str]:
     if kind == "gap":
         return [f"… {values:,} more (Excel and CSV)"] + [""] * (len(table.columns) - 1)
-    texts = [format_value(v, c.kind) if kind == "row" or c.name in table.total else ""
-             for v, c in zip(values, table.columns)]
+    texts = [
+        format_value(v, c.kind) if kind == "row" or c.name in table.total else "" for v, c in zip(values, table.columns)
+    ]
     if kind == "total":
         texts[0] = "Total" if not table.pdf_rows()[1] else f"Total, all {len(table.rows):,}"
     return texts
@@ -261,8 +275,9 @@ def _draw_line(pdf, kind: str, texts: list[str], widths: list[float], numeric: l
     for column, (text, width, right) in enumerate(zip(texts, widths, numeric)):
         align = "R" if right and kind != "gap" else "L"
         shown = _fit(pdf, text, width, middle=not right) if kind != "gap" or column else text
-        pdf.cell(width, LINE, shown, align=align,
-                 fill=kind == "row" and index % 2 == 1, border="T" if kind == "total" else 0)
+        pdf.cell(
+            width, LINE, shown, align=align, fill=kind == "row" and index % 2 == 1, border="T" if kind == "total" else 0
+        )
     pdf.set_text_color(0)
     pdf.ln(LINE)
 
@@ -283,8 +298,10 @@ def _column_widths(pdf, headings: list[str], texts: list[list[str]], numeric: li
     pdf.set_font("DejaVu", size=7.5)
     excess = sum(widths) - pdf.epw
     if excess > 0:
-        room = [w - max(low, MIN_TEXT_COLUMN) if not right and w > max(low, MIN_TEXT_COLUMN) else 0
-                for w, low, right in zip(widths, least, numeric)]
+        room = [
+            w - max(low, MIN_TEXT_COLUMN) if not right and w > max(low, MIN_TEXT_COLUMN) else 0
+            for w, low, right in zip(widths, least, numeric)
+        ]
         if sum(room) > 0:
             give = min(1.0, excess / sum(room))
             widths = [w - r * give for w, r in zip(widths, room)]

@@ -29,7 +29,6 @@ from laundry_analytics.analytics.windows import Window, make_window
 from laundry_analytics.analytics_schema import compose
 from laundry_analytics.freshness import data_as_of
 
-
 MARTS = ("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orders")
 """The marts the customers payload reads (its data_as_of is the oldest of theirs)."""
 
@@ -42,7 +41,9 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
         fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, conn=c)
         rows = customer_rows(w)
-        totals = c.execute(compose("""
+        totals = c.execute(
+            compose(
+                """
             select coalesce(sum(customers), 0)::int as total_customers,
                    coalesce(sum(customers) filter (where first_order_date between %(start)s and %(end)s), 0)::int
                        as new_customers,
@@ -50,19 +51,37 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
                    coalesce(sum(lifetime_value), 0) as total_lifetime_value,
                    round(sum(lifetime_value) / nullif(sum(lifetime_value_count), 0), 2) as average_lifetime_value
             from {rows}
-        """, rows=rows), w.params()).fetchone()
+        """,
+                rows=rows,
+            ),
+            w.params(),
+        ).fetchone()
         # Distinct customers with an order in the range: a hashed distinct over the
         # (order_date, customer_id) index only, not a sort of every order.
-        active = c.execute(compose("select count(*) as n from (select distinct customer_id from {a}.fct_orders "
-                                   "where {filter}) as active", filter=order_filter(w)), w.params()).fetchone()["n"]
+        active = c.execute(
+            compose(
+                "select count(*) as n from (select distinct customer_id from {a}.fct_orders where {filter}) as active",
+                filter=order_filter(w),
+            ),
+            w.params(),
+        ).fetchone()["n"]
         segments = segment_counts(c, w)
         top = top_customers(c, w)
-        acquisition = {row["date"]: row for row in c.execute(compose("""
+        acquisition = {
+            row["date"]: row
+            for row in c.execute(
+                compose(
+                    """
             select first_order_date as date, sum(customers)::int as new_customers
             from {rows}
             where first_order_date between %(start)s and %(end)s
             group by first_order_date
-        """, rows=rows), w.params())}
+        """,
+                    rows=rows,
+                ),
+                w.params(),
+            )
+        }
         as_of = customers_as_of(c)
     return {
         "type": "customers",
@@ -73,8 +92,10 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
         "segments": segments,
         "churn_rate": rate(segments["churned"], totals["total_customers"]),
         "top_customers": top,
-        "acquisition_trend": [{"date": day, "new_customers": row["new_customers"]}
-                              for day, row in every_day(w, acquisition, {"new_customers": 0})],
+        "acquisition_trend": [
+            {"date": day, "new_customers": row["new_customers"]}
+            for day, row in every_day(w, acquisition, {"new_customers": 0})
+        ],
     }
 
 
@@ -94,16 +115,41 @@ REPORT = ReportLayout(
         KpiSpec("Avg lifetime value", "totals.average_lifetime_value", "money", words="customers", as_of=True),
     ),
     tables=(
-        TableSpec("segments", "Customer segments{as_of}", (("segment", "Segment", "text"),
-                  ("customers", "Customers", "int")), rows="segments", pairs=True, sheet="Customer segments",
-                  total=("customers",), words="none"),
-        TableSpec("top_customers", "Top customers by lifetime value{as_of}{masked}", (
-            ("customer", "Customer", "text"), ("email", "Email", "text"), ("lifetime_value", "Lifetime value", "money"),
-            ("total_orders", "Orders", "int"), ("segment", "Segment", "text"),
-        ), rows="top_customers", unmasked_source=unmasked_top_customers, sheet="Top customers", words="none"),
-        TableSpec("acquisition", "New customers per day", (("date", "Date", "date"),
-                  ("new_customers", "New customers", "int")), rows="acquisition_trend", sheet="New customers per day",
-                  total=("new_customers",), pdf="chart", words="customer_count"),
+        TableSpec(
+            "segments",
+            "Customer segments{as_of}",
+            (("segment", "Segment", "text"), ("customers", "Customers", "int")),
+            rows="segments",
+            pairs=True,
+            sheet="Customer segments",
+            total=("customers",),
+            words="none",
+        ),
+        TableSpec(
+            "top_customers",
+            "Top customers by lifetime value{as_of}{masked}",
+            (
+                ("customer", "Customer", "text"),
+                ("email", "Email", "text"),
+                ("lifetime_value", "Lifetime value", "money"),
+                ("total_orders", "Orders", "int"),
+                ("segment", "Segment", "text"),
+            ),
+            rows="top_customers",
+            unmasked_source=unmasked_top_customers,
+            sheet="Top customers",
+            words="none",
+        ),
+        TableSpec(
+            "acquisition",
+            "New customers per day",
+            (("date", "Date", "date"), ("new_customers", "New customers", "int")),
+            rows="acquisition_trend",
+            sheet="New customers per day",
+            total=("new_customers",),
+            pdf="chart",
+            words="customer_count",
+        ),
     ),
     charts=(
         ChartSpec("New customers per day", "line", "acquisition", "date", "new_customers", words="customer_count"),
@@ -111,7 +157,7 @@ REPORT = ReportLayout(
     ),
     as_of="as_of_date",
     partner_filter="the customers who had ordered from this partner by the period's end; their segment, lifetime "
-                   "value and churn risk cover all their orders, with any partner.",
+    "value and churn risk cover all their orders, with any partner.",
 )
 
 PAYLOAD_TYPE = PayloadType(
@@ -121,8 +167,10 @@ PAYLOAD_TYPE = PayloadType(
     marts=MARTS,
     cache_ttl=dt.timedelta(minutes=15),
     schema=SCHEMAS_DIR / "customers.schema.json",
-    refusals={"service_category": "customer figures (segments, lifetime value, churn risk) cover all of a "
-                                  "customer's orders, whatever their items, so no figure could be limited to one "
-                                  "category"},
+    refusals={
+        "service_category": "customer figures (segments, lifetime value, churn risk) cover all of a "
+        "customer's orders, whatever their items, so no figure could be limited to one "
+        "category"
+    },
     report=REPORT,
 )

@@ -20,8 +20,14 @@ from laundry_analytics.freshness import data_as_of
 TOP_PARTNERS = 5
 
 
-MARTS = ("fct_orders", "agg_orders_daily", "partner_performance_metrics", "dim_partners", "agg_customers_daily",
-         "customer_analytics")
+MARTS = (
+    "fct_orders",
+    "agg_orders_daily",
+    "partner_performance_metrics",
+    "dim_partners",
+    "agg_customers_daily",
+    "customer_analytics",
+)
 """The marts the dashboard payload reads (its data_as_of is the oldest of theirs)."""
 
 
@@ -32,21 +38,41 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     with connection(conn) as c:
         fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, conn=c)
-        days = {row.pop("order_date"): row for row in c.execute(compose("""
+        days = {
+            row.pop("order_date"): row
+            for row in c.execute(
+                compose(
+                    """
             select order_date, count(*)::int as orders, coalesce(sum(captured_amount), 0) as revenue,
                    count(distinct customer_id)::int as customers
             from {a}.fct_orders
             where order_date between %(end)s - 1 and %(end)s {and_partner}
             group by order_date
-        """, and_partner=partner_scope(w)), w.params())}
+        """,
+                    and_partner=partner_scope(w),
+                ),
+                w.params(),
+            )
+        }
         zero = {"orders": 0, "revenue": Decimal("0.00"), "customers": 0}
         today_row = days.get(w.end, zero)
         yesterday = days.get(w.end - dt.timedelta(days=1), zero)
-        statuses = {row["status"]: row["orders"] for row in c.execute(compose(
-            "select status, sum(orders)::int as orders from {rows} group by status", rows=order_rows(w)), w.params())}
-        active = c.execute(compose("""
+        statuses = {
+            row["status"]: row["orders"]
+            for row in c.execute(
+                compose("select status, sum(orders)::int as orders from {rows} group by status", rows=order_rows(w)),
+                w.params(),
+            )
+        }
+        active = c.execute(
+            compose(
+                """
             select count(*) filter (where is_active) as active_partners from {a}.dim_partners where {filter}
-        """, filter=partner_filter(w, "partner_id")), w.params()).fetchone()["active_partners"]
+        """,
+                filter=partner_filter(w, "partner_id"),
+            ),
+            w.params(),
+        ).fetchone()["active_partners"]
         ranked = partner_totals(c, w)
         segments = segment_counts(c, w)
     return {

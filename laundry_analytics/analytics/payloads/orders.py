@@ -30,14 +30,22 @@ MARTS = ("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_it
 """The marts the orders payload reads (its data_as_of is the oldest of theirs)."""
 
 
-def orders(start=None, end=None, partner_id=None, *, service_category: str | None = None,
-           conn: psycopg.Connection | None = None) -> dict:
+def orders(
+    start=None,
+    end=None,
+    partner_id=None,
+    *,
+    service_category: str | None = None,
+    conn: psycopg.Connection | None = None,
+) -> dict:
     """Orders: by status, service category, local hour and day of week; average
     durations; completion and cancellation rates."""
     with connection(conn) as c:
         fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, service_category=service_category, conn=c)
-        rows = c.execute(compose("""
+        rows = c.execute(
+            compose(
+                """
             select grouping(status) as by_status, grouping(order_hour) as by_hour,
                    grouping(order_day_of_week) as by_dow,
                    status, order_hour, order_day_of_week,
@@ -48,10 +56,17 @@ def orders(start=None, end=None, partner_id=None, *, service_category: str | Non
                    {averages}
             from {rows}
             group by grouping sets ((), (status), (order_hour), (order_day_of_week))
-        """, rows=order_rows(w), averages=DURATION_AVERAGES), w.params()).fetchall()
+        """,
+                rows=order_rows(w),
+                averages=DURATION_AVERAGES,
+            ),
+            w.params(),
+        ).fetchall()
         categories, _ = item_sales(c, w, paid_only=False)
-    total = next((r for r in rows if r["by_status"] and r["by_hour"] and r["by_dow"]),
-                 {**dict.fromkeys(_COUNTS, 0), **{f"avg_{name}_minutes": None for name in DURATIONS}})
+    total = next(
+        (r for r in rows if r["by_status"] and r["by_hour"] and r["by_dow"]),
+        {**dict.fromkeys(_COUNTS, 0), **{f"avg_{name}_minutes": None for name in DURATIONS}},
+    )
     by_status = {r["status"]: r["total_orders"] for r in rows if not r["by_status"]}
     by_hour = {r["order_hour"]: r["total_orders"] for r in rows if not r["by_hour"]}
     by_dow = {r["order_day_of_week"]: r["total_orders"] for r in rows if not r["by_dow"]}
@@ -80,20 +95,49 @@ REPORT = ReportLayout(
         KpiSpec("Avg total minutes", "average_minutes.total", "minutes", better="down"),
     ),
     tables=(
-        TableSpec("status", "Orders by status", (("status", "Status", "text"), ("orders", "Orders", "int")),
-                  rows="by_status", sheet="Orders by status", total=("orders",)),
-        TableSpec("hours", "Orders by local hour", (("hour", "Hour", "int"), ("orders", "Orders", "int")),
-                  rows="by_hour", sheet="Orders by local hour", pdf="chart"),
-        TableSpec("weekdays", "Orders by day of week", (("day", "Day", "text"), ("orders", "Orders", "int")),
-                  rows="by_day_of_week", sheet="Orders by day of week", total=("orders",)),
+        TableSpec(
+            "status",
+            "Orders by status",
+            (("status", "Status", "text"), ("orders", "Orders", "int")),
+            rows="by_status",
+            sheet="Orders by status",
+            total=("orders",),
+        ),
+        TableSpec(
+            "hours",
+            "Orders by local hour",
+            (("hour", "Hour", "int"), ("orders", "Orders", "int")),
+            rows="by_hour",
+            sheet="Orders by local hour",
+            pdf="chart",
+        ),
+        TableSpec(
+            "weekdays",
+            "Orders by day of week",
+            (("day", "Day", "text"), ("orders", "Orders", "int")),
+            rows="by_day_of_week",
+            sheet="Orders by day of week",
+            total=("orders",),
+        ),
         # Orders are not totalled: an order with items of several categories counts in each.
-        TableSpec("categories", "Orders by service category", (("category", "Category", "text"),
-                  ("orders", "Orders", "int"), ("quantity", "Quantity", "int")), rows="by_service_category",
-                  sheet="Orders by category", total=("quantity",), words="none",
-                  filtered_titles={"service_category": "Orders and quantity of {service_category} lines"}),
-        TableSpec("durations", "Average stage durations (minutes)", (("stage", "Stage", "text"),
-                  ("minutes", "Minutes", "minutes")), rows="average_minutes", pairs=True,
-                  sheet="Stage durations"),
+        TableSpec(
+            "categories",
+            "Orders by service category",
+            (("category", "Category", "text"), ("orders", "Orders", "int"), ("quantity", "Quantity", "int")),
+            rows="by_service_category",
+            sheet="Orders by category",
+            total=("quantity",),
+            words="none",
+            filtered_titles={"service_category": "Orders and quantity of {service_category} lines"},
+        ),
+        TableSpec(
+            "durations",
+            "Average stage durations (minutes)",
+            (("stage", "Stage", "text"), ("minutes", "Minutes", "minutes")),
+            rows="average_minutes",
+            pairs=True,
+            sheet="Stage durations",
+        ),
     ),
     charts=(
         ChartSpec("Orders by local hour", "bar", "hours", "hour", "orders"),

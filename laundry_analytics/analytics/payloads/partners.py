@@ -32,8 +32,15 @@ MARTS = ("partner_performance_metrics", "dim_partners", "agg_orders_daily", "fct
 """The marts the partners payload reads (its data_as_of is the oldest of theirs)."""
 
 
-def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
-             conn: psycopg.Connection | None = None, min_orders: int = MIN_ORDERS_TO_RANK_PARTNER) -> dict:
+def partners(
+    start=None,
+    end=None,
+    partner_id=None,
+    *,
+    city: str | None = None,
+    conn: psycopg.Connection | None = None,
+    min_orders: int = MIN_ORDERS_TO_RANK_PARTNER,
+) -> dict:
     """Partners (with `city`, that city's): counts, average acceptance and
     completion rates (the mean of each partner's rate over the range), average
     durations, top and low performers by completion rate then revenue (partners
@@ -42,21 +49,38 @@ def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
     with connection(conn) as c:
         fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, city=city, conn=c)
-        counts = c.execute(compose("""
+        counts = c.execute(
+            compose(
+                """
             select count(*) as total, count(*) filter (where is_active) as active,
                    count(*) filter (where not is_active) as inactive
             from {a}.dim_partners where {filter}
-        """, filter=partner_filter(w, "partner_id")), w.params()).fetchone()
+        """,
+                filter=partner_filter(w, "partner_id"),
+            ),
+            w.params(),
+        ).fetchone()
         ranked = partner_totals(c, w)
-        trend = {row["date"]: row for row in c.execute(compose("""
+        trend = {
+            row["date"]: row
+            for row in c.execute(
+                compose(
+                    """
             select date, sum(orders_received)::int as orders_received, sum(revenue) as revenue,
                    count(*)::int as partners_with_orders
             from {a}.partner_performance_metrics
             where date between %(start)s and %(end)s and {filter}
             group by date
-        """, filter=partner_filter(w, "partner_id")), w.params())}
-        durations = c.execute(compose("select {averages} from {rows} where has_partner",
-                                      rows=order_rows(w), averages=DURATION_AVERAGES), w.params()).fetchone()
+        """,
+                    filter=partner_filter(w, "partner_id"),
+                ),
+                w.params(),
+            )
+        }
+        durations = c.execute(
+            compose("select {averages} from {rows} where has_partner", rows=order_rows(w), averages=DURATION_AVERAGES),
+            w.params(),
+        ).fetchone()
         without_partner = None if w.partner_id or w.city else _orders_without_partner(c, w)
     rankable = [p for p in ranked if p["orders_received"] >= min_orders]
     return {
@@ -75,10 +99,15 @@ def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
         "top_performers": sorted(rankable, key=lambda p: (-(p["completion_rate"] or 0), -p["revenue"]))[:TOP_N],
         "low_performers": sorted(rankable, key=lambda p: (p["completion_rate"] or 0, p["revenue"]))[:TOP_N],
         "trend": [
-            {"date": day, "orders_received": row["orders_received"], "revenue": row["revenue"],
-             "partners_with_orders": row["partners_with_orders"]}
-            for day, row in every_day(w, trend, {"orders_received": 0, "revenue": Decimal("0.00"),
-                                                 "partners_with_orders": 0})
+            {
+                "date": day,
+                "orders_received": row["orders_received"],
+                "revenue": row["revenue"],
+                "partners_with_orders": row["partners_with_orders"],
+            }
+            for day, row in every_day(
+                w, trend, {"orders_received": 0, "revenue": Decimal("0.00"), "partners_with_orders": 0}
+            )
         ],
         "orders_without_partner": without_partner,
     }
@@ -86,11 +115,14 @@ def partners(start=None, end=None, partner_id=None, *, city: str | None = None,
 
 def _orders_without_partner(c: psycopg.Connection, w: Window) -> dict:
     """The range's orders assigned to no partner (so in no partner's figures) and their revenue."""
-    return c.execute(compose("""
+    return c.execute(
+        compose("""
         select coalesce(sum(orders), 0)::int as orders, coalesce(sum(captured_amount), 0) as revenue
         from {a}.agg_orders_daily
         where order_date between %(start)s and %(end)s and not has_partner
-    """), w.params()).fetchone()
+    """),
+        w.params(),
+    ).fetchone()
 
 
 def partners_by_revenue(conn: psycopg.Connection, w: Window) -> list[dict]:
@@ -109,33 +141,71 @@ REPORT = ReportLayout(
         KpiSpec("Avg completion rate %", "average_completion_rate", "rate", words="partners"),
     ),
     tables=(
-        TableSpec("partners", "Partners", (
-            ("business_name", "Partner", "text"), ("city", "City", "text"), ("orders_received", "Received", "int"),
-            ("orders_accepted", "Accepted", "int"), ("orders_completed", "Completed", "int"),
-            ("revenue", "Revenue", "money"), ("acceptance_rate", "Acceptance %", "rate"),
-            ("completion_rate", "Completion %", "rate"), ("average_rating", "Rating", "number"),
-        ), source=partners_by_revenue, sheet="Partners", words="none",
+        TableSpec(
+            "partners",
+            "Partners",
+            (
+                ("business_name", "Partner", "text"),
+                ("city", "City", "text"),
+                ("orders_received", "Received", "int"),
+                ("orders_accepted", "Accepted", "int"),
+                ("orders_completed", "Completed", "int"),
+                ("revenue", "Revenue", "money"),
+                ("acceptance_rate", "Acceptance %", "rate"),
+                ("completion_rate", "Completion %", "rate"),
+                ("average_rating", "Rating", "number"),
+            ),
+            source=partners_by_revenue,
+            sheet="Partners",
+            words="none",
             # Rates and ratings do not add up; a pooled rate would read as the KPIs' mean rate.
             total=("orders_received", "orders_accepted", "orders_completed", "revenue"),
-            pdf="trim", trim=(15, 5, "partners by revenue"), filtered_titles={"city": "Partners in {city}"}),
-        TableSpec("low_performers", f"Low performers: lowest completion rate (at least {MIN_ORDERS_TO_RANK_PARTNER} "
-                  "orders)", (
-            ("business_name", "Partner", "text"), ("city", "City", "text"), ("orders_received", "Received", "int"),
-            ("orders_accepted", "Accepted", "int"), ("orders_completed", "Completed", "int"),
-            ("completion_rate", "Completion %", "rate"), ("acceptance_rate", "Acceptance %", "rate"),
-            ("revenue", "Revenue", "money"),
-        ), rows="low_performers", sheet="Low performers", words="none",
-            filtered_titles={"city": "Low performers in {city}: lowest completion rate (at least "
-                                     f"{MIN_ORDERS_TO_RANK_PARTNER} orders)"}),
+            pdf="trim",
+            trim=(15, 5, "partners by revenue"),
+            filtered_titles={"city": "Partners in {city}"},
+        ),
+        TableSpec(
+            "low_performers",
+            f"Low performers: lowest completion rate (at least {MIN_ORDERS_TO_RANK_PARTNER} orders)",
+            (
+                ("business_name", "Partner", "text"),
+                ("city", "City", "text"),
+                ("orders_received", "Received", "int"),
+                ("orders_accepted", "Accepted", "int"),
+                ("orders_completed", "Completed", "int"),
+                ("completion_rate", "Completion %", "rate"),
+                ("acceptance_rate", "Acceptance %", "rate"),
+                ("revenue", "Revenue", "money"),
+            ),
+            rows="low_performers",
+            sheet="Low performers",
+            words="none",
+            filtered_titles={
+                "city": "Low performers in {city}: lowest completion rate (at least "
+                f"{MIN_ORDERS_TO_RANK_PARTNER} orders)"
+            },
+        ),
         # Partners per day do not add up: a partner counts on each day it has orders.
-        TableSpec("trend", "Daily trend", (("date", "Date", "date"), ("orders_received", "Orders", "int"),
-                  ("revenue", "Revenue", "money"), ("partners_with_orders", "Partners", "int")), rows="trend",
-                  sheet="Daily trend", total=("orders_received", "revenue"), words="partners"),
+        TableSpec(
+            "trend",
+            "Daily trend",
+            (
+                ("date", "Date", "date"),
+                ("orders_received", "Orders", "int"),
+                ("revenue", "Revenue", "money"),
+                ("partners_with_orders", "Partners", "int"),
+            ),
+            rows="trend",
+            sheet="Daily trend",
+            total=("orders_received", "revenue"),
+            words="partners",
+        ),
     ),
     charts=(
         ChartSpec("Orders received per day", "line", "trend", "date", "orders_received", words="partners"),
-        ChartSpec("Top 10 partners by revenue", "bar", "partners", "business_name", "revenue", limit=10,
-                  words="partners"),
+        ChartSpec(
+            "Top 10 partners by revenue", "bar", "partners", "business_name", "revenue", limit=10, words="partners"
+        ),
     ),
     footnotes=(
         FootnoteSpec("orders_without_partner", ("Orders received", "Revenue")),
@@ -151,7 +221,9 @@ PAYLOAD_TYPE = PayloadType(
     cache_ttl=dt.timedelta(minutes=10),
     schema=SCHEMAS_DIR / "partners.schema.json",
     filters=("city",),
-    refusals={"service_category": "partner figures (counts, rates, durations, rankings) cover a partner's orders "
-                                  "whatever their items, so no figure could be limited to one category"},
+    refusals={
+        "service_category": "partner figures (counts, rates, durations, rankings) cover a partner's orders "
+        "whatever their items, so no figure could be limited to one category"
+    },
     report=REPORT,
 )

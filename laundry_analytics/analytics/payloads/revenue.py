@@ -21,8 +21,8 @@ from laundry_analytics.analytics.payload_type import (
 )
 from laundry_analytics.analytics.rows import TOP_N
 from laundry_analytics.analytics.windows import make_window
-from laundry_analytics.ops_schema import PAYMENT_METHODS
 from laundry_analytics.freshness import data_as_of
+from laundry_analytics.ops_schema import PAYMENT_METHODS
 
 _EMPTY_DAY = {"total_orders": 0, "total_revenue": Decimal("0.00"), "refund_amount": Decimal("0.00")}
 
@@ -31,8 +31,14 @@ MARTS = ("agg_orders_daily", "agg_item_sales_daily", "fct_orders", "fct_order_it
 """The marts the revenue payload reads (its data_as_of is the oldest of theirs)."""
 
 
-def revenue(start=None, end=None, partner_id=None, *, service_category: str | None = None,
-            conn: psycopg.Connection | None = None) -> dict:
+def revenue(
+    start=None,
+    end=None,
+    partner_id=None,
+    *,
+    service_category: str | None = None,
+    conn: psycopg.Connection | None = None,
+) -> dict:
     """Revenue: totals, by payment method, by service category, daily trend, top
     services (ranked among the category's services under `service_category`)."""
     with connection(conn) as c:
@@ -55,14 +61,22 @@ def revenue(start=None, end=None, partner_id=None, *, service_category: str | No
             "average_order_value": ratio(total["total_revenue"], total["paid_orders"]),
         },
         "by_payment_method": [
-            {"method": method, "revenue": total[f"{method}_revenue"],
-             "share": rate(total[f"{method}_revenue"], total["total_revenue"])}
+            {
+                "method": method,
+                "revenue": total[f"{method}_revenue"],
+                "share": rate(total[f"{method}_revenue"], total["total_revenue"]),
+            }
             for method in PAYMENT_METHODS
         ],
         "by_service_category": categories,
         "daily_trend": [
-            {"date": day, "total_orders": row["total_orders"], "total_revenue": row["total_revenue"],
-             "refund_amount": row["refund_amount"], "net_revenue": row["total_revenue"] - row["refund_amount"]}
+            {
+                "date": day,
+                "total_orders": row["total_orders"],
+                "total_revenue": row["total_revenue"],
+                "refund_amount": row["refund_amount"],
+                "net_revenue": row["total_revenue"] - row["refund_amount"],
+            }
             for day, row in every_day(w, days, _EMPTY_DAY)
         ],
         "top_services": services[:TOP_N],
@@ -79,23 +93,58 @@ REPORT = ReportLayout(
         KpiSpec("Refunds", "totals.refund_amount", "money", better="down"),
     ),
     tables=(
-        TableSpec("daily", "Daily revenue", (("date", "Date", "date"), ("total_orders", "Orders", "int"),
-                  ("total_revenue", "Revenue", "money"), ("refund_amount", "Refunds", "money"),
-                  ("net_revenue", "Net revenue", "money")), rows="daily_trend", sheet="Daily revenue",
-                  total=("total_orders", "total_revenue", "refund_amount", "net_revenue")),
-        TableSpec("payment_methods", "Revenue by payment method", (("method", "Method", "text"),
-                  ("revenue", "Revenue", "money"), ("share", "Share %", "rate")), rows="by_payment_method",
-                  sheet="Revenue by payment method", total=("revenue",)),
+        TableSpec(
+            "daily",
+            "Daily revenue",
+            (
+                ("date", "Date", "date"),
+                ("total_orders", "Orders", "int"),
+                ("total_revenue", "Revenue", "money"),
+                ("refund_amount", "Refunds", "money"),
+                ("net_revenue", "Net revenue", "money"),
+            ),
+            rows="daily_trend",
+            sheet="Daily revenue",
+            total=("total_orders", "total_revenue", "refund_amount", "net_revenue"),
+        ),
+        TableSpec(
+            "payment_methods",
+            "Revenue by payment method",
+            (("method", "Method", "text"), ("revenue", "Revenue", "money"), ("share", "Share %", "rate")),
+            rows="by_payment_method",
+            sheet="Revenue by payment method",
+            total=("revenue",),
+        ),
         # Orders are not totalled: an order with items of several categories counts in each.
-        TableSpec("categories", "Item sales by service category (paid orders)", (("category", "Category", "text"),
-                  ("item_sales", "Item sales", "money"), ("quantity", "Quantity", "int"), ("orders", "Orders", "int")),
-                  rows="by_service_category", sheet="Item sales by category", total=("item_sales", "quantity"),
-                  words="none",
-                  filtered_titles={"service_category": "Item sales of {service_category} lines (paid orders)"}),
-        TableSpec("top_services", "Top services", (("service", "Service", "text"), ("category", "Category", "text"),
-                  ("item_sales", "Item sales", "money"), ("quantity", "Quantity", "int")), rows="top_services",
-                  sheet="Top services", words="none",
-                  filtered_titles={"service_category": "Top {service_category} services"}),
+        TableSpec(
+            "categories",
+            "Item sales by service category (paid orders)",
+            (
+                ("category", "Category", "text"),
+                ("item_sales", "Item sales", "money"),
+                ("quantity", "Quantity", "int"),
+                ("orders", "Orders", "int"),
+            ),
+            rows="by_service_category",
+            sheet="Item sales by category",
+            total=("item_sales", "quantity"),
+            words="none",
+            filtered_titles={"service_category": "Item sales of {service_category} lines (paid orders)"},
+        ),
+        TableSpec(
+            "top_services",
+            "Top services",
+            (
+                ("service", "Service", "text"),
+                ("category", "Category", "text"),
+                ("item_sales", "Item sales", "money"),
+                ("quantity", "Quantity", "int"),
+            ),
+            rows="top_services",
+            sheet="Top services",
+            words="none",
+            filtered_titles={"service_category": "Top {service_category} services"},
+        ),
     ),
     charts=(
         ChartSpec("Daily revenue", "line", "daily", "date", "total_revenue"),
