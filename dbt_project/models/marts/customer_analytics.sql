@@ -1,5 +1,9 @@
 {{
     config(
+        materialized='incremental',
+        unique_key='user_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
         indexes=[
             {'columns': ['user_id'], 'unique': true},
             {'columns': ['lifetime_value']},
@@ -12,13 +16,27 @@
 
 -- One row per customer with at least one order (docs/metrics.md, customer_analytics).
 -- The order aggregates come from the incremental int_customer_order_summary; the
--- columns that move with as_of_date (recency, segment, churn) are recomputed on
--- every run from that one-row-per-customer table, never from the order history.
+-- columns that move with as_of_date (recency, segment, churn) are computed here.
+-- Incremental, once per as-of day: the first run for a new as_of_date recomputes
+-- every customer (their recency moved); a later run for the same date (the
+-- intraday refresh) recomputes only the customers whose summary was rebuilt since
+-- this table's last run, so its cost follows the orders that changed.
+
+{%- set whole_table = true -%}
+{%- if is_incremental() and execute -%}
+    {%- set dates = run_query(
+        "select (" ~ as_of_date() ~ ")::text, (select max(as_of_date) from " ~ this ~ ")::text"
+    ).rows[0] -%}
+    {%- set whole_table = dates[0] != dates[1] -%}
+{%- endif %}
 
 with
 
 summaries as (
     select * from {{ ref('int_customer_order_summary') }}
+    {%- if not whole_table %}
+    where {{ refreshed_since_last_run() }}
+    {%- endif %}
 ),
 
 with_recency as (
@@ -62,7 +80,9 @@ final as (
         (
             {{ churn_risk_score('days_since_last_order', 'order_frequency_days') }}
             >= {{ var('churn_risk_threshold') }}
-        ) as is_at_churn_risk
+        ) as is_at_churn_risk,
+        {{ as_of_date() }} as as_of_date,
+        '{{ run_started_at }}'::timestamptz as refreshed_at
     from with_recency
 )
 
