@@ -39,27 +39,10 @@ from laundry_analytics import ops_schema
 from laundry_analytics.generate import generate
 
 from bench_generate import RESULTS, bench_database  # beside this script
+from bench_marts import NEW_DAY_OF_ORDERS  # paid orders of existing customers, created now
 
 CLI = [sys.executable, "-m", "laundry_cli"]
 
-NEW_ORDERS = """
-with picked as (
-    select customer_id, partner_id from ops.orders tablesample system (1) limit %(n)s
-), new_orders as (
-    insert into ops.orders (id, order_number, customer_id, partner_id, status, total_amount, created_at, updated_at)
-    select gen_random_uuid(), 'LC-RT-' || floor(random() * 1e12)::text, customer_id, partner_id, 'pending', 12.00,
-           clock_timestamp(), clock_timestamp()
-    from picked
-    returning id
-), new_items as (
-    insert into ops.order_items
-    select gen_random_uuid(), id, (select id from ops.services limit 1), 2, 6.00, 12.00 from new_orders
-    returning order_id
-)
-insert into ops.payments
-select gen_random_uuid(), order_id, 12.00, 'card', 'completed', clock_timestamp(), clock_timestamp(), clock_timestamp()
-from new_items
-"""
 
 LATE_CHANGES = [
     """insert into ops.payments
@@ -117,7 +100,7 @@ def intraday_runs(conninfo: str, orders: int, runs: int, late_changes: int) -> l
     results = []
     for run in range(runs):
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(NEW_ORDERS, {"n": new_orders})
+            conn.execute(NEW_DAY_OF_ORDERS, {"new_orders": new_orders})
             for change in range(late_changes):
                 conn.execute(LATE_CHANGES[change % len(LATE_CHANGES)])
         started = time.time()
@@ -147,7 +130,7 @@ def steady_traffic(conninfo: str, minutes: float, per_minute: float) -> dict:
     def place_orders() -> None:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             while not stop.is_set():
-                conn.execute(NEW_ORDERS, {"n": 1})
+                conn.execute(NEW_DAY_OF_ORDERS, {"new_orders": 1})
                 committed.append(conn.execute("select now()").fetchone()[0])
                 stop.wait(60 / per_minute)
 

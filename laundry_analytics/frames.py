@@ -15,7 +15,8 @@ saying what to fix). A payload becomes a dict of DataFrames, one per part:
 each list of rows (`daily_trend`, `by_payment_method`, ...) a frame of those
 rows, each group of figures (`totals`, `segments`, ...) a frame of one row, the
 payload's single figures (rates, counts, `as_of_date`) the one-row frame
-`summary`. Each frame carries the payload's `period` in `frame.attrs["period"]`.
+`summary`. Each frame carries the payload's `period` in `frame.attrs["period"]`
+and how fresh its figures are in `frame.attrs["data_as_of"]`.
 
 `mart(name, start, end)` reads one mart of the analytics schema over a range of
 its date column (MARTS; marts without one, the dimensions, are read whole).
@@ -62,7 +63,7 @@ MARTS: dict[str, str | None] = {
 }
 
 #: The parts of a payload that describe it rather than hold figures.
-_META = ("type", "period")
+_META = ("type", "period", "data_as_of")
 
 
 def engine(**kwargs) -> sqlalchemy.Engine:
@@ -124,6 +125,7 @@ def payload_frames(result: dict) -> dict[str, pd.DataFrame]:
         frames["summary"] = _frame([summary])
     for frame in frames.values():
         frame.attrs["period"] = analytics.to_jsonable(result.get("period"))
+        frame.attrs["data_as_of"] = analytics.to_jsonable(result.get("data_as_of"))
     return frames
 
 

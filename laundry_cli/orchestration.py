@@ -4,6 +4,7 @@ arguments to dbt."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import signal
 import subprocess
@@ -25,12 +26,20 @@ def prepare_dagster_home() -> str:
     """Create the Dagster home folder (SQLite storage unless configured otherwise)
     with the project's instance settings, upgrading an older dagster.yaml
     (dagster_project.instance), and export it."""
+    from dagster import DagsterInstance
+
     from dagster_project.instance import write_instance_config
 
     home = settings_module.load().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     write_instance_config(home)
     os.environ["DAGSTER_HOME"] = str(home)
+    # Opening the instance creates its SQLite storage the first time: two commands
+    # started together into a new home would both create the same tables ("table
+    # ... already exists"), so the first opening is done by one process at a time.
+    with open(home / ".instance.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        DagsterInstance.get().dispose()
     return str(home)
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from laundry_analytics import database
+from laundry_analytics import database, ops_schema
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 
@@ -135,23 +135,19 @@ def describe_difference(incremental: list, full: list) -> str:
     return f"{len(incremental)} vs {len(full)} rows; only incremental: {extra}; only full: {missing}"
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_incremental_runs_equal_a_full_refresh(make_database, seed):
+def built_warehouse(make_database, *, orders: int, seed: int, start: dt.date):
+    """A new database with a generated, slightly messy marketplace up to NOW, built once."""
     info = make_database()
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
-        from laundry_analytics import ops_schema
-
         ops_schema.create_ops_schema(conn, "ops")
-        generate(
-            conn,
-            orders=1200,
-            seed=seed,
-            now=NOW,
-            start=dt.date(2026, 2, 1),
-            end=dt.date(2026, 6, 30),
-            messy_fraction=0.03,
-        )
+        generate(conn, orders=orders, seed=seed, now=NOW, start=start, end=dt.date(2026, 6, 30), messy_fraction=0.03)
     run_dbt(["run", *SELECT, "--vars", VARS], capture=True)
+    return info
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_runs_equal_a_full_refresh(make_database, seed):
+    info = built_warehouse(make_database, orders=1200, seed=seed, start=dt.date(2026, 2, 1))
     for batch in range(2):
         apply_late_changes(info.conninfo, seed / 10 + batch / 100)
         run_dbt(["run", *SELECT, "--vars", VARS], capture=True)
@@ -169,8 +165,6 @@ def test_a_partition_window_rebuilds_its_dates_idempotently_and_loses_no_change(
     next change-driven run applies them."""
     info = make_database()
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
-        from laundry_analytics import ops_schema
-
         ops_schema.create_ops_schema(conn, "ops")
         generate(conn, orders=1200, seed=4, now=NOW, start=dt.date(2026, 2, 1), end=dt.date(2026, 6, 30))
     run_dbt(["run", *SELECT, "--vars", VARS], capture=True)
@@ -227,21 +221,7 @@ def test_intraday_batches_interleaved_with_late_changes_equal_a_full_refresh_aft
     """Many small intraday runs, each after new orders and late changes to old ones
     (captures, refunds, cancellations, partner hand-overs, reviews, issues, new
     customers): after every run, every column of every mart equals a full refresh."""
-    info = make_database()
-    with psycopg.connect(info.conninfo, autocommit=True) as conn:
-        from laundry_analytics import ops_schema
-
-        ops_schema.create_ops_schema(conn, "ops")
-        generate(
-            conn,
-            orders=600,
-            seed=seed,
-            now=NOW,
-            start=dt.date(2026, 4, 1),
-            end=dt.date(2026, 6, 30),
-            messy_fraction=0.03,
-        )
-    run_dbt(["run", *SELECT, "--vars", VARS], capture=True)
+    info = built_warehouse(make_database, orders=600, seed=seed, start=dt.date(2026, 4, 1))
     for batch in range(3):
         apply_late_changes(info.conninfo, seed / 10 + batch / 100)
         run_dbt(["run", *INTRADAY, "--vars", VARS], capture=True)

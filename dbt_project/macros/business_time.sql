@@ -35,13 +35,14 @@
     {%- endif -%}
 {%- endmacro -%}
 
-{#- Exact minutes from start to end; NULL when either is missing or end < start
-    (a negative duration is a source defect, reported, never averaged). -#}
+{#- Minutes from start to end, to 8 decimals (a typed column: an incremental model's
+    contract compares precision and scale); NULL when either is missing or end <
+    start (a negative duration is a source defect, reported, never averaged). -#}
 {%- macro minutes_between(start_ts, end_ts) -%}
     case
         when {{ start_ts }} is not null and {{ end_ts }} is not null and {{ end_ts }} >= {{ start_ts }}
             then extract(epoch from ({{ end_ts }} - {{ start_ts }})) / 60
-    end
+    end::numeric(18, 8)
 {%- endmacro -%}
 
 {#- A percentage 0-100, numeric(5,2), half away from zero; NULL on a zero denominator. -#}

@@ -43,7 +43,7 @@ final as (
         sum(refunded_amount)::numeric(14, 2) as refunded_amount,
         sum(refund_count)::int as refund_count,
         {% for name in durations %}
-        sum({{ name }}_minutes) as {{ name }}_minutes_sum,
+        sum({{ name }}_minutes)::numeric(22, 8) as {{ name }}_minutes_sum,
         count({{ name }}_minutes)::int as {{ name }}_minutes_count,
         {% endfor %}
         '{{ run_started_at }}'::timestamptz as refreshed_at

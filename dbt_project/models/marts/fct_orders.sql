@@ -89,7 +89,7 @@ reviews as (
     select
         order_id,
         -- ops.reviews.order_id is unique; on a replica without that key, average.
-        avg(rating) as rating,
+        avg(rating)::numeric(3, 2) as rating,
         count(*) as rating_count,
         max(created_at) as last_changed_at
     from {{ rows_of_orders(ref('stg_ops__reviews'), 'changed_orders') }} as reviews
