@@ -196,7 +196,7 @@ def test_a_partition_window_rebuilds_its_dates_idempotently_and_loses_no_change(
 INTRADAY = [*SELECT, "--exclude", "path:models/staging"]
 
 
-def full_refresh_of_a_copy(server, info) -> dict[str, list]:
+def full_refresh_of_a_copy(server, info, dbt_vars: str = VARS) -> dict[str, list]:
     """The marts a full refresh builds from the same sources, in a copy of the
     database, so the incremental state under test is left as it is."""
     copy = f"{info.dbname}_full"
@@ -209,7 +209,7 @@ def full_refresh_of_a_copy(server, info) -> dict[str, list]:
         with pytest.MonkeyPatch.context() as monkeypatch:
             for key, value in database.environment_for(copied).items():
                 monkeypatch.setenv(key, value)
-            run_dbt(["run", *SELECT, "--vars", VARS, "--full-refresh"], capture=True)
+            run_dbt(["run", *SELECT, "--vars", dbt_vars, "--full-refresh"], capture=True)
         return snapshot(copied.conninfo)
     finally:
         with psycopg.connect(server.with_database("postgres").conninfo, autocommit=True) as admin:
@@ -230,3 +230,31 @@ def test_intraday_batches_interleaved_with_late_changes_equal_a_full_refresh_aft
             assert intraday[table] == full[table], (
                 f"batch {batch}, {table}: {describe_difference(intraday[table], full[table])}"
             )
+
+
+def test_customers_are_recomputed_once_per_as_of_day_and_only_the_touched_ones_within_it(server, make_database):
+    """customer_analytics' recency columns move with the as-of date: the first run for
+    a new date recomputes every customer; a later run for the same date only the
+    customers whose orders changed. Either way it equals a full refresh."""
+    info = built_warehouse(make_database, orders=600, seed=7, start=dt.date(2026, 4, 1))
+
+    def rows_written_by_the_last_run(conn) -> tuple[int, int]:
+        return conn.execute(
+            "select count(*) filter (where refreshed_at = (select max(refreshed_at) from analytics.customer_analytics)),"
+            " count(*) from analytics.customer_analytics"
+        ).fetchone()
+
+    apply_late_changes(info.conninfo, 0.7)
+    run_dbt(["run", *INTRADAY, "--vars", VARS], capture=True)  # same as-of date: the touched customers
+    with psycopg.connect(info.conninfo) as conn:
+        touched, everyone = rows_written_by_the_last_run(conn)
+    assert 0 < touched < everyone / 2
+    next_day = "{as_of_date: '2026-07-01'}"
+    run_dbt(["run", *INTRADAY, "--vars", next_day], capture=True)  # a new as-of date: everyone
+    with psycopg.connect(info.conninfo) as conn:
+        touched, everyone = rows_written_by_the_last_run(conn)
+        assert conn.execute("select distinct as_of_date::text from analytics.customer_analytics").fetchall() == [
+            ("2026-07-01",)
+        ]
+    assert touched == everyone
+    assert snapshot(info.conninfo) == full_refresh_of_a_copy(server, info, next_day)

@@ -63,7 +63,7 @@ final as (
         first_order_date,
         last_order_date,
         days_since_last_order,
-        order_frequency_days,
+        order_frequency_days::numeric(10, 2) as order_frequency_days,
         case
             when days_since_last_order > {{ var('churned_after_days') }} then 'churned'
             when
@@ -75,7 +75,7 @@ final as (
         end as customer_segment,
         favorite_service_category,
         preferred_payment_method,
-        average_rating_given,
+        average_rating_given::numeric(3, 2) as average_rating_given,
         {{ churn_risk_score('days_since_last_order', 'order_frequency_days') }} as churn_risk_score,
         (
             {{ churn_risk_score('days_since_last_order', 'order_frequency_days') }}
