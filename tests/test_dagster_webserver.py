@@ -134,6 +134,7 @@ def test_the_schedules_run_in_the_business_time_zone_under_consistent_names(repo
         "cache_refresh_05min_schedule": "*/5 * * * *",
         "cache_refresh_10min_schedule": "*/10 * * * *",
         "cache_refresh_15min_schedule": "*/15 * * * *",
+        "intraday_refresh_schedule": "*/5 * * * *",  # LAUNDRY_INTRADAY_MINUTES
     }
     assert {s["executionTimezone"] for s in repository["schedules"]} == {settings.load().business_timezone}
     # Every job is <what>_job and every schedule <what>_<when>_schedule, so that sorted
