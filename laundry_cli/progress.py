@@ -1,5 +1,6 @@
 """What `demo` and `materialize` show while Dagster runs every asset: one line per
-finished step (step, dbt models done of total, checks passed, elapsed), a live
+finished step that built assets (step, dbt models done of total, checks passed,
+elapsed; steps that only run checks are counted, not listed), a live
 line on a terminal, and the full dbt and Dagster output in a log file whose path
 is printed first.
 
@@ -90,6 +91,9 @@ class RunProgress:
     steps_done: int = 0
     running: str | None = None
     failed_steps: dict[str, str] = field(default_factory=dict)
+    steps_with_assets: set[str] = field(default_factory=set)
+    """Steps that materialized an asset: only these (and failed steps) get a line; a
+    step that only evaluated checks is counted in "checks passed"."""
 
     def __post_init__(self) -> None:
         self.live = self.screen.isatty()
@@ -116,6 +120,7 @@ class RunProgress:
             self.running = event.step_key
             self._repaint()
         elif kind == "ASSET_MATERIALIZATION":
+            self.steps_with_assets.add(event.step_key)
             key = event.asset_key.to_user_string()
             if key in self.dbt_models:
                 self.models_done.add(key)
@@ -135,7 +140,10 @@ class RunProgress:
                 error = event.event_specific_data.error
                 self.failed_steps[event.step_key] = first_line(error.message if error else "")
             self.running = None
-            self.line(f"{self._status(event.step_key, 'failed' if kind == 'STEP_FAILURE' else 'done')}")
+            if kind == "STEP_FAILURE" or event.step_key in self.steps_with_assets:
+                self.line(f"{self._status(event.step_key, 'failed' if kind == 'STEP_FAILURE' else 'done')}")
+            else:
+                self._repaint()
 
     # --- what is shown -------------------------------------------------------------
 
