@@ -145,8 +145,8 @@ def _mart_data_within_lag(mart: str) -> AssetChecksDefinition:
             severity=AssetCheckSeverity.WARN,
             metadata={
                 "data_as_of": MetadataValue.timestamp(as_of) if as_of else "unknown",
-                "lag_minutes": round(lag.total_seconds() / 60, 1) if lag else None,
-                "allowed_lag_minutes": max_data_lag().total_seconds() / 60,
+                "lag": duration_text(lag) if lag is not None else "unknown",
+                "allowed_lag": duration_text(max_data_lag()),
             },
         )
 
@@ -176,7 +176,7 @@ def _cache_is_fresh(cache_type: str) -> AssetChecksDefinition:
             description=entry.stale_reason,
             metadata={
                 "data_as_of": entry.data.get("data_as_of") or "unknown",
-                "lag_minutes": round(entry.lag.total_seconds() / 60, 1) if entry.lag else None,
+                "lag": duration_text(entry.lag) if entry.lag is not None else "unknown",
                 "expires_at": MetadataValue.timestamp(entry.expires_at),
             },
         )

@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from laundry_analytics import analytics_schema, database, freshness, settings
 from laundry_analytics.analytics import registry
 from laundry_analytics.analytics.arithmetic import to_jsonable
+from laundry_analytics.durations import duration_text
 
 _DDL = """
 create table if not exists {table} (
@@ -66,14 +67,13 @@ class CacheEntry:
         """Why the payload may be out of date (expired, or its data lags), or None."""
         if not self.is_unexpired:
             return f"the {self.cache_type} payload expired at {self.expires_at:%Y-%m-%d %H:%M:%S %Z}"
-        limit = dt.timedelta(minutes=settings.load().max_data_lag_minutes)
-        if self.lag is None:
+        lag, limit_minutes = self.lag, settings.load().max_data_lag_minutes
+        if lag is None:
             return f"the {self.cache_type} payload does not say how fresh its marts are (build them again)"
-        if self.lag > limit:
+        if lag > dt.timedelta(minutes=limit_minutes):
             return (
-                f"the {self.cache_type} payload's data is {format_lag(self.lag)} old (data_as_of "
-                f"{self.data_as_of:%Y-%m-%d %H:%M:%S %Z}), more than LAUNDRY_MAX_DATA_LAG_MINUTES="
-                f"{settings.load().max_data_lag_minutes}"
+                f"the {self.cache_type} payload's data is {duration_text(lag)} old (data_as_of "
+                f"{self.data_as_of:%Y-%m-%d %H:%M:%S %Z}), more than LAUNDRY_MAX_DATA_LAG_MINUTES={limit_minutes}"
             )
         return None
 
@@ -81,16 +81,6 @@ class CacheEntry:
     def is_fresh(self) -> bool:
         """Unexpired and its data lags at most LAUNDRY_MAX_DATA_LAG_MINUTES."""
         return self.stale_reason is None
-
-
-def format_lag(lag: dt.timedelta) -> str:
-    """A lag as people say it: "42 s", "3 min 5 s", "2 h 10 min"."""
-    seconds = max(0, int(lag.total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def cache_types() -> tuple[str, ...]:

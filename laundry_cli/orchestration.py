@@ -13,7 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
-from laundry_analytics import analytics_schema, database
+from laundry_analytics import database
 from laundry_analytics import settings as settings_module
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.refresh_lock import RefreshRunning, running_message
@@ -117,7 +117,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     # The intraday run builds on the nightly one (the staging views, every table once).
     with database.connect(info) as conn:
         built = conn.execute(
-            analytics_schema.compose("select to_regclass(%s)"),
+            "select to_regclass(%s)",
             (f"{settings_module.load().analytics_schema}.fct_orders",),
         ).fetchone()[0]
     if built is None:

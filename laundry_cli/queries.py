@@ -10,6 +10,7 @@ import sys
 from laundry_analytics import cache
 from laundry_analytics.analytics import registry
 from laundry_analytics.analytics.arithmetic import to_jsonable
+from laundry_analytics.durations import duration_text
 from laundry_cli.console import fail, say
 
 
@@ -31,7 +32,7 @@ def cmd_cache_get(args: argparse.Namespace) -> int:
             f"{args.cache_type}` (or materialize the cache assets)",
             code=1,
         )
-    lag = "unknown" if entry.lag is None else cache.format_lag(entry.lag)
+    lag = "unknown" if entry.lag is None else duration_text(entry.lag)
     print(
         f"laundry-analytics cache get: {args.cache_type}: data as of {entry.data.get('data_as_of') or 'unknown'} "
         f"(lag {lag}), computed {entry.created_at:%Y-%m-%d %H:%M:%S %Z}",

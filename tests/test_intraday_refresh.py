@@ -163,7 +163,7 @@ def test_a_payload_whose_data_lags_too_much_is_stale_before_it_expires(conn, mon
         )
         printed = json.loads(done.stdout)
         assert done.returncode == 0 and printed["is_fresh"] is False and printed["lag_seconds"] >= 7200
-        assert "(lag 2 h 0 min)" in done.stderr and "warning: stale" in done.stderr
+        assert "(lag 2 h 00 min)" in done.stderr and "warning: stale" in done.stderr
     finally:
         conn.execute("update analytics.mart_refreshes set data_as_of = %s", (original,))
         cache.refresh("revenue", conn=conn)
