@@ -16,14 +16,21 @@
     {{ adapter.quote(env_var('LAUNDRY_ANALYTICS_SCHEMA', 'analytics')) }}.mart_refreshes
 {%- endmacro -%}
 
-{#- on-run-start: the table, readable by the analyst role like every mart. -#}
-{% macro ensure_mart_refreshes() %}
+{#- The table, if missing. Also run by every post-hook below, so a model never fails
+    on a missing table when the on-run-start hook did not complete (a dropped
+    connection): its failure then stays the transient one that is retried. -#}
+{% macro create_mart_refreshes() %}
     create schema if not exists {{ adapter.quote(env_var('LAUNDRY_ANALYTICS_SCHEMA', 'analytics')) }};
     create table if not exists {{ mart_refreshes_relation() }} (
         model text primary key,
         data_as_of timestamptz not null,
         refreshed_at timestamptz not null
     );
+{% endmacro %}
+
+{#- on-run-start: the table, readable by the analyst role like every mart. -#}
+{% macro ensure_mart_refreshes() %}
+    {{ create_mart_refreshes() }}
     grant select on {{ mart_refreshes_relation() }} to {{ adapter.quote(env_var('LAUNDRY_ANALYST_ROLE', 'analyst')) }};
 {% endmacro %}
 
@@ -47,6 +54,7 @@
             {%- endif %}
         )
     {%- endset -%}
+    {{ create_mart_refreshes() }}
     insert into {{ mart_refreshes_relation() }} (model, data_as_of, refreshed_at)
     values (
         '{{ this.name }}',
