@@ -32,6 +32,7 @@ COMPARED = {
     "analytics.daily_revenue_summaries": "date",
     "analytics.partner_performance_metrics": "partner_id, date",
     "intermediate.int_customer_order_summary": "customer_id",
+    "intermediate.int_customer_category_quantities": "customer_id, service_category_name",
     "analytics.customer_analytics": "user_id",
     "analytics.agg_orders_daily": "order_date, status, order_hour, has_partner",
     "analytics.agg_item_sales_daily": "order_date, is_paid, service_category_name, service_name, is_category_total",

@@ -3,105 +3,109 @@
         materialized='incremental',
         unique_key='customer_id',
         incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        meta={'delta_of': 'fct_orders'},
+        post_hook="{{ record_deltas_applied() }}",
+        on_schema_change='append_new_columns',
         indexes=[{'columns': ['customer_id'], 'unique': true}],
     )
 }}
 
+{#- on_schema_change append_new_columns: a warehouse built before the delta columns
+    gains them, then (no watermark yet) recomputes every customer once. -#}
+{% set methods = var('payment_methods') %}
+{% set since = deltas_since(ref('fct_orders')) %}
+
 -- Per customer: everything about their orders that does not move with as_of_date.
--- Incremental: recomputes the customers of fct_orders rows refreshed since this
--- model's last run. (orders.customer_id is taken as immutable.)
+-- Counts and sums, the rating average (kept as rating_sum / rated_orders) and the
+-- captured payments per method are maintained by deltas (macros/deltas.sql): the
+-- fct_orders changes since this model's last run, each changed order's old
+-- version subtracted and its new one added, for the touched customers only. An
+-- order never leaves fct_orders nor changes date or customer, so the first and
+-- last order dates only move outwards (least / greatest with the changed orders'
+-- dates). The favourite category is re-ranked from int_customer_category_quantities
+-- and the preferred method from the per-method counts, for those customers only.
 
 with
 
--- Not materialized although used twice: each use keeps its own filter on an index
--- (refreshed_at, customer_id) instead of copying all of fct_orders first.
-orders as not materialized (
-    select * from {{ ref('fct_orders') }}
+changes as (
+    select * from {{ delta_rows(ref('fct_orders'), since) }} as orders
 ),
 
-{% if is_incremental() %}
-changed_customers as (
-    select distinct customer_id
-    from orders
-    where {{ refreshed_since_last_run() }}
-),
-{% endif %}
-
-customer_orders as (
-    select * from orders
-    {% if is_incremental() %}
-    where customer_id in (select customer_id from changed_customers)
-    {% endif %}
-),
-
-order_items as (
-    select * from {{ ref('fct_order_items') }}
-    {% if is_incremental() %}
-    where customer_id in (select customer_id from changed_customers)
-    {% endif %}
-),
-
-totals as (
+deltas as (
     select
         customer_id,
-        count(*) as total_orders,
-        count(*) filter (where is_completed) as completed_orders,
-        count(*) filter (where is_cancelled) as cancelled_orders,
-        sum(captured_amount) as total_spent,
-        sum(refunded_amount) as total_refunded,
-        count(*) filter (where captured_payment_count > 0) as paid_orders,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        {{ avg2('rating') }} as average_rating_given
-    from customer_orders
+        sum(change_sign) as total_orders,
+        coalesce(sum(change_sign) filter (where is_completed), 0) as completed_orders,
+        coalesce(sum(change_sign) filter (where is_cancelled), 0) as cancelled_orders,
+        sum(change_sign * captured_amount) as total_spent,
+        sum(change_sign * refunded_amount) as total_refunded,
+        coalesce(sum(change_sign) filter (where captured_payment_count > 0), 0) as paid_orders,
+        min(order_date) filter (where change_sign > 0) as first_order_date,
+        max(order_date) filter (where change_sign > 0) as last_order_date,
+        {%- for method in methods %}
+        sum(change_sign * captured_{{ method }}_payment_count) as captured_{{ method }}_payments,
+        {%- endfor %}
+        coalesce(sum(change_sign * rating), 0) as rating_sum,
+        coalesce(sum(change_sign) filter (where rating is not null), 0) as rated_orders
+    from changes
     group by customer_id
 ),
 
-category_quantities as (
-    select
-        customer_id,
-        service_category_name,
-        sum(quantity) as quantity
-    from order_items
-    where not is_cancelled and service_category_name is not null
-    group by customer_id, service_category_name
+{% if since is none %}
+totals as (
+    select * from deltas
 ),
+{% else %}
+totals as (
+    -- The touched customers' previous row plus their deltas.
+    select
+        deltas.customer_id,
+        coalesce(previous.total_orders, 0) + deltas.total_orders as total_orders,
+        coalesce(previous.completed_orders, 0) + deltas.completed_orders as completed_orders,
+        coalesce(previous.cancelled_orders, 0) + deltas.cancelled_orders as cancelled_orders,
+        coalesce(previous.total_spent, 0) + deltas.total_spent as total_spent,
+        coalesce(previous.total_refunded, 0) + deltas.total_refunded as total_refunded,
+        coalesce(previous.paid_orders, 0) + deltas.paid_orders as paid_orders,
+        least(previous.first_order_date, deltas.first_order_date) as first_order_date,
+        greatest(previous.last_order_date, deltas.last_order_date) as last_order_date,
+        {%- for method in methods %}
+        coalesce(previous.captured_{{ method }}_payments, 0)
+        + deltas.captured_{{ method }}_payments as captured_{{ method }}_payments,
+        {%- endfor %}
+        coalesce(previous.rating_sum, 0) + deltas.rating_sum as rating_sum,
+        coalesce(previous.rated_orders, 0) + deltas.rated_orders as rated_orders
+    from deltas
+    left join {{ this }} as previous on previous.customer_id = deltas.customer_id
+),
+{% endif %}
 
 favorite_categories as (
     select distinct on (customer_id)
         customer_id,
         service_category_name as favorite_service_category
-    from category_quantities
+    from {{ ref('int_customer_category_quantities') }}
+    {%- if since is not none %}
+    where customer_id in (select customer_id from deltas)
+    {%- endif %}
     order by customer_id asc, quantity desc, service_category_name asc
 ),
 
-method_counts as (
-    -- Captured payments per known method, from fct_orders' per-order counts (a
-    -- payment of unknown method counts for none): no lookup of every payment of
-    -- a customer's whole history.
-    select
-        customer_orders.customer_id,
-        by_method.method,
-        sum(by_method.captured_payments) as captured_payments
-    from customer_orders
+preferred_methods as (
+    -- The known method with the most captured payments (a payment of unknown
+    -- method counts for none); ties to the first in alphabetical order.
+    select distinct on (totals.customer_id)
+        totals.customer_id,
+        by_method.method as preferred_payment_method
+    from totals
     cross join
         lateral (
             values
-            {%- for method in var('payment_methods') %}
-            ('{{ method }}', customer_orders.captured_{{ method }}_payment_count){{ ',' if not loop.last }}
+            {%- for method in methods %}
+            ('{{ method }}', totals.captured_{{ method }}_payments){{ ',' if not loop.last }}
             {%- endfor %}
         ) as by_method (method, captured_payments)
     where by_method.captured_payments > 0
-    group by customer_orders.customer_id, by_method.method
-),
-
-preferred_methods as (
-    select distinct on (customer_id)
-        customer_id,
-        method as preferred_payment_method
-    from method_counts
-    order by customer_id asc, captured_payments desc, method asc
+    order by totals.customer_id asc, by_method.captured_payments desc, by_method.method asc
 ),
 
 final as (
@@ -115,9 +119,14 @@ final as (
         totals.paid_orders::int as paid_orders,
         totals.first_order_date,
         totals.last_order_date,
-        totals.average_rating_given,
+        round(totals.rating_sum / nullif(totals.rated_orders, 0), 2) as average_rating_given,
         favorite_categories.favorite_service_category,
         preferred_methods.preferred_payment_method,
+        totals.rating_sum::numeric(14, 2) as rating_sum,
+        totals.rated_orders::int as rated_orders,
+        {%- for method in methods %}
+        totals.captured_{{ method }}_payments::int as captured_{{ method }}_payments,
+        {%- endfor %}
         '{{ run_started_at }}'::timestamptz as refreshed_at
     from totals
     left join favorite_categories on favorite_categories.customer_id = totals.customer_id

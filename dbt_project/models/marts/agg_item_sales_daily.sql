@@ -1,12 +1,17 @@
 {{
     config(
         materialized='incremental',
-        unique_key='order_date',
-        incremental_strategy='delete+insert',
+        incremental_strategy='add_deltas',
+        meta={'delta_of': 'fct_order_items'},
+        delta_keys=['order_date', 'is_paid', 'service_category_name', 'service_name', 'is_category_total'],
+        delta_count='orders',
+        post_hook="{{ record_deltas_applied() }}",
         on_schema_change='fail',
         indexes=[{'columns': ['order_date']}],
     )
 }}
+
+{% set since = deltas_since(ref('fct_order_items')) %}
 
 -- Item sales (line totals), quantities and order counts of fct_order_items per
 -- (order date, paid or not, service category, service), plus one row per
@@ -15,13 +20,33 @@
 -- API adds up for a range of all partners instead of scanning every item. An
 -- order has one order date and one paid flag, so order counts add up across days
 -- and across the flag.
--- Incremental: rebuilds every order date of the fct_order_items rows refreshed
--- since this model's last run.
+-- Incremental by deltas (macros/deltas.sql): each changed order's old items are
+-- subtracted and its new items added (an order counts once per row it appears in,
+-- so its distinct-order count is a signed count of (order, version) pairs).
 
 with
 
 items_to_sum as (
-    select * from {{ rows_of_refreshed_keys(ref('fct_order_items'), 'order_date') }} as items
+    select * from {{ delta_rows(ref('fct_order_items'), since) }} as items
+),
+
+per_order as (
+    -- One row per version of an order (change_sign) and row of the summary.
+    select
+        change_sign,
+        order_id,
+        order_date,
+        is_paid,
+        service_category_name,
+        service_name,
+        grouping(service_name) = 1 as is_category_total,
+        sum(line_total) as item_sales,
+        sum(quantity) as quantity
+    from items_to_sum
+    group by grouping sets (
+        (change_sign, order_id, order_date, is_paid, service_category_name, service_name),
+        (change_sign, order_id, order_date, is_paid, service_category_name)
+    )
 ),
 
 final as (
@@ -30,16 +55,13 @@ final as (
         is_paid,
         service_category_name,
         service_name,
-        grouping(service_name) = 1 as is_category_total,
-        sum(line_total)::numeric(14, 2) as item_sales,
-        sum(quantity)::int as quantity,
-        count(distinct order_id)::int as orders,
+        is_category_total,
+        sum(change_sign * item_sales)::numeric(14, 2) as item_sales,
+        sum(change_sign * quantity)::int as quantity,
+        sum(change_sign)::int as orders,
         '{{ run_started_at }}'::timestamptz as refreshed_at
-    from items_to_sum
-    group by grouping sets (
-        (order_date, is_paid, service_category_name, service_name),
-        (order_date, is_paid, service_category_name)
-    )
+    from per_order
+    group by order_date, is_paid, service_category_name, service_name, is_category_total
 )
 
 select * from final

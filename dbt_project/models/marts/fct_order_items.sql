@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='order_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='upsert_keeping_changes',
+        pre_hook="{{ reset_changes() }}",
         on_schema_change='fail',
         indexes=[
             {'columns': ['order_item_id'], 'unique': true},
@@ -19,7 +20,8 @@
 -- partner and flags: the base of "by service category" and "top services".
 -- Excluded item rows (staging) are left out, as in fct_orders.
 -- Incremental: replaces the items of the orders fct_orders refreshed since this
--- model's last run (an item change bumps orders.updated_at, as for fct_orders).
+-- model's last run (an item change bumps orders.updated_at, as for fct_orders),
+-- keeping the replaced and new item rows in fct_order_items_changes (macros/deltas.sql).
 
 with
 

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='order_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='upsert_keeping_changes',
+        pre_hook="{{ reset_changes() }}",
         on_schema_change='fail',
         indexes=[
             {'columns': ['order_date', 'customer_id']},
@@ -19,7 +20,9 @@
 -- (order_date, customer_id) serves date ranges and, index only, the distinct
 -- customers of a range.
 -- Incremental: recomputes the orders whose row, payments, refunds, review or issues
--- changed since the last run (source timestamps after the watermark).
+-- changed since the last run (source timestamps after the watermark), and keeps the
+-- previous and new version of each in fct_orders_changes for the summaries that
+-- are maintained by deltas (macros/deltas.sql).
 
 with
 

@@ -8,7 +8,7 @@
 with facts as (
     select
         order_date, count(*) as orders, sum(captured_amount) as captured, sum(refunded_amount) as refunded,
-        count(total_minutes) as known_totals, sum(total_minutes) as total_minutes
+        count(total_minutes) as known_totals, coalesce(sum(total_minutes), 0) as total_minutes
     from {{ ref('fct_orders') }}
     group by order_date
 ),
