@@ -85,13 +85,13 @@ def model_seconds() -> dict[str, float]:
     return dict(sorted(timings.items(), key=lambda item: -item[1]))
 
 
-def run_marts(orders: int, seed: int = 42, reuse_data: bool = False) -> dict:
+def run_marts(orders: int, seed: int = 42, reuse_data: bool = False, database: str = "laundry_bench") -> dict:
     """Generate + load a fresh ops dataset, full build, tests, then the incremental
     run after one new day of orders and 1,000 late changes. With `reuse_data`, the
     ops data already in the benchmark database is kept (not generated or timed)."""
     # A target folder of its own, so the benchmark never races a dbt run of the tests.
     os.environ.setdefault("DBT_TARGET_PATH", tempfile.mkdtemp(prefix="laundry-bench-target-"))
-    info = bench_database()
+    info = bench_database(database)
     with psycopg.connect(info.conninfo) as conn:
         ops_schema.create_ops_schema(conn, "ops")
         if reuse_data:
@@ -137,8 +137,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse-data", action="store_true", help="keep the ops data of the last run (skip generate + load)"
     )
+    parser.add_argument("--database", default="laundry_bench", help="database of the ops data")
     args = parser.parse_args()
-    result = run_marts(args.orders, args.seed, args.reuse_data)
+    result = run_marts(args.orders, args.seed, args.reuse_data, args.database)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"marts-{args.orders}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
