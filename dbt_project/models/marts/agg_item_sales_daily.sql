@@ -5,6 +5,7 @@
         meta={'delta_of': 'fct_order_items'},
         delta_keys=['order_date', 'is_paid', 'service_category_name', 'service_name', 'is_category_total'],
         delta_count='orders',
+        delta_nullable_keys=['service_category_name', 'service_name'],
         post_hook="{{ record_deltas_applied() }}",
         on_schema_change='fail',
         indexes=[{'columns': ['order_date']}],

@@ -5,6 +5,7 @@
         meta={'delta_of': 'fct_orders'},
         delta_keys=['order_date', 'order_day_of_week', 'status', 'order_hour', 'has_partner'],
         delta_count='orders',
+        delta_nullable_keys=['status'],
         post_hook="{{ record_deltas_applied() }}",
         on_schema_change='fail',
         indexes=[{'columns': ['order_date', 'status', 'order_hour', 'has_partner'], 'unique': true}],
