@@ -21,6 +21,13 @@ from laundry_analytics.generate import generate
 DAILY = AssetKey(["analytics", "daily_revenue_summaries"])
 PARTNERS = AssetKey(["analytics", "partner_performance_metrics"])
 FCT_ORDERS = AssetKey(["analytics", "fct_orders"])
+#: What the daily mart adds up (sums from agg_orders_daily, first order dates from the
+#: customer summary), both kept by deltas in the unpartitioned step.
+DAILY_UPSTREAM = [
+    FCT_ORDERS,
+    AssetKey(["analytics", "agg_orders_daily"]),
+    AssetKey(["intermediate", "int_customer_order_summary"]),
+]
 START = dt.date(2026, 3, 1)
 BACKFILL = ("2026-03-10", "2026-03-12")
 BACKFILL_TAGS = {ASSET_PARTITION_RANGE_START_TAG: BACKFILL[0], ASSET_PARTITION_RANGE_END_TAG: BACKFILL[1]}
@@ -167,12 +174,13 @@ def test_one_partition_carries_that_days_revenue_and_orders(partitioned):
 def test_a_backfill_range_rebuilds_exactly_its_dates_and_is_idempotent(partitioned):
     warehouse, job, instance, _ = partitioned
     before = rows(warehouse.conninfo, "daily_revenue_summaries", "date")
-    # A late cancellation on a day inside the range reaches fct_orders first (its own step).
+    # A late cancellation on a day inside the range reaches fct_orders and the summaries
+    # the daily mart adds up first (their own step), as in a nightly run.
     with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
         conn.execute("""update ops.orders set status = 'cancelled', cancelled_at = now(), updated_at = now()
                         where id = (select id from ops.orders where status = 'completed'
                                     and created_at::date = '2026-03-11' limit 1)""")
-    assert job.execute_in_process(instance=instance, asset_selection=[FCT_ORDERS]).success
+    assert job.execute_in_process(instance=instance, asset_selection=DAILY_UPSTREAM).success
 
     first = job.execute_in_process(instance=instance, tags=BACKFILL_TAGS, asset_selection=[DAILY, PARTNERS])
     assert first.success

@@ -36,19 +36,22 @@ def snapshot(conn) -> dict:
 
 
 def kill_dbt_queries_once(conninfo: str, killed: list, stop: threading.Event) -> None:
-    """Wait until dbt is building a mart, then terminate every dbt connection."""
+    """Wait until dbt is building a mart (a first build's `create table ... __dbt_tmp as`),
+    then terminate every connection running it, in the same statement: a quick DDL
+    (`create table if not exists`) could finish between finding and killing it, and
+    killing the idle connection of a step's last model would fail nothing."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         while not stop.is_set():
             pids = [
                 pid
-                for (pid,) in conn.execute(
-                    "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() "
-                    "and query ilike '%%create%%table%%analytics%%' and state = 'active'"
+                for (pid, terminated) in conn.execute(
+                    "select pid, pg_terminate_backend(pid) from pg_stat_activity"
+                    " where datname = current_database() and pid <> pg_backend_pid() and state = 'active'"
+                    ' and query ilike \'%%create%%table%%"analytics".%%__dbt_tmp"%%as%%\''
                 )
+                if terminated
             ]
             if pids:
-                for pid in pids:
-                    conn.execute("select pg_terminate_backend(%s)", (pid,))
                 killed.extend(pids)
                 return
             time.sleep(0.05)
