@@ -21,11 +21,12 @@ from laundry_analytics.generate import generate
 DAILY = AssetKey(["analytics", "daily_revenue_summaries"])
 PARTNERS = AssetKey(["analytics", "partner_performance_metrics"])
 FCT_ORDERS = AssetKey(["analytics", "fct_orders"])
-#: What the daily mart adds up (sums from agg_orders_daily, first order dates from the
-#: customer summary), both kept by deltas in the unpartitioned step.
+#: What the daily marts add up (sums from agg_orders_daily and int_partner_orders_daily,
+#: first order dates from the customer summary), kept by deltas in the unpartitioned step.
 DAILY_UPSTREAM = [
     FCT_ORDERS,
     AssetKey(["analytics", "agg_orders_daily"]),
+    AssetKey(["intermediate", "int_partner_orders_daily"]),
     AssetKey(["intermediate", "int_customer_order_summary"]),
 ]
 START = dt.date(2026, 3, 1)
@@ -175,7 +176,7 @@ def test_a_backfill_range_rebuilds_exactly_its_dates_and_is_idempotent(partition
     warehouse, job, instance, _ = partitioned
     before = rows(warehouse.conninfo, "daily_revenue_summaries", "date")
     # A late cancellation on a day inside the range reaches fct_orders and the summaries
-    # the daily mart adds up first (their own step), as in a nightly run.
+    # the daily marts add up first (their own step), as in a nightly run.
     with psycopg.connect(warehouse.conninfo, autocommit=True) as conn:
         conn.execute("""update ops.orders set status = 'cancelled', cancelled_at = now(), updated_at = now()
                         where id = (select id from ops.orders where status = 'completed'

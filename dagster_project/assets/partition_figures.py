@@ -68,11 +68,14 @@ def day_figures(
     warehouse: WarehouseResource, table: AssetKey, window: tuple[str, str], rebuilt_since: dt.datetime | None
 ) -> dict[str, dict]:
     """Per ISO date: the figures of the dates of `window` (start inclusive, end
-    exclusive) and of the dates with rows rebuilt since `rebuilt_since`."""
+    exclusive) and of the dates with rows rebuilt since `rebuilt_since`, each over
+    all of its day's rows (partner_performance_metrics rebuilds only the partners
+    whose orders changed)."""
     revenue, orders = DAY_MEASURES[table.path[-1]]
     query = sql.SQL(
         "select date::text, coalesce(sum({revenue}), 0), coalesce(sum({orders}), 0), count(*) from {table} "
-        "where (date >= %s and date < %s) or refreshed_at >= %s group by date"
+        "where (date >= %s and date < %s) or date in (select date from {table} where refreshed_at >= %s) "
+        "group by date"
     ).format(revenue=sql.Identifier(revenue), orders=sql.Identifier(orders), table=sql.Identifier(*table.path))
     total = table_rows(warehouse, table)
     with warehouse.connect() as conn:

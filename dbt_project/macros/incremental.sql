@@ -32,13 +32,14 @@
 {#- delete+insert by unique_key, where the batch may hold "tombstone" rows: every
     key present in the batch is replaced, but only rows matching the model's
     `insert_where` config are inserted. Lets a model empty a key that no longer
-    has rows (a date whose only order lost its partner). -#}
+    has rows (a partner and date left with no order). The key may be a column
+    list ("partner_id, date"): it is compared as a row. -#}
 {% macro get_incremental_replace_keys_sql(arg_dict) %}
     {%- set target = arg_dict["target_relation"] -%}
     {%- set batch = arg_dict["temp_relation"] -%}
     {%- set key = arg_dict["unique_key"] -%}
     {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
-    delete from {{ target }} where {{ key }} in (select {{ key }} from {{ batch }});
+    delete from {{ target }} where ({{ key }}) in (select {{ key }} from {{ batch }});
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ batch }} where {{ config.get("insert_where", "true") }};
 {% endmacro %}
