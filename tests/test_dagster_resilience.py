@@ -36,10 +36,10 @@ def snapshot(conn) -> dict:
 
 
 def kill_dbt_queries_once(conninfo: str, killed: list, stop: threading.Event) -> None:
-    """Wait until dbt is building a mart (a first build's `create table ... __dbt_tmp as`),
-    then terminate every connection running it, in the same statement: a quick DDL
-    (`create table if not exists`) could finish between finding and killing it, and
-    killing the idle connection of a step's last model would fail nothing."""
+    """Wait until dbt is writing to the warehouse (creating, filling or updating a table
+    in `analytics`), then terminate every dbt connection doing so, in the same statement:
+    at test sizes one write takes milliseconds, so finding and killing in two steps could
+    miss it, and killing the idle connection of a step's last model would fail nothing."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         while not stop.is_set():
             pids = [
@@ -47,14 +47,20 @@ def kill_dbt_queries_once(conninfo: str, killed: list, stop: threading.Event) ->
                 for (pid, terminated) in conn.execute(
                     "select pid, pg_terminate_backend(pid) from pg_stat_activity"
                     " where datname = current_database() and pid <> pg_backend_pid() and state = 'active'"
-                    ' and query ilike \'%%create%%table%%"analytics".%%__dbt_tmp"%%as%%\''
+                    " and application_name = 'dbt'"
+                    " and query ~* %s",
+                    [WRITE],
                 )
                 if terminated
             ]
             if pids:
                 killed.extend(pids)
                 return
-            time.sleep(0.05)
+            time.sleep(0.005)
+
+
+#: A statement that writes a table of the analytics schema, as dbt renders it.
+WRITE = r'(create\s+table|insert\s+into|delete\s+from|update)\s+("\w+"\.)?"analytics"\.'
 
 
 def test_killed_connections_are_retried_and_the_marts_equal_a_full_refresh(warehouse):
