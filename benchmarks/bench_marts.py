@@ -18,10 +18,11 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 
-from laundry_analytics import ops_schema
+from laundry_analytics import ops_schema, settings
 from laundry_analytics.dbt_runner import run_dbt
 from laundry_analytics.generate import generate
 
@@ -123,9 +124,10 @@ def run_marts(orders: int, seed: int = 42, reuse_data: bool = False, database: s
             conn.execute(statement)
     result["new_orders"] = new_orders
     result["late_changes"] = 1000
-    # The nightly run is the first of a new as-of day: customer_analytics recomputes
-    # every customer's recency, segment and churn score (once per day), as it would.
-    next_day = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    # The nightly run is the first of a new as-of day (the business time zone's date):
+    # customer_analytics recomputes every customer's recency, segment and churn score.
+    today = dt.datetime.now(ZoneInfo(settings.load().business_timezone)).date()
+    next_day = (today + dt.timedelta(days=1)).isoformat()
     result["incremental_run_seconds"] = timed(
         "incremental run (one day + 1,000 changes)", ["run", "--vars", json.dumps({"as_of_date": next_day}), *MODELS]
     )

@@ -35,6 +35,10 @@ def snapshot(conn) -> dict:
     }
 
 
+#: A statement that writes a table of the analytics schema, as dbt renders it.
+WRITE = r'(create\s+table|insert\s+into|delete\s+from|update)\s+("\w+"\.)?"analytics"\.'
+
+
 def kill_dbt_queries_once(conninfo: str, killed: list, stop: threading.Event) -> None:
     """Wait until dbt is writing to the warehouse (creating, filling or updating a table
     in `analytics`), then terminate every dbt connection doing so, in the same statement:
@@ -57,10 +61,6 @@ def kill_dbt_queries_once(conninfo: str, killed: list, stop: threading.Event) ->
                 killed.extend(pids)
                 return
             time.sleep(0.005)
-
-
-#: A statement that writes a table of the analytics schema, as dbt renders it.
-WRITE = r'(create\s+table|insert\s+into|delete\s+from|update)\s+("\w+"\.)?"analytics"\.'
 
 
 def test_killed_connections_are_retried_and_the_marts_equal_a_full_refresh(warehouse):
