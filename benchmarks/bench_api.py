@@ -7,7 +7,7 @@ Measures p50/p99 latency of reading the dashboard payload from analytics_cache,
 of computing each payload for a 30-day and a 365-day range through the API, and
 of computing the same figures straight from the ops tables the way the original
 system did (per-request aggregation over raw orders and payments). Writes
-benchmarks/results/api.json.
+benchmarks/results/api_<database>.json.
 """
 
 from __future__ import annotations
@@ -73,9 +73,9 @@ def _fetch_all(conn: psycopg.Connection, query: str, params: dict) -> list:
     return conn.execute(query, params).fetchall()
 
 
-def run_api(runs: int = 30) -> dict:
+def run_api(runs: int = 30, database: str = "laundry_bench", days_list: tuple[int, ...] = (30, 365)) -> dict:
     """Cache reads, each payload for 30 and 365 days, and the raw-ops equivalents."""
-    info = bench_database()
+    info = bench_database(database)
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         end = conn.execute("select max(order_date) from analytics.fct_orders").fetchone()[0]
         orders = conn.execute("select count(*) from analytics.fct_orders").fetchone()[0]
@@ -94,7 +94,7 @@ def run_api(runs: int = 30) -> dict:
         }
         print("cache refresh, all five types", result["cache_refresh_all_seconds"], "s", flush=True)
         print("cache get dashboard", result["cache_get_dashboard"], flush=True)
-        for days in (30, 365):
+        for days in days_list:
             start = end - dt.timedelta(days=days - 1)
             for payload_type in analytics.payload_types():
                 label = f"api_{payload_type}_{days}d"
@@ -123,10 +123,12 @@ def run_api(runs: int = 30) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--database", default="laundry_bench", help="database built by bench_marts.py")
+    parser.add_argument("--days", type=int, nargs="+", default=[30, 365], help="range lengths to measure")
     args = parser.parse_args()
-    result = run_api(args.runs)
+    result = run_api(args.runs, args.database, tuple(args.days))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "api.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"api_{args.database}.json").write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

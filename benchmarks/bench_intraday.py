@@ -95,6 +95,35 @@ def dbt_seconds_since(started: float) -> dict:
     }
 
 
+def step_seconds() -> dict:
+    """Where the latest intraday run's time went, from the Dagster instance the CLI
+    recorded it in: the run itself (first step start to last step end) and each
+    step's duration. The whole process minus the run is start-up (imports, loading
+    the definitions) and shutdown."""
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    from laundry_cli.orchestration import prepare_dagster_home
+
+    prepare_dagster_home()
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs(
+            RunsFilter(job_name="intraday_refresh_job", statuses=[DagsterRunStatus.SUCCESS]), limit=1
+        )
+        if not runs:
+            return {}
+        stats = instance.get_run_step_stats(runs[0].run_id)
+    timed = [s for s in stats if s.start_time and s.end_time]
+    if not timed:
+        return {}
+    return {
+        "run_seconds": round(max(s.end_time for s in timed) - min(s.start_time for s in timed), 2),
+        "steps": {
+            s.step_key: round(s.end_time - s.start_time, 2)
+            for s in sorted(timed, key=lambda s: -(s.end_time - s.start_time))
+        },
+    }
+
+
 def intraday_runs(conninfo: str, orders: int, runs: int, late_changes: int) -> list[dict]:
     new_orders = max(1, round(orders / 365 / 288))
     results = []
@@ -111,10 +140,11 @@ def intraday_runs(conninfo: str, orders: int, runs: int, late_changes: int) -> l
             "late_changes": late_changes,
             "dagster_run_seconds": round(seconds, 2),
             **dbt_seconds_since(started),
+            **step_seconds(),
         }
         print(
             f"intraday run {run + 1}: whole run {seconds:6.1f}s, dbt models {result['dbt_models_seconds']:6.1f}s, "
-            f"dbt invocations {result['dbt_invocations']}",
+            f"dbt invocations {result['dbt_invocations']}, steps {result.get('run_seconds')}s: {result.get('steps')}",
             flush=True,
         )
         results.append(result)

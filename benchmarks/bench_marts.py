@@ -125,7 +125,8 @@ def run_marts(orders: int, seed: int = 42, reuse_data: bool = False, database: s
     result["new_orders"] = new_orders
     result["late_changes"] = 1000
     # The nightly run is the first of a new as-of day (the business time zone's date):
-    # customer_analytics recomputes every customer's recency, segment and churn score.
+    # agg_customers_daily recounts the segments as of it (customer_analytics, a view,
+    # computes every customer's recency, segment and churn score when read).
     today = dt.datetime.now(ZoneInfo(settings.load().business_timezone)).date()
     next_day = (today + dt.timedelta(days=1)).isoformat()
     result["incremental_run_seconds"] = timed(

@@ -10,17 +10,23 @@ after the period closed":
 - a mart with a row per order date (fct_*, the daily marts) is ready when it has
   a row for the period's last date written by a run that started after that day
   ended (in the business time zone);
-- customer_analytics, rebuilt whole with an as-of date, is ready when it was
-  computed as of the period's last date or later;
+- customer_analytics, a view whose calendar columns are computed when it is read,
+  is ready when the table under it (its data_as_of, laundry_analytics.freshness)
+  reflects every ops change up to the end of the period's last day and its
+  as_of_date (today, or dbt var as_of_date) is that day or later;
 - the dimensions (dim_partners, dim_customers) hold current attributes, not
   periods: never waited for (their checks still gate the report in the sensor).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import psycopg
 from psycopg import sql
 
+from laundry_analytics import freshness
 from laundry_analytics import settings as settings_module
 from laundry_analytics.analytics import registry
 from laundry_analytics.analytics_schema import identifier
@@ -45,10 +51,10 @@ DATE_COLUMNS: dict[str, str] = {
     "agg_item_sales_daily": "order_date",
 }
 AS_OF_MARTS = ("customer_analytics",)
-"""Rebuilt whole on every run; as-of date = last_order_date + days_since_last_order."""
+"""Views computed as of the moment they are read, over tables kept current by deltas."""
 UNDATED_MARTS = ("dim_partners", "dim_customers", "agg_customers_daily")
-"""Current attributes (the dimensions), or rebuilt whole together with
-customer_analytics (agg_customers_daily, covered by its as-of rule)."""
+"""Current attributes (the dimensions), or rebuilt whole from customer_analytics on
+every run (agg_customers_daily, covered by customer_analytics' rule)."""
 
 
 def unready_marts(conn: psycopg.Connection, period: Period, report_type: str) -> list[str]:
@@ -64,13 +70,17 @@ def mart_ready(conn: psycopg.Connection, mart: str, period: Period) -> bool:
     """Whether one mart covers `period` (the rules in the module docstring)."""
     if mart in UNDATED_MARTS:
         return True
+    zone = ZoneInfo(settings_module.load().business_timezone)
     if mart in AS_OF_MARTS:
+        data_as_of = freshness.data_as_of([mart], conn)
+        period_over = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
         row = conn.execute(
-            sql.SQL("""
-            select last_order_date + days_since_last_order from {}.{} limit 1
-        """).format(identifier(), sql.Identifier(mart))
+            sql.SQL("select as_of_date from {}.{} limit 1").format(identifier(), sql.Identifier(mart))
         ).fetchone()
-        return row is not None and row[0] is not None and row[0] >= period.end
+        as_of_date = row[0] if row else None
+        return (
+            data_as_of is not None and data_as_of >= period_over and as_of_date is not None and as_of_date >= period.end
+        )
     column = DATE_COLUMNS[mart]
     # `exists` stops at the first matching row; the date columns are indexed.
     row = conn.execute(
@@ -80,6 +90,6 @@ def mart_ready(conn: psycopg.Connection, mart: str, period: Period) -> bool:
             where {column} = %(end)s and refreshed_at >= (%(end)s::date + 1)::timestamp at time zone %(zone)s
         )
     """).format(schema=identifier(), mart=sql.Identifier(mart), column=sql.Identifier(column)),
-        {"end": period.end, "zone": settings_module.load().business_timezone},
+        {"end": period.end, "zone": zone.key},
     ).fetchone()
     return bool(row[0])

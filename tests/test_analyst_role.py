@@ -94,7 +94,7 @@ def test_analyst_role_cannot_log_in_without_a_password_on_a_configured_server(wa
     with psycopg.connect(info.conninfo, autocommit=True) as conn:
         conn.execute("drop role if exists analyst_without_password")
     try:
-        run_dbt(["run", "--select", "stg_ops__users"], capture=True)  # creates the role first (on-run-start)
+        run_dbt(["run", "--select", "+stg_ops__users"], capture=True)  # creates the role first (on-run-start)
         with pytest.raises(psycopg.OperationalError, match="not permitted to log in"):
             psycopg.connect(make_conninfo(info.conninfo, user="analyst_without_password"))
     finally:

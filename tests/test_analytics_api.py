@@ -374,3 +374,25 @@ def test_filtered_payloads_match_their_json_schema(conn, payload_type, filters):
     jsonschema.validate(
         data, analytics.json_schema(payload_type), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.date(2026, 7, 1), dt.date(2026, 7, 10)),  # reaches the latest order date
+        (dt.date(2026, 7, 10), dt.date(2026, 7, 10)),
+        (dt.date(2026, 7, 1), dt.date(2026, 7, 9)),  # ends before it
+        (dt.date(2026, 7, 9), dt.date(2026, 7, 9)),
+    ],
+)
+def test_active_customers_are_the_distinct_customers_with_an_order_in_the_range(conn, start, end):
+    """A range that reaches the latest order date counts customers by their last
+    order date (customer_analytics); any other range the distinct customers of its
+    orders. Both mean the same, checked against the orders themselves."""
+    if start > end:
+        pytest.skip("not a range")
+    expected = conn.execute(
+        "select count(distinct customer_id) from analytics.fct_orders where order_date between %s and %s",
+        (start, end),
+    ).fetchone()[0]
+    assert analytics.customers(start, end, conn=conn)["totals"]["active_customers"] == expected

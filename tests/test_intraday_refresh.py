@@ -135,8 +135,12 @@ def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(ref
 @pytest.mark.parametrize("payload_type", registry.payload_types())
 def test_every_payload_says_how_fresh_its_marts_are(conn, payload_type):
     payload = analytics.payload(payload_type, conn=conn)
+    # A table's own record; a view's, the records of the tables it reads.
     recorded = conn.execute(
-        "select min(data_as_of) from analytics.mart_refreshes where model = any(%s)",
+        """select min(t.data_as_of) from analytics.mart_refreshes as m
+           join analytics.mart_refreshes as t
+             on (cardinality(m.reads) = 0 and t.model = m.model) or t.model = any(m.reads)
+           where m.model = any(%s)""",
         (list(registry.get(payload_type).marts),),
     ).fetchone()[0]
     assert payload["data_as_of"] == recorded is not None
@@ -145,8 +149,22 @@ def test_every_payload_says_how_fresh_its_marts_are(conn, payload_type):
 
 def test_a_mart_that_reads_other_marts_is_as_fresh_as_the_stalest(conn):
     rows = dict(conn.execute("select model, data_as_of from analytics.mart_refreshes").fetchall())
+    assert rows["customer_analytics"] is None and rows["dim_customers"] is None  # views: see their reads
     assert rows["daily_revenue_summaries"] <= rows["fct_orders"]
-    assert rows["customer_analytics"] <= rows["int_customer_order_summary"] <= rows["fct_orders"]
+    assert rows["agg_customers_daily"] <= rows["int_customer_order_summary"] <= rows["fct_orders"]
+
+
+def test_a_view_is_as_fresh_as_the_tables_it_reads(conn):
+    reads = dict(conn.execute("select model, reads from analytics.mart_refreshes").fetchall())
+    assert reads["customer_analytics"] == ["int_customer_order_summary"]
+    assert reads["dim_customers"] == []  # reads ops live
+    summary = conn.execute(
+        "select data_as_of from analytics.mart_refreshes where model = 'int_customer_order_summary'"
+    ).fetchone()[0]
+    assert freshness.data_as_of(["customer_analytics"], conn) == summary
+    assert freshness.data_as_of(["customer_analytics", "dim_customers"], conn) == summary
+    live = freshness.data_as_of(["dim_customers"], conn)
+    assert dt.timedelta(0) <= dt.datetime.now(dt.timezone.utc) - live < dt.timedelta(minutes=1)
 
 
 def test_a_payload_whose_data_lags_too_much_is_stale_before_it_expires(conn, monkeypatch):

@@ -58,9 +58,14 @@
 {#- The baseline churn score (docs/metrics.md, customer_analytics):
     1 − exp(−days / coalesce(nullif(frequency, 0), 30)), clamped to [0, 1], 4 decimals.
     Uses the published (2-decimal) order_frequency_days so an analyst can reproduce
-    it from the mart's own columns. -#}
+    it from the mart's own columns. exp() in double precision: customer_analytics is
+    a view that computes it for every customer it returns, and numeric exp() costs
+    about 6 µs a row (20 s for 3M customers) against 0.3 µs; both are exact far
+    beyond the 4 decimals kept (no difference over 1M sampled inputs). The exponent
+    is capped at 100 (exp(-100) ≈ 4e-44, a score of 1.0000 either way): PostgreSQL
+    refuses a double precision exp() that underflows. -#}
 {%- macro churn_risk_score(days_since_last_order, order_frequency_days) -%}
     round(least(1, greatest(0,
-        1 - exp(-({{ days_since_last_order }})::numeric / coalesce(nullif({{ order_frequency_days }}, 0), 30))
-    )), 4)::numeric(5, 4)
+        1 - exp(-least(100, ({{ days_since_last_order }})::float8 / coalesce(nullif({{ order_frequency_days }}, 0), 30)::float8))
+    ))::numeric, 4)::numeric(5, 4)
 {%- endmacro -%}

@@ -8,6 +8,9 @@
     that reads other tables is as fresh as the stalest of them, whatever time it
     ran. A partition window run (a Dagster partition or backfill) rebuilds only its
     dates and applies no change outside them, so it leaves `data_as_of` as it was.
+    A view (customer_analytics, dim_customers) is as fresh as the tables it reads
+    when it is read: its row lists them in `reads` (through other views, down to
+    tables; none when it reads only ops, live) and has no data_as_of of its own.
 
     The query API reports, for each payload, the oldest `data_as_of` of the marts
     it reads (laundry_analytics.freshness). -#}
@@ -26,6 +29,8 @@
         data_as_of timestamptz not null,
         refreshed_at timestamptz not null
     );
+    alter table {{ mart_refreshes_relation() }} add column if not exists reads text[] not null default '{}';
+    alter table {{ mart_refreshes_relation() }} alter column data_as_of drop not null;
 {% endmacro %}
 
 {#- on-run-start: the table, readable by the analyst role like every mart. -#}
@@ -34,23 +39,38 @@
     grant select on {{ mart_refreshes_relation() }} to {{ adapter.quote(env_var('LAUNDRY_ANALYST_ROLE', 'analyst')) }};
 {% endmacro %}
 
-{#- post-hook of every table model (dbt_project.yml), in the model's transaction. -#}
-{%- macro record_data_as_of() -%}
-    {%- if model.config.materialized not in ('table', 'incremental') -%}
-    select 1
-    {%- else -%}
-    {%- set upstream_tables = [] -%}
-    {%- for node_id in model.depends_on.nodes if node_id.startswith('model.') -%}
-        {%- if graph.nodes[node_id].config.materialized in ('table', 'incremental') -%}
-            {%- do upstream_tables.append(graph.nodes[node_id].name) -%}
+{#- The tables (table or incremental models) a model reads, looking through views. -#}
+{%- macro upstream_tables(node) -%}
+    {%- set tables = [] -%}
+    {%- for node_id in node.depends_on.nodes if node_id.startswith('model.') -%}
+        {%- set upstream = graph.nodes[node_id] -%}
+        {%- if upstream.config.materialized in ('table', 'incremental') -%}
+            {%- do tables.append(upstream.name) -%}
+        {%- else -%}
+            {%- do tables.extend(upstream_tables(upstream)) -%}
         {%- endif -%}
     {%- endfor -%}
+    {{ return(tables | unique | list) }}
+{%- endmacro -%}
+
+{#- post-hook of every model (dbt_project.yml), in the model's transaction. -#}
+{%- macro record_data_as_of() -%}
+    {%- set tables = upstream_tables(model) -%}
+    {%- if model.config.materialized == 'view' and model.fqn[1] != 'staging' -%}
+    {#- A view users read (the staging views are read only by models). -#}
+    {{ create_mart_refreshes() }}
+    insert into {{ mart_refreshes_relation() }} (model, data_as_of, refreshed_at, reads)
+    values ('{{ this.name }}', null, now(), array[{% for t in tables %}'{{ t }}'{{ ', ' if not loop.last }}{% endfor %}]::text[])
+    on conflict (model) do update set data_as_of = excluded.data_as_of, refreshed_at = excluded.refreshed_at, reads = excluded.reads
+    {%- elif model.config.materialized not in ('table', 'incremental') -%}
+    select 1
+    {%- else -%}
     {%- set this_run -%}
         least(
             '{{ run_started_at }}'::timestamptz
-            {%- if upstream_tables %},
+            {%- if tables %},
             (select min(data_as_of) from {{ mart_refreshes_relation() }}
-             where model in ('{{ upstream_tables | join("', '") }}'))
+             where model in ('{{ tables | join("', '") }}'))
             {%- endif %}
         )
     {%- endset -%}
@@ -65,6 +85,6 @@
         {%- endif %}
         now()
     )
-    on conflict (model) do update set data_as_of = excluded.data_as_of, refreshed_at = excluded.refreshed_at
+    on conflict (model) do update set data_as_of = excluded.data_as_of, refreshed_at = excluded.refreshed_at, reads = '{}'
     {%- endif -%}
 {%- endmacro -%}

@@ -25,8 +25,9 @@ Conventions of every payload (JSON Schemas in laundry_analytics/schemas/):
 - money is exact to the cent; rates are percentages with 2 decimals, rounded half
   away from zero, and null when their denominator is 0 (docs/metrics.md);
 - averages are over the orders where the value is known, 2 decimals, null if none;
-- customer figures are as of the `as_of_date` of the last customer_analytics
-  build (segments, lifetime value, churn risk move with it, not with the range).
+- customer figures are as of `as_of_date` (segments and churn risk move with it,
+  not with the range): for all partners the date of the last agg_customers_daily
+  build, for one partner today (customer_analytics is a view).
 
 `completeness()` says which of a range's figures can still change (days with
 open orders, days not over yet), for the same filters as a payload.

@@ -183,12 +183,15 @@ def segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:
     return counts
 
 
-def customers_as_of(c: psycopg.Connection) -> dt.date | None:
-    """The as-of date of the last customer_analytics build (every row has the same):
-    the date its segments, lifetime values and churn risk describe."""
+def customers_as_of(c: psycopg.Connection, w: Window) -> dt.date | None:
+    """The date the window's segments, lifetime values and churn risk describe: for
+    all partners that of the last agg_customers_daily build (the counts come from
+    it), for one partner today's (customer_analytics, a view, computes them when
+    read; see customer_rows)."""
+    source = "customer_analytics" if w.partner_id else "agg_customers_daily"
     row = (
         c.cursor(row_factory=dict_row)
-        .execute(compose("select last_order_date + days_since_last_order as as_of from {a}.customer_analytics limit 1"))
+        .execute(compose("select as_of_date as as_of from {a}.{source} limit 1", source=sql.Identifier(source)))
         .fetchone()
     )
     return row["as_of"] if row else None

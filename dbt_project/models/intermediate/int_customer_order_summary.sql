@@ -6,7 +6,12 @@
         meta={'delta_of': 'fct_orders'},
         post_hook="{{ record_deltas_applied() }}",
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['customer_id'], 'unique': true}],
+        indexes=[
+            {'columns': ['customer_id'], 'unique': true},
+            {'columns': ['lifetime_value']},
+            {'columns': ['first_order_date']},
+            {'columns': ['last_order_date']},
+        ],
     )
 }}
 
@@ -14,8 +19,16 @@
     gains them, then (no watermark yet) recomputes every customer once. -#}
 {% set methods = var('payment_methods') %}
 {% set since = deltas_since(ref('fct_orders')) %}
+{#- A table built before lifetime_value was kept here gains the column empty: recompute
+    every customer once, as for a missing watermark. -#}
+{%- if since is not none and 'lifetime_value' not in adapter.get_columns_in_relation(this) | map(attribute='name') -%}
+    {%- set since = none -%}
+{%- endif %}
 
--- Per customer: everything about their orders that does not move with as_of_date.
+-- Per customer: everything about their orders that does not move with as_of_date,
+-- including lifetime_value (indexed here: the top customers are read by it through
+-- the customer_analytics view; last_order_date, the active customers of a range
+-- that reaches the latest order date).
 -- Counts and sums, the rating average (kept as rating_sum / rated_orders) and the
 -- captured payments per method are maintained by deltas (macros/deltas.sql): the
 -- fct_orders changes since this model's last run, each changed order's old
@@ -116,6 +129,7 @@ final as (
         totals.cancelled_orders::int as cancelled_orders,
         totals.total_spent::numeric(12, 2) as total_spent,
         totals.total_refunded::numeric(12, 2) as total_refunded,
+        (totals.total_spent - totals.total_refunded)::numeric(12, 2) as lifetime_value,
         totals.paid_orders::int as paid_orders,
         totals.first_order_date,
         totals.last_order_date,

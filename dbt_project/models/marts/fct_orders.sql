@@ -9,6 +9,7 @@
             {'columns': ['order_date', 'customer_id']},
             {'columns': ['customer_id']},
             {'columns': ['partner_id', 'order_date']},
+            {'columns': ['partner_id', 'customer_id', 'order_date']},
             {'columns': ['refreshed_at']},
             {'columns': ['last_changed_at']},
         ],
@@ -18,7 +19,8 @@
 -- One row per order: the base of every order, revenue, partner and customer metric.
 -- order_id is not in `indexes`: the contract's primary key already indexes it.
 -- (order_date, customer_id) serves date ranges and, index only, the distinct
--- customers of a range.
+-- customers of a range; (partner_id, customer_id, order_date), index only, a
+-- partner's customers by a date (the query API's one-partner customer figures).
 -- Incremental: recomputes the orders whose row, payments, refunds, review or issues
 -- changed since the last run (source timestamps after the watermark), and keeps the
 -- previous and new version of each in fct_orders_changes for the summaries that

@@ -12,9 +12,16 @@
             {'columns': ['partner_id', 'date'], 'unique': true},
             {'columns': ['date']},
             {'columns': ['average_rating']},
+            {'columns': ['date', 'partner_id', 'orders_received', 'orders_accepted', 'orders_completed',
+                         'orders_rejected', 'revenue', 'average_rating', 'rating_count']},
         ],
     )
 }}
+
+{#- The last index covers what the query API adds up per partner over a range
+    (laundry_analytics.analytics.aggregates.partner_totals): an index-only scan of
+    the range's rows, in date order, instead of one heap page per row (30 days at
+    10M orders: 145k rows, 0.43 s through the (partner_id, date) index). -#}
 
 -- One row per (partner, order date) with at least one order (docs/metrics.md,
 -- partner_performance_metrics). Durations are averaged over orders whose two

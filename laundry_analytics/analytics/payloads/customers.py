@@ -33,6 +33,32 @@ MARTS = ("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orde
 """The marts the customers payload reads (its data_as_of is the oldest of theirs)."""
 
 
+def active_customers(c: psycopg.Connection, w: Window) -> int:
+    """Distinct customers with an order in the range (under the window's filters).
+    Over all partners, a range that reaches the latest order date (the default
+    range, and every cached payload) counts the customers whose last order is in
+    it: nobody has a later one (customer_analytics, its last_order_date index).
+    Otherwise a hashed distinct over the (order_date, customer_id) index only (at
+    10M orders and 30 days: 1.5M index entries, ~1.7 s, against ~45 ms)."""
+    if not w.is_filtered:
+        reaches_latest = c.execute(
+            compose("select not exists (select 1 from {a}.fct_orders where order_date > %(end)s) as latest"),
+            w.params(),
+        ).fetchone()["latest"]
+        if reaches_latest:
+            return c.execute(
+                compose("select count(*) as n from {a}.customer_analytics where last_order_date >= %(start)s"),
+                w.params(),
+            ).fetchone()["n"]
+    return c.execute(
+        compose(
+            "select count(*) as n from (select distinct customer_id from {a}.fct_orders where {filter}) as active",
+            filter=order_filter(w),
+        ),
+        w.params(),
+    ).fetchone()["n"]
+
+
 def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
     """Customers acquired by the end of the range (with the partner: who ordered
     from it): totals, segments, lifetime value, at-risk count, top customers by
@@ -56,15 +82,7 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
             ),
             w.params(),
         ).fetchone()
-        # Distinct customers with an order in the range: a hashed distinct over the
-        # (order_date, customer_id) index only, not a sort of every order.
-        active = c.execute(
-            compose(
-                "select count(*) as n from (select distinct customer_id from {a}.fct_orders where {filter}) as active",
-                filter=order_filter(w),
-            ),
-            w.params(),
-        ).fetchone()["n"]
+        active = active_customers(c, w)
         segments = segment_counts(c, w)
         top = top_customers(c, w)
         acquisition = {
@@ -82,7 +100,7 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
                 w.params(),
             )
         }
-        as_of = customers_as_of(c)
+        as_of = customers_as_of(c, w)
     return {
         "type": "customers",
         "period": w.describe(),

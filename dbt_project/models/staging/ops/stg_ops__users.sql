@@ -1,17 +1,7 @@
-with source as (
-    select * from {{ source('ops', 'users') }}
-),
+with
 
 renamed as (
-    select
-        id as user_id,
-        nullif(trim(email), '') as email,
-        nullif(trim(full_name), '') as full_name,
-        nullif(trim(phone), '') as phone,
-        date_joined,
-        is_active,
-        is_staff
-    from source
+    select * from {{ ref('base_ops__users') }}
 ),
 
 ranked as (
