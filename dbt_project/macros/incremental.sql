@@ -132,3 +132,13 @@
     select 1
     {%- endif -%}
 {%- endmacro -%}
+
+{#- Post-hook (outside the model's transaction) of a table the query API reads with
+    index-only scans (partner_performance_metrics' covering index, the customer
+    summary's last_order_date): VACUUM sets the visibility map of the pages a run
+    wrote, so those scans do not fetch every row from the heap. Right after the
+    10M build, partner totals over 30 days made 85k heap fetches (0.32 s) without
+    it, none (0.12 s) with it. Later runs vacuum only the pages they changed. -#}
+{%- macro vacuum_for_index_only_reads() -%}
+    vacuum (analyze) {{ this }}
+{%- endmacro -%}

@@ -4,7 +4,7 @@
         unique_key='customer_id',
         incremental_strategy='delete+insert',
         meta={'delta_of': 'fct_orders'},
-        post_hook="{{ record_deltas_applied() }}",
+        post_hook=["{{ record_deltas_applied() }}", {'sql': "{{ vacuum_for_index_only_reads() }}", 'transaction': false}],
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['customer_id'], 'unique': true},

@@ -6,7 +6,7 @@
         incremental_strategy='replace_keys',
         insert_where='orders_received is not null',
         meta={'delta_of': 'fct_orders'},
-        post_hook="{{ record_deltas_applied() }}",
+        post_hook=["{{ record_deltas_applied() }}", {'sql': "{{ vacuum_for_index_only_reads() }}", 'transaction': false}],
         on_schema_change='fail',
         indexes=[
             {'columns': ['partner_id', 'date'], 'unique': true},
