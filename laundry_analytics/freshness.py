@@ -35,17 +35,17 @@ def data_as_of(marts: Iterable[str], conn: psycopg.Connection) -> dt.datetime | 
                     select * from {a}.mart_refreshes where model = any(%s)
                 ),
                 tables_read as (
-                    select data_as_of from asked where data_as_of is not null
-                    union all
+                    -- A view's tables; data_as_of null: a table with no record.
                     select t.data_as_of
                     from asked cross join unnest(asked.reads) as r (model)
-                    join {a}.mart_refreshes as t on t.model = r.model
+                    left join {a}.mart_refreshes as t on t.model = r.model
                 )
                 select
-                    least(now(), (select min(data_as_of) from tables_read)),
+                    least(now(), (select min(data_as_of) from (
+                        select data_as_of from asked union all select data_as_of from tables_read
+                    ) as every_record)),
                     (select count(*) from asked),
-                    (select count(*) from asked cross join unnest(asked.reads) as r (model)
-                     where not exists (select 1 from {a}.mart_refreshes as t where t.model = r.model))
+                    (select count(*) from tables_read where data_as_of is null)
                 """
                 ),
                 (names,),
