@@ -90,6 +90,15 @@ LATE_CHANGES = [
     """insert into ops.order_issues
        select gen_random_uuid(), o.id, (array['damaged','lost','delay','other'])[1 + floor(random() * 4)::int], 'late issue', clock_timestamp()
        from ops.orders o order by random() limit 8""",
+    # An old order loaded late (created months ago, written now) for customers who had
+    # ordered only after it: their first order date moves earlier, out of one
+    # agg_customers_daily date and into another.
+    """insert into ops.orders (id, order_number, customer_id, partner_id, status, total_amount, created_at, updated_at)
+       select gen_random_uuid(), 'LC-BACKFILL-' || floor(random() * 1e12)::text, c.customer_id,
+              (select id from ops.partners order by random() limit 1), 'completed', 9.00,
+              c.first_at - interval '20 days', clock_timestamp()
+       from (select customer_id, min(created_at) as first_at from ops.orders group by customer_id
+             order by random() limit 3) as c""",
     # New orders today, with items and a payment, some from brand-new customers.
     """with new_customers as (
            insert into ops.users
@@ -262,3 +271,37 @@ def test_a_new_day_rewrites_no_customer_and_moves_every_recency(server, make_dat
             ("2026-07-01",)
         ]
     assert snapshot(info.conninfo) == full_refresh_of_a_copy(server, info, next_day)
+
+
+PLACE_ORDER = """
+insert into ops.orders (id, order_number, customer_id, partner_id, status, total_amount, created_at, updated_at)
+select gen_random_uuid(), %(number)s, (select id from ops.users order by id limit 1),
+       (select id from ops.partners order by id limit 1), 'pending', 20.00, {clock}, {clock}
+"""
+
+
+def test_an_order_committed_after_a_run_that_could_not_see_it_is_caught_by_the_next(make_database):
+    """A transaction still open while a run reads ops (its order stamped with the
+    transaction's start) commits after a later order was read: the next run, which
+    starts from the read point the first recorded (the open transaction's start),
+    still picks it up, with no clock-skew margin to hide a wrong read point."""
+    now = dt.datetime.now(dt.timezone.utc)
+    info = make_database()
+    with psycopg.connect(info.conninfo, autocommit=True) as conn:
+        ops_schema.create_ops_schema(conn, "ops")
+        generate(conn, orders=300, seed=5, now=now, start=now.date() - dt.timedelta(days=20), end=now.date())
+    no_margin = ["--vars", "{clock_skew_minutes: 0}"]
+    run_dbt(["run", "--select", "+fct_orders", *no_margin], capture=True)
+
+    def in_fct_orders(conn, number: str) -> bool:
+        return bool(conn.execute("select 1 from analytics.fct_orders where order_number = %s", (number,)).fetchone())
+
+    with psycopg.connect(info.conninfo) as slow, psycopg.connect(info.conninfo, autocommit=True) as conn:
+        slow.execute(PLACE_ORDER.format(clock="now()"), {"number": "LC-SLOW"})  # stays uncommitted
+        conn.execute("select pg_sleep(0.2)")
+        conn.execute(PLACE_ORDER.format(clock="clock_timestamp()"), {"number": "LC-QUICK"})
+        run_dbt(["run", "--select", "fct_orders", *no_margin], capture=True)
+        assert in_fct_orders(conn, "LC-QUICK") and not in_fct_orders(conn, "LC-SLOW")
+        slow.commit()
+        run_dbt(["run", "--select", "fct_orders", *no_margin], capture=True)
+        assert in_fct_orders(conn, "LC-SLOW")

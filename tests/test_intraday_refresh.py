@@ -105,7 +105,7 @@ def test_the_intraday_run_builds_models_without_the_dbt_tests(refreshed):
 
 def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(refreshed, conn):
     # The run rewrites the dates of the orders it recomputed (the new ones, and those
-    # changed within var late_arrival_minutes before the last run) and the dates whose
+    # changed since the read point the last run recorded) and the dates whose
     # new / returning customers moved; Dagster records exactly those partitions, not
     # one partition of the rest of history.
     written = {

@@ -31,6 +31,7 @@
     );
     alter table {{ mart_refreshes_relation() }} add column if not exists reads text[] not null default '{}';
     alter table {{ mart_refreshes_relation() }} alter column data_as_of drop not null;
+    alter table {{ mart_refreshes_relation() }} add column if not exists next_read_from timestamptz;
 {% endmacro %}
 
 {#- on-run-start: the table, readable by the analyst role like every mart. -#}
@@ -75,7 +76,7 @@
         )
     {%- endset -%}
     {{ create_mart_refreshes() }}
-    insert into {{ mart_refreshes_relation() }} (model, data_as_of, refreshed_at)
+    insert into {{ mart_refreshes_relation() }} (model, data_as_of, refreshed_at, next_read_from)
     values (
         '{{ this.name }}',
         {%- if partition_window() is not none %}
@@ -83,8 +84,10 @@
         {%- else %}
         {{ this_run }},
         {%- endif %}
-        now()
+        now(),
+        nullif(current_setting('laundry.next_read_from', true), '')::timestamptz
     )
-    on conflict (model) do update set data_as_of = excluded.data_as_of, refreshed_at = excluded.refreshed_at, reads = '{}'
+    on conflict (model) do update set data_as_of = excluded.data_as_of, refreshed_at = excluded.refreshed_at,
+        reads = '{}', next_read_from = excluded.next_read_from
     {%- endif -%}
 {%- endmacro -%}

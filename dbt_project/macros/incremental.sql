@@ -22,11 +22,49 @@
     {%- endif -%}
 {%- endmacro -%}
 
-{#- The latest value of `column` in this model's table, minus var
-    `late_arrival_minutes` (rows committed a little after a run with earlier
-    timestamps are still caught), or -infinity on a full build. -#}
+{#- Where an incremental run starts reading ops changes (source timestamps after
+    it): the earlier of the latest `column` value this model's table holds and the
+    read point its previous run recorded (read_point_for_next_run), minus var
+    `clock_skew_minutes` (writers whose clocks run behind the database's). Before
+    any read point is recorded (a warehouse built by an older version): the latest
+    `column` value minus var `late_arrival_minutes`, as that version did. -#}
 {%- macro watermark(column) -%}
+    {%- set recorded = none -%}
+    {%- if execute -%}
+        {#- to_jsonb: a warehouse of an older version has no such column yet -#}
+        {%- set values = run_query(
+            "select (extract(epoch from (to_jsonb(r) ->> 'next_read_from')::timestamptz) * 1000000)::bigint"
+            ~ " from " ~ mart_refreshes_relation() ~ " as r where model = '" ~ this.name ~ "'"
+        ).columns[0].values() -%}
+        {%- set recorded = values[0] if values else none -%}
+    {%- endif -%}
+    {%- if recorded is none -%}
     ({{ max_timestamp_literal(column) }} - interval '{{ var("late_arrival_minutes") }} minutes')
+    {%- else -%}
+    (least({{ max_timestamp_literal(column) }}, timestamptz 'epoch' + {{ recorded | int }} * interval '1 microsecond')
+     - interval '{{ var("clock_skew_minutes") }} minutes')
+    {%- endif -%}
+{%- endmacro -%}
+
+{#- Pre-hook of a model that reads ops changes by watermark (fct_orders): the read
+    point its next run starts from, taken before the model reads ops. A row this run
+    cannot see was written by a transaction still open when it read, or begun after,
+    so its timestamp is no earlier than the oldest open transaction's start: the read
+    point is the earlier of that and now. A transaction open longer than var
+    `late_arrival_minutes` does not hold it back further (an idle session left in a
+    transaction would otherwise make every run re-read everything since); that is
+    also the margin used when this role cannot see other sessions' transactions
+    (neither superuser nor member of pg_read_all_stats). record_data_as_of stores
+    it in mart_refreshes.next_read_from, in the model's transaction. -#}
+{%- macro read_point_for_next_run() -%}
+    select set_config('laundry.next_read_from', (
+        case when pg_has_role(current_user, 'pg_read_all_stats', 'member') then
+            greatest(
+                least(now(), (select min(xact_start) from pg_stat_activity
+                              where datname = current_database() and backend_type = 'client backend')),
+                now() - interval '{{ var("late_arrival_minutes") }} minutes')
+        else now() - interval '{{ var("late_arrival_minutes") }} minutes'
+        end)::text, true)
 {%- endmacro -%}
 
 {#- delete+insert by unique_key, where the batch may hold "tombstone" rows: every

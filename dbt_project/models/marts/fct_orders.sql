@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='order_id',
         incremental_strategy='upsert_keeping_changes',
-        pre_hook="{{ reset_changes() }}",
+        pre_hook=["{{ reset_changes() }}", "{{ read_point_for_next_run() }}"],
         on_schema_change='fail',
         indexes=[
             {'columns': ['order_date', 'customer_id']},
@@ -32,15 +32,15 @@ with
 {#- Read once: each watermark() call queries this table. -#}
 {% set since = watermark('last_changed_at') %}
 changed_orders as (
-    select order_id from {{ ref('stg_ops__orders') }} where updated_at > {{ since }}
+    select order_id from {{ ref('stg_ops__orders') }} where updated_at >= {{ since }}
     union
-    select order_id from {{ ref('stg_ops__payments') }} where updated_at > {{ since }}
+    select order_id from {{ ref('stg_ops__payments') }} where updated_at >= {{ since }}
     union
-    select order_id from {{ ref('stg_ops__refunds') }} where updated_at > {{ since }}
+    select order_id from {{ ref('stg_ops__refunds') }} where updated_at >= {{ since }}
     union
-    select order_id from {{ ref('stg_ops__reviews') }} where created_at > {{ since }}
+    select order_id from {{ ref('stg_ops__reviews') }} where created_at >= {{ since }}
     union
-    select order_id from {{ ref('stg_ops__order_issues') }} where created_at > {{ since }}
+    select order_id from {{ ref('stg_ops__order_issues') }} where created_at >= {{ since }}
 ),
 {% endif %}
 
