@@ -265,7 +265,7 @@ def test_a_new_day_rewrites_no_customer_and_moves_every_recency(server, make_dat
     run_dbt(["run", *INTRADAY, "--vars", next_day], capture=True)  # a new as-of date, no order changed
     with psycopg.connect(info.conninfo) as conn:
         after = dict(conn.execute("select user_id, refreshed_at from analytics.customer_analytics").fetchall())
-        # Only the customers of orders re-read in the late-arrival margin, not everyone.
+        # Only the customers of orders re-read since the last read point, not everyone.
         assert len([user for user in after if after[user] != before[user]]) < len(after) / 2
         assert conn.execute("select distinct as_of_date::text from analytics.customer_analytics").fetchall() == [
             ("2026-07-01",)

@@ -86,7 +86,8 @@
 
 {#- For a summary of `fact` (a relation): the watermark after which it applies the
     fact's change rows, as a SQL literal; none when it must recompute itself whole
-    (not incremental, no watermark, or the fact rebuilt whole since). -#}
+    (not incremental, no watermark of this fact, or the fact rebuilt whole
+    since). -#}
 {%- macro deltas_since(fact) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
@@ -97,7 +98,8 @@
             (select min(refreshed_at) from {{ fact }}) > w.applied_through,
             to_regclass('{{ changes_relation(fact) }}') is not null
         from (select 1) as one
-        left join {{ delta_watermarks_relation() }} as w on w.model = '{{ this.name }}'
+        left join {{ delta_watermarks_relation() }} as w
+            on w.model = '{{ this.name }}' and w.fact = '{{ fact.identifier }}'
     {%- endset -%}
     {%- do run_query(create_delta_watermarks()) -%}
     {%- set row = run_query(query).rows[0] -%}

@@ -2,8 +2,9 @@
     config(
         materialized='incremental',
         unique_key='customer_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='upsert_keeping_changes',
         meta={'delta_of': 'fct_orders'},
+        pre_hook="{{ reset_changes() }}",
         post_hook=["{{ record_deltas_applied() }}", {'sql': "{{ vacuum_for_index_only_reads() }}", 'transaction': false}],
         on_schema_change='append_new_columns',
         indexes=[
@@ -11,6 +12,7 @@
             {'columns': ['lifetime_value']},
             {'columns': ['first_order_date']},
             {'columns': ['last_order_date']},
+            {'columns': ['refreshed_at']},
         ],
     )
 }}
@@ -37,6 +39,9 @@
 -- last order dates only move outwards (least / greatest with the changed orders'
 -- dates). The favourite category is re-ranked from int_customer_category_quantities
 -- and the preferred method from the per-method counts, for those customers only.
+-- Upserted keeping changes, like the facts: the previous and new version of every
+-- customer row it replaces go to int_customer_order_summary_changes, from which
+-- agg_customers_daily counts the customers that moved between segments.
 
 with
 
