@@ -7,7 +7,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy, Config, Output, RetryRequested
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -17,7 +17,7 @@ from dagster_project.assets.partition_figures import record_daily_figures
 from dagster_project.metadata import readable_durations
 from dagster_project.partitions import DAILY_MARTS_OP, daily_partitions
 from dagster_project.project import load_manifest
-from dagster_project.resources import WarehouseResource
+from dagster_project.resources import WarehouseResource, without_adapter
 from dagster_project.translator import LaundryDbtTranslator
 from laundry_analytics import refresh_lock
 from laundry_analytics import settings as settings_module
@@ -109,7 +109,10 @@ def build(context: AssetExecutionContext, dbt: DbtCliResource, indirect_selectio
     args = with_project_vars(["run" if lean else "build", *(["--vars", json.dumps(dbt_vars)] if dbt_vars else [])])
     wait_seconds = 60 * settings_module.load().refresh_wait_minutes
     with refresh_lock.hold(f"run id {context.run_id}", wait_seconds=wait_seconds, on_wait=context.log.warning):
-        with environment_variable("DBT_INDIRECT_SELECTION", indirect_selection):
+        with (
+            environment_variable("DBT_INDIRECT_SELECTION", indirect_selection),
+            without_adapter() if lean else nullcontext(),
+        ):
             invocation = dbt.cli(args, context=context, raise_on_error=False)
         events = invocation.stream()
         if context.assets_def.partitions_def is None and not lean:
