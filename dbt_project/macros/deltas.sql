@@ -106,7 +106,7 @@
     {%- if row[0] is none or row[1] or not row[2] -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return("(timestamptz 'epoch' + " ~ (row[0] | int) ~ " * interval '1 microsecond')") }}
+    {{ return(micros_literal(row[0]) | trim) }}
 {%- endmacro -%}
 
 {#- The rows a summary of `fact` adds up, each with change_sign: on a delta run the

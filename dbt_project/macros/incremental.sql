@@ -7,6 +7,12 @@
     statistics (a few thousand changed rows) instead of guessing a third of the
     table; at 10M orders that guess turned fct_orders' index lookups into nested
     loops that ran for hours. Microseconds since the epoch keep it exact. -#}
+{#- A timestamptz SQL literal from microseconds since the epoch (exact, and read by
+    the planner as a constant). -#}
+{%- macro micros_literal(micros) -%}
+    (timestamptz 'epoch' + {{ micros | int }} * interval '1 microsecond')
+{%- endmacro -%}
+
 {%- macro max_timestamp_literal(column) -%}
     {%- if execute -%}
         {%- set micros = run_query(
@@ -15,7 +21,7 @@
         {%- if micros is none -%}
     '-infinity'::timestamptz
         {%- else -%}
-    (timestamptz 'epoch' + {{ micros | int }} * interval '1 microsecond')
+    {{ micros_literal(micros) }}
         {%- endif -%}
     {%- else -%}
     (select coalesce(max({{ column }}), '-infinity'::timestamptz) from {{ this }})
@@ -41,7 +47,7 @@
     {%- if recorded is none -%}
     ({{ max_timestamp_literal(column) }} - interval '{{ var("late_arrival_minutes") }} minutes')
     {%- else -%}
-    (least({{ max_timestamp_literal(column) }}, timestamptz 'epoch' + {{ recorded | int }} * interval '1 microsecond')
+    (least({{ max_timestamp_literal(column) }}, {{ micros_literal(recorded) }})
      - interval '{{ var("clock_skew_minutes") }} minutes')
     {%- endif -%}
 {%- endmacro -%}
