@@ -63,8 +63,13 @@ def refreshed(module_warehouse):
             instance=instance, **catch_up_run(daily_partitions())
         )
         events = intraday.all_events
+        dbt_commands = [
+            entry.user_message
+            for entry in instance.all_logs(intraday.run_id)
+            if entry.user_message.startswith("dbt invocation:")
+        ]
     assert intraday.success
-    return module_warehouse, before, committed_at, events
+    return module_warehouse, before, committed_at, events, dbt_commands
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def conn(refreshed):
 
 
 def test_an_order_placed_now_is_in_the_cached_dashboard_after_one_intraday_run(refreshed, conn):
-    _, before, committed_at, _ = refreshed
+    _, before, committed_at, *_ = refreshed
     entry = cache.get("dashboard", conn=conn)
     today = entry.data["today"]
     assert today["orders"] == before["orders"] + PLACED
@@ -101,6 +106,12 @@ def test_the_intraday_run_builds_models_without_the_dbt_tests(refreshed):
     )
     assert not any(key.startswith(("staging/", "ops/")) for key in materialized)
     assert "analytics/data_quality_issues" not in materialized
+
+
+def test_the_intraday_run_invokes_dbt_once(refreshed):
+    # The models' step runs the daily marts too (dbt orders them); their step records.
+    (command,) = refreshed[4]
+    assert " run " in command and "tag:daily_partitioned" in command and "fct_orders" in command, command
 
 
 def test_the_daily_marts_record_only_the_partitions_the_intraday_run_rebuilt(refreshed, conn):
