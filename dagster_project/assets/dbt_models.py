@@ -9,7 +9,15 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, BackfillPolicy, Config, Output, RetryRequested
+from dagster import (
+    AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    BackfillPolicy,
+    Config,
+    Output,
+    RetryRequested,
+)
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
