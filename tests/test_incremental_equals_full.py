@@ -25,6 +25,7 @@ SELECT = [
     "+agg_orders_daily",
     "+agg_item_sales_daily",
     "+agg_customers_daily",
+    "+agg_partner_periods",
 ]
 COMPARED = {
     "analytics.fct_orders": "order_id",
@@ -37,6 +38,7 @@ COMPARED = {
     "analytics.agg_orders_daily": "order_date, status, order_hour, has_partner",
     "analytics.agg_item_sales_daily": "order_date, is_paid, service_category_name, service_name, is_category_total",
     "analytics.agg_customers_daily": "first_order_date, customer_segment, is_at_churn_risk",
+    "analytics.agg_partner_periods": "partner_id, period, period_start",
 }
 
 # Late changes, applied with timestamps after everything already loaded (the

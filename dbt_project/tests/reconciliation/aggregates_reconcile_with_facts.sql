@@ -4,7 +4,9 @@
 -- captured money, refunds and known durations (agg_orders_daily vs fct_orders),
 -- item sales and quantities (agg_item_sales_daily vs fct_order_items), customers
 -- and lifetime value per first order date (agg_customers_daily vs
--- customer_analytics). Returns the dates that differ.
+-- customer_analytics), partner orders, revenue and ratings per partner and date,
+-- and per partner and week (agg_partner_periods vs fct_orders, its week rows vs its
+-- own day rows). Returns the dates that differ.
 with facts as (
     select
         order_date, count(*) as orders, sum(captured_amount) as captured, sum(refunded_amount) as refunded,
@@ -39,6 +41,37 @@ customer_aggregated as (
     group by first_order_date
 ),
 
+partner_facts as (
+    select
+        partner_id, order_date, count(*) as orders, count(*) filter (where is_accepted) as accepted,
+        sum(captured_amount) as revenue, coalesce(sum(rating), 0) as rating_sum, count(rating) as rated
+    from {{ ref('fct_orders') }}
+    where partner_id is not null
+    group by partner_id, order_date
+),
+
+partner_days as (
+    select
+        partner_id, period_start as order_date, orders_received as orders, orders_accepted as accepted, revenue,
+        rating_sum, rated_orders as rated
+    from {{ ref('agg_partner_periods') }}
+    where period = 'day'
+),
+
+partner_weeks_from_days as (
+    select
+        partner_id, date_trunc('week', order_date)::date as week_start, sum(orders) as orders,
+        sum(revenue) as revenue, sum(rating_sum) as rating_sum, sum(rated) as rated
+    from partner_days
+    group by partner_id, date_trunc('week', order_date)::date
+),
+
+partner_weeks as (
+    select partner_id, period_start as week_start, orders_received as orders, revenue, rating_sum, rated_orders as rated
+    from {{ ref('agg_partner_periods') }}
+    where period = 'week'
+),
+
 item_aggregated as (
     select order_date, sum(item_sales) as item_sales, sum(quantity) as quantity
     from {{ ref('agg_item_sales_daily') }}
@@ -70,3 +103,28 @@ full outer join customer_aggregated on customer_aggregated.first_order_date = cu
 where
     (customer_facts.customers, customer_facts.lifetime_value)
     is distinct from (customer_aggregated.customers, customer_aggregated.lifetime_value)
+union all
+select coalesce(partner_facts.order_date, partner_days.order_date) as order_date, 'partner days' as aggregate
+from partner_facts
+full outer join partner_days
+    on partner_days.partner_id = partner_facts.partner_id and partner_days.order_date = partner_facts.order_date
+where
+    (partner_facts.orders, partner_facts.accepted, partner_facts.revenue, partner_facts.rating_sum, partner_facts.rated)
+    is distinct from (
+        partner_days.orders, partner_days.accepted, partner_days.revenue, partner_days.rating_sum, partner_days.rated
+    )
+union all
+select
+    coalesce(partner_weeks_from_days.week_start, partner_weeks.week_start) as order_date,
+    'partner weeks' as aggregate
+from partner_weeks_from_days
+full outer join partner_weeks
+    on
+        partner_weeks.partner_id = partner_weeks_from_days.partner_id
+        and partner_weeks.week_start = partner_weeks_from_days.week_start
+where
+    (
+        partner_weeks_from_days.orders, partner_weeks_from_days.revenue, partner_weeks_from_days.rating_sum,
+        partner_weeks_from_days.rated
+    )
+    is distinct from (partner_weeks.orders, partner_weeks.revenue, partner_weeks.rating_sum, partner_weeks.rated)
