@@ -56,6 +56,7 @@ MARTS: dict[str, str | None] = {
     "agg_customers_daily": "first_order_date",
     "daily_revenue_summaries": "date",
     "partner_performance_metrics": "date",
+    "agg_partner_periods": "period_start",
     "data_quality_issues": None,
     "customer_analytics": None,
     "dim_customers": None,

@@ -7,9 +7,9 @@ while a blocking check on one of them fails. Nothing here imports Dagster.
 Readiness keeps one rule per kind of mart, all meaning "the marts were rebuilt
 after the period closed":
 
-- a mart with a row per order date (fct_*, the daily marts) is ready when it has
-  a row for the period's last date written by a run that started after that day
-  ended (in the business time zone);
+- a mart with a row per order date (fct_*, the daily marts, the day rows of
+  agg_partner_periods) is ready when it has a row for the period's last date
+  written by a run that started after that day ended (in the business time zone);
 - customer_analytics, a view whose calendar columns are computed when it is read,
   is ready when the table under it (its data_as_of, laundry_analytics.freshness)
   reflects every ops change up to the end of the period's last day and its
@@ -49,7 +49,10 @@ DATE_COLUMNS: dict[str, str] = {
     "partner_performance_metrics": "date",
     "agg_orders_daily": "order_date",
     "agg_item_sales_daily": "order_date",
+    "agg_partner_periods": "period_start",
 }
+#: Of a mart with rows of several grains, the rows with one per order date.
+DATE_ROWS: dict[str, str] = {"agg_partner_periods": "period = 'day'"}
 AS_OF_MARTS = ("customer_analytics",)
 """Views computed as of the moment they are read, over tables kept current by deltas."""
 UNDATED_MARTS = ("dim_partners", "dim_customers", "agg_customers_daily")
@@ -87,9 +90,14 @@ def mart_ready(conn: psycopg.Connection, mart: str, period: Period) -> bool:
         sql.SQL("""
         select exists (
             select 1 from {schema}.{mart}
-            where {column} = %(end)s and refreshed_at >= (%(end)s::date + 1)::timestamp at time zone %(zone)s
+            where {rows} and {column} = %(end)s and refreshed_at >= (%(end)s::date + 1)::timestamp at time zone %(zone)s
         )
-    """).format(schema=identifier(), mart=sql.Identifier(mart), column=sql.Identifier(column)),
+    """).format(
+            schema=identifier(),
+            mart=sql.Identifier(mart),
+            column=sql.Identifier(column),
+            rows=sql.SQL(DATE_ROWS.get(mart, "true")),
+        ),
         {"end": period.end, "zone": zone.key},
     ).fetchone()
     return bool(row[0])

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from laundry_analytics import analytics
+from laundry_analytics.analytics.aggregates import whole_weeks
 from laundry_analytics.dbt_runner import run_dbt
 
 
@@ -396,3 +397,25 @@ def test_active_customers_are_the_distinct_customers_with_an_order_in_the_range(
         (start, end),
     ).fetchone()[0]
     assert analytics.customers(start, end, conn=conn)["totals"]["active_customers"] == expected
+
+
+@pytest.mark.parametrize("start_offset", range(7))
+def test_a_range_splits_into_its_whole_weeks_and_the_days_around_them(start_offset):
+    # Every date of the range exactly once: in a whole ISO week (Monday to Sunday)
+    # inside the range, or in the head or tail days around them.
+    start = dt.date(2026, 11, 2) + dt.timedelta(days=start_offset)  # 2 November 2026 is a Monday
+    for length in range(1, 40):
+        end = start + dt.timedelta(days=length - 1)
+        split = whole_weeks(start, end)
+        covered = []
+        week = split["first_week"]
+        while week <= split["last_week"]:
+            assert week.weekday() == 0 and week >= start and week + dt.timedelta(days=6) <= end
+            covered += [week + dt.timedelta(days=k) for k in range(7)]
+            week += dt.timedelta(days=7)
+        for low, high in ((start, split["head_end"]), (split["tail_start"], end)):
+            covered += [low + dt.timedelta(days=k) for k in range((high - low).days + 1)]
+        assert sorted(covered) == [start + dt.timedelta(days=k) for k in range(length)], (start, end, split)
+        assert (split["first_week"] <= split["last_week"]) == any(
+            (start + dt.timedelta(days=k)).weekday() == 0 and k + 6 < length for k in range(length)
+        )

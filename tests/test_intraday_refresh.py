@@ -16,6 +16,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from dagster import DagsterEventType, DagsterInstance
+from psycopg.rows import dict_row
 
 from dagster_project.definitions import build_definitions
 from dagster_project.partitions import catch_up_run, daily_partitions
@@ -200,3 +201,39 @@ def test_a_payload_whose_data_lags_too_much_is_stale_before_it_expires(conn, mon
 
 def test_freshness_is_unknown_for_a_mart_without_a_record(conn):
     assert freshness.data_as_of(["fct_orders", "no_such_mart"], conn) is None
+
+
+@pytest.mark.parametrize("days", [1, 6, 7, 13, 30, 61])
+def test_partner_totals_over_any_range_are_those_of_the_orders(conn, days):
+    # Added up from whole weeks and edge days of agg_partner_periods, kept by deltas
+    # through the intraday run; the average rating is that of every review in range.
+    end = dt.datetime.now(dt.timezone.utc).date()
+    for shift in range(0, 7, 3):
+        stop = end - dt.timedelta(days=shift)
+        window = analytics.make_window(stop - dt.timedelta(days=days - 1), stop, conn=conn)
+        expected = {
+            str(row[0]): row[1:]
+            for row in conn.execute(
+                """
+                select partner_id, count(*)::int, (count(*) filter (where is_accepted))::int,
+                       (count(*) filter (where status = 'completed'))::int, sum(captured_amount),
+                       round(avg(rating), 2)
+                from analytics.fct_orders
+                where partner_id is not null and order_date between %s and %s
+                group by partner_id""",
+                (window.start, window.end),
+            )
+        }
+        with psycopg.connect(conn.info.dsn, autocommit=True, row_factory=dict_row) as c:
+            got = {
+                row["partner_id"]: (
+                    row["orders_received"],
+                    row["orders_accepted"],
+                    row["orders_completed"],
+                    row["revenue"],
+                    row["average_rating"],
+                )
+                for row in analytics.partner_totals(c, window)
+            }
+        assert got == expected
+        assert expected or days < 6

@@ -101,9 +101,12 @@ def item_sales(c: psycopg.Connection, w: Window, *, paid_only: bool) -> tuple[li
 
 def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
     """Each partner with orders in the range: its sums over the range and the rates
-    of those sums (the definitions of docs/metrics.md applied to the range)."""
+    of those sums (the definitions of docs/metrics.md applied to the range), its
+    average rating that of all its reviews in the range. Added up from
+    agg_partner_periods: the week rows of the range's whole weeks and the day rows
+    of its other days (whole_weeks)."""
     # Sum per partner first, then name the partners: hashing two text columns for
-    # every (partner, date) row made this 2.6x slower.
+    # every (partner, period) row made this 2.6x slower.
     rows = c.execute(
         compose(
             """
@@ -114,11 +117,13 @@ def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
                    sum(m.orders_completed)::int as orders_completed,
                    sum(m.orders_rejected)::int as orders_rejected,
                    sum(m.revenue) as revenue,
-                   round(sum(m.average_rating * m.rating_count) / nullif(sum(m.rating_count), 0), 2)
-                       as average_rating,
+                   round(sum(m.rating_sum) / nullif(sum(m.rated_orders), 0), 2) as average_rating,
                    sum(m.rating_count)::int as rating_count
-            from {a}.partner_performance_metrics as m
-            where m.date between %(start)s and %(end)s {and_partner}
+            from {a}.agg_partner_periods as m
+            where ((m.period = 'week' and m.period_start between %(first_week)s and %(last_week)s)
+                   or (m.period = 'day' and (m.period_start between %(start)s and %(head_end)s
+                                             or m.period_start between %(tail_start)s and %(end)s)))
+                  {and_partner}
             group by m.partner_id
         )
         select totals.partner_id, p.business_name, p.city, orders_received, orders_accepted, orders_completed,
@@ -128,7 +133,7 @@ def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
     """,
             and_partner=partner_scope(w, "m", "partner_id"),
         ),
-        w.params(),
+        {**w.params(), **whole_weeks(w.start, w.end)},
     ).fetchall()
     for row in rows:
         row["partner_id"] = str(row["partner_id"])
@@ -136,6 +141,24 @@ def partner_totals(c: psycopg.Connection, w: Window) -> list[dict]:
         row["completion_rate"] = rate(row["orders_completed"], row["orders_accepted"])
         row["rejection_rate"] = rate(row["orders_rejected"], row["orders_received"])
     return rows
+
+
+def whole_weeks(start: dt.date, end: dt.date) -> dict[str, dt.date]:
+    """How a range splits into the ISO weeks (Monday to Sunday) wholly inside it,
+    first_week..last_week (their Mondays), and the days before (start..head_end) and
+    after them (tail_start..end). Without a whole week every day is a head day, and
+    the week and tail ranges are empty (their start after their end)."""
+    first_week = start + dt.timedelta(days=-start.weekday() % 7)
+    last_week = end - dt.timedelta(days=(end.weekday() + 1) % 7 + 6)
+    if first_week > last_week:
+        after = end + dt.timedelta(days=1)
+        return {"first_week": after, "last_week": end, "head_end": end, "tail_start": after}
+    return {
+        "first_week": first_week,
+        "last_week": last_week,
+        "head_end": first_week - dt.timedelta(days=1),
+        "tail_start": last_week + dt.timedelta(days=7),
+    }
 
 
 def top_customers(c: psycopg.Connection, w: Window, *, unmasked: bool = False) -> list[dict]:

@@ -23,7 +23,7 @@ TOP_PARTNERS = 5
 MARTS = (
     "fct_orders",
     "agg_orders_daily",
-    "partner_performance_metrics",
+    "agg_partner_periods",
     "dim_partners",
     "agg_customers_daily",
     "customer_analytics",

@@ -28,7 +28,7 @@ MIN_ORDERS_TO_RANK_PARTNER = 5
 """A partner needs this many orders in the range to be ranked top or low performer."""
 
 
-MARTS = ("partner_performance_metrics", "dim_partners", "agg_orders_daily", "fct_orders")
+MARTS = ("agg_partner_periods", "partner_performance_metrics", "dim_partners", "agg_orders_daily", "fct_orders")
 """The marts the partners payload reads (its data_as_of is the oldest of theirs)."""
 
 
