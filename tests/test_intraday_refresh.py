@@ -21,7 +21,8 @@ from psycopg.rows import dict_row
 from dagster_project.definitions import build_definitions
 from dagster_project.partitions import catch_up_run, daily_partitions
 from laundry_analytics import analytics, cache, freshness
-from laundry_analytics.analytics import registry
+from laundry_analytics.analytics import aggregates, registry
+from laundry_analytics.analytics.arithmetic import mean
 from laundry_analytics.generate import generate
 
 PLACED = 3
@@ -237,3 +238,24 @@ def test_partner_totals_over_any_range_are_those_of_the_orders(conn, days):
             }
         assert got == expected
         assert expected or days < 6
+
+
+@pytest.mark.parametrize("min_orders", [0, 3])
+def test_the_partner_ranking_is_that_of_every_partners_totals(conn, min_orders):
+    # Ranked and averaged in the database; the same as sorting and averaging every
+    # partner's totals with the payload arithmetic.
+    end = dt.datetime.now(dt.timezone.utc).date()
+    window = analytics.make_window(end - dt.timedelta(days=20), end, conn=conn)
+    with psycopg.connect(conn.info.dsn, autocommit=True, row_factory=dict_row) as c:
+        every = analytics.partner_totals(c, window)
+        ranking = aggregates.partner_ranking(c, window, top=3, min_orders=min_orders)
+    rankable = [p for p in every if p["orders_received"] >= min_orders]
+    assert ranking.partners_with_orders == len(every) > 3
+    assert ranking.orders_received == sum(p["orders_received"] for p in every)
+    assert ranking.revenue == sum(p["revenue"] for p in every)
+    assert ranking.average_acceptance_rate == mean(p["acceptance_rate"] for p in every)
+    assert ranking.average_completion_rate == mean(p["completion_rate"] for p in every)
+    assert ranking.by_revenue == sorted(every, key=lambda p: (-p["revenue"], p["partner_id"]))[:3]
+    top = sorted(rankable, key=lambda p: (-(p["completion_rate"] or 0), -p["revenue"], p["partner_id"]))[:3]
+    low = sorted(rankable, key=lambda p: (p["completion_rate"] or 0, p["revenue"], p["partner_id"]))[:3]
+    assert ranking.top_performers == top and ranking.low_performers == low

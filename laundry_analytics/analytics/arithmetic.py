@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
+from psycopg import sql
+
 _CENT = Decimal("0.01")
 
 
@@ -16,6 +18,15 @@ def rate(numerator: int | Decimal, denominator: int | Decimal) -> Decimal | None
     if not denominator:
         return None
     return (Decimal(100) * Decimal(numerator) / Decimal(denominator)).quantize(_CENT, ROUND_HALF_UP)
+
+
+def rate_sql(numerator: str, denominator: str) -> sql.Composable:
+    """`rate` in SQL, for ranking and averaging rates in the database: the columns'
+    percentage with 2 decimals (PostgreSQL's round of a numeric is half away from
+    zero), NULL on a zero denominator."""
+    return sql.SQL("round(100.0 * {} / nullif({}, 0), 2)").format(
+        sql.Identifier(numerator), sql.Identifier(denominator)
+    )
 
 
 def ratio(numerator: Decimal, denominator: int) -> Decimal | None:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import psycopg
 
-from laundry_analytics.analytics.aggregates import connection, partner_totals, segment_counts
+from laundry_analytics.analytics.aggregates import connection, partner_ranking, segment_counts
 from laundry_analytics.analytics.arithmetic import growth
 from laundry_analytics.analytics.payload_type import SCHEMAS_DIR, PayloadType
 from laundry_analytics.analytics.rows import ORDER_STATUSES, order_rows, partner_filter, partner_scope
@@ -73,7 +73,7 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
             ),
             w.params(),
         ).fetchone()["active_partners"]
-        ranked = partner_totals(c, w)
+        ranked = partner_ranking(c, w, top=TOP_PARTNERS, min_orders=0)
         segments = segment_counts(c, w)
     return {
         "type": "dashboard",
@@ -86,10 +86,10 @@ def dashboard(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
             "total_orders": sum(statuses.values()),
             "by_status": [{"status": s, "orders": statuses.get(s, 0)} for s in ORDER_STATUSES],
         },
-        "top_partners": sorted(ranked, key=lambda p: (-p["revenue"], p["partner_id"]))[:TOP_PARTNERS],
+        "top_partners": ranked.by_revenue,
         "customer_segments": segments,
         "active_partners": active,
-        "partners_with_orders": len(ranked),
+        "partners_with_orders": ranked.partners_with_orders,
     }
 
 

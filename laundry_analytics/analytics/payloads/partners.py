@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import psycopg
 
-from laundry_analytics.analytics.aggregates import connection, every_day, partner_totals
-from laundry_analytics.analytics.arithmetic import mean
+from laundry_analytics.analytics.aggregates import connection, every_day, partner_ranking, partner_totals
 from laundry_analytics.analytics.payload_type import (
     SCHEMAS_DIR,
     ChartSpec,
@@ -60,7 +59,7 @@ def partners(
             ),
             w.params(),
         ).fetchone()
-        ranked = partner_totals(c, w)
+        ranked = partner_ranking(c, w, top=TOP_N, min_orders=min_orders)
         trend = {
             row["date"]: row
             for row in c.execute(
@@ -82,22 +81,21 @@ def partners(
             w.params(),
         ).fetchone()
         without_partner = None if w.partner_id or w.city else _orders_without_partner(c, w)
-    rankable = [p for p in ranked if p["orders_received"] >= min_orders]
     return {
         "type": "partners",
         "period": w.describe(),
         "data_as_of": fresh_as_of,
         "partner_counts": counts,
         "totals": {
-            "partners_with_orders": len(ranked),
-            "orders_received": sum(p["orders_received"] for p in ranked),
-            "revenue": sum((p["revenue"] for p in ranked), Decimal("0.00")),
+            "partners_with_orders": ranked.partners_with_orders,
+            "orders_received": ranked.orders_received,
+            "revenue": ranked.revenue,
         },
-        "average_acceptance_rate": mean(p["acceptance_rate"] for p in ranked),
-        "average_completion_rate": mean(p["completion_rate"] for p in ranked),
+        "average_acceptance_rate": ranked.average_acceptance_rate,
+        "average_completion_rate": ranked.average_completion_rate,
         "average_minutes": {name: durations[f"avg_{name}_minutes"] for name in DURATIONS},
-        "top_performers": sorted(rankable, key=lambda p: (-(p["completion_rate"] or 0), -p["revenue"]))[:TOP_N],
-        "low_performers": sorted(rankable, key=lambda p: (p["completion_rate"] or 0, p["revenue"]))[:TOP_N],
+        "top_performers": ranked.top_performers,
+        "low_performers": ranked.low_performers,
         "trend": [
             {
                 "date": day,
