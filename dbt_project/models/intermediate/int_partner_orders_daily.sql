@@ -31,22 +31,14 @@ final as (
     select
         partner_id,
         order_date,
-        sum(change_sign)::int as orders_received,
-        coalesce(sum(change_sign) filter (where is_accepted), 0)::int as orders_accepted,
-        coalesce(sum(change_sign) filter (where status = 'rejected'), 0)::int as orders_rejected,
-        coalesce(sum(change_sign) filter (where status = 'completed'), 0)::int as orders_completed,
-        coalesce(sum(change_sign) filter (where status = 'cancelled'), 0)::int as orders_cancelled,
-        sum(change_sign * captured_amount)::numeric(14, 2) as revenue,
+        {{- partner_order_sums(['orders_received', 'orders_accepted', 'orders_rejected', 'orders_completed',
+            'orders_cancelled', 'revenue']) }}
         {% for name in durations %}
         coalesce(sum(change_sign * {{ name }}_minutes), 0)::numeric(22, 8) as {{ name }}_minutes_sum,
         coalesce(sum(change_sign) filter (where {{ name }}_minutes is not null), 0)::int as {{ name }}_minutes_count,
         {% endfor %}
-        coalesce(sum(change_sign * rating), 0)::numeric(14, 2) as rating_sum,
-        coalesce(sum(change_sign) filter (where rating is not null), 0)::int as rated_orders,
-        sum(change_sign * rating_count)::int as rating_count,
-        sum(change_sign * issues_reported)::int as issues_reported,
-        sum(change_sign * items_damaged)::int as items_damaged,
-        sum(change_sign * items_lost)::int as items_lost,
+        {{- partner_order_sums(['rating_sum', 'rated_orders', 'rating_count', 'issues_reported', 'items_damaged',
+            'items_lost']) }}
         '{{ run_started_at }}'::timestamptz as refreshed_at
     from orders_to_sum
     group by partner_id, order_date

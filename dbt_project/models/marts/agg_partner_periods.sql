@@ -62,14 +62,8 @@ final as (
         partner_id,
         period,
         period_start,
-        sum(change_sign)::int as orders_received,
-        coalesce(sum(change_sign) filter (where is_accepted), 0)::int as orders_accepted,
-        coalesce(sum(change_sign) filter (where status = 'completed'), 0)::int as orders_completed,
-        coalesce(sum(change_sign) filter (where status = 'rejected'), 0)::int as orders_rejected,
-        sum(change_sign * captured_amount)::numeric(14, 2) as revenue,
-        coalesce(sum(change_sign * rating), 0)::numeric(14, 2) as rating_sum,
-        coalesce(sum(change_sign) filter (where rating is not null), 0)::int as rated_orders,
-        sum(change_sign * rating_count)::int as rating_count,
+        {{- partner_order_sums(['orders_received', 'orders_accepted', 'orders_completed', 'orders_rejected', 'revenue',
+            'rating_sum', 'rated_orders', 'rating_count']) }}
         '{{ run_started_at }}'::timestamptz as refreshed_at
     from by_period
     group by partner_id, period, period_start
