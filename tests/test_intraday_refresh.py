@@ -259,3 +259,72 @@ def test_the_partner_ranking_is_that_of_every_partners_totals(conn, min_orders):
     top = sorted(rankable, key=lambda p: (-(p["completion_rate"] or 0), -p["revenue"], p["partner_id"]))[:3]
     low = sorted(rankable, key=lambda p: (p["completion_rate"] or 0, p["revenue"], p["partner_id"]))[:3]
     assert ranking.top_performers == top and ranking.low_performers == low
+
+
+@pytest.mark.parametrize("days", [1, 20, 61])
+def test_one_partners_figures_are_those_of_its_orders_items_and_customers(conn, days):
+    # A partner's payloads read its rows of the facts grouped per order date (items)
+    # or per (status, hour, day of week) (orders) and its customers in one pass; each
+    # figure equals the direct query over the whole range.
+    partner_id, end = conn.execute(
+        "select partner_id, max(order_date) from analytics.fct_orders where partner_id is not null "
+        "group by partner_id order by count(*) desc, partner_id limit 1"
+    ).fetchone()
+    start = end - dt.timedelta(days=days - 1)
+    scope = {"partner": partner_id, "start": start, "end": end}
+    in_range = "partner_id = %(partner)s and order_date between %(start)s and %(end)s"
+
+    def one(query: str):
+        return conn.execute(query, scope).fetchone()
+
+    def pairs(query: str) -> dict:
+        return {row[0]: row[1:] for row in conn.execute(query, scope)}
+
+    orders = analytics.payload("orders", start, end, partner_id, conn=conn)
+    assert tuple(orders["totals"].values()) == one(
+        f"""select count(*)::int, (count(*) filter (where is_completed))::int,
+                   (count(*) filter (where is_cancelled))::int, (count(*) filter (where is_open))::int
+            from analytics.fct_orders where {in_range}"""
+    )
+    durations = ", ".join(f"round(avg({name}_minutes), 2)" for name in orders["average_minutes"])
+    assert tuple(orders["average_minutes"].values()) == one(
+        f"select {durations} from analytics.fct_orders where {in_range}"
+    )
+    for key, column in (("by_status", "status"), ("by_hour", "order_hour"), ("by_day_of_week", "order_day_of_week")):
+        counted = pairs(f"select {column}, count(*)::int from analytics.fct_orders where {in_range} group by 1")
+        listed = {row[next(iter(row))]: row["orders"] for row in orders[key]}
+        assert {k: v for k, v in listed.items() if v} == {k: v[0] for k, v in counted.items()}
+    items = f"""select service_category_name, sum(line_total), sum(quantity)::int, count(distinct order_id)::int
+                from analytics.fct_order_items where {in_range} {{paid}} group by 1"""
+    assert {r["category"]: (r["quantity"], r["orders"]) for r in orders["by_service_category"]} == {
+        category: sums[1:] for category, sums in pairs(items.format(paid="")).items()
+    }
+    revenue = analytics.payload("revenue", start, end, partner_id, conn=conn)
+    assert {r["category"]: (r["item_sales"], r["quantity"], r["orders"]) for r in revenue["by_service_category"]} == (
+        pairs(items.format(paid="and is_paid"))
+    )
+
+    customers = analytics.payload("customers", start, end, partner_id, conn=conn)
+    population = """from analytics.customer_analytics as c where c.first_order_date <= %(end)s and exists (
+        select 1 from analytics.fct_orders as f
+        where f.customer_id = c.user_id and f.partner_id = %(partner)s and f.order_date <= %(end)s)"""
+    totals = customers["totals"]
+    assert (
+        totals["total_customers"],
+        totals["new_customers"],
+        totals["at_risk_customers"],
+        totals["total_lifetime_value"],
+        totals["average_lifetime_value"],
+    ) == one(
+        f"""select count(*)::int, (count(*) filter (where first_order_date >= %(start)s))::int,
+                   (count(*) filter (where is_at_churn_risk))::int, coalesce(sum(lifetime_value), 0),
+                   round(avg(lifetime_value), 2) {population}"""
+    )
+    assert totals["total_customers"] > 0
+    segments = pairs(f"select customer_segment, count(*)::int {population} group by 1")
+    assert {s: n for s, n in customers["segments"].items() if n} == {s: n[0] for s, n in segments.items()}
+    acquired = pairs(
+        f"select first_order_date, count(*)::int {population} and first_order_date >= %(start)s group by 1"
+    )
+    trend = {row["date"]: row["new_customers"] for row in customers["acquisition_trend"] if row["new_customers"]}
+    assert trend == {day: n[0] for day, n in acquired.items()}

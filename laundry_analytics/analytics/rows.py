@@ -33,6 +33,14 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 DURATIONS = ("acceptance", "pickup", "processing", "delivery", "total")
 TOP_N = 10
 
+# Each duration's Σ minutes and Σ known durations, under their own names: rows
+# summed once per (status, hour, day of week) before the grouping sets add them up.
+DURATION_SUMS = sql.SQL(", ").join(
+    sql.SQL("sum({column}) as {column}").format(column=sql.Identifier(f"{name}_minutes_{part}"))
+    for name in DURATIONS
+    for part in ("sum", "count")
+)
+
 # Σ minutes / Σ known durations: exactly avg() over the orders (PostgreSQL's avg of
 # numeric is that division), whether the rows are orders or daily aggregates.
 DURATION_AVERAGES = sql.SQL(", ").join(
@@ -132,8 +140,12 @@ def item_rows(w: Window) -> sql.Composable:
     """The rows whose sums are a window's item sales, aliased `item_rows`: for all
     partners the daily aggregates (agg_item_sales_daily, which has the category, so
     a category filter keeps its rows only); for one partner or city its items
-    from fct_order_items grouped the same way (per service, and per category with
-    is_category_total, counting an order once per category)."""
+    from fct_order_items grouped the same way (per order date and service, and per
+    order date and category with is_category_total, counting an order once per
+    category). Per order date because an order has one: the distinct orders of a
+    day add up over days, and in the (partner_id, order_date, ...) index's order
+    each day's groups are counted as they stream by (at 10M orders, the largest
+    partner's year: 0.30 s, against 0.85 s for one sort of its 900k items)."""
     if not (w.partner_id or w.city):
         return compose(
             "(select * from {a}.agg_item_sales_daily where order_date between %(start)s and %(end)s "
@@ -142,11 +154,14 @@ def item_rows(w: Window) -> sql.Composable:
         )
     return compose(
         """(
-        select is_paid, service_category_name, service_name, grouping(service_name) = 1 as is_category_total,
+        select order_date, is_paid, service_category_name, service_name,
+               grouping(service_name) = 1 as is_category_total,
                sum(line_total) as item_sales, sum(quantity) as quantity, count(distinct order_id) as orders
         from {a}.fct_order_items
         where {filter}
-        group by grouping sets ((is_paid, service_category_name, service_name), (is_paid, service_category_name))
+        group by grouping sets (
+            (order_date, is_paid, service_category_name, service_name), (order_date, is_paid, service_category_name)
+        )
     ) as item_rows""",
         filter=_item_filter(w),
     )

@@ -10,7 +10,8 @@
             {'columns': ['order_id']},
             {'columns': ['order_date']},
             {'columns': ['customer_id']},
-            {'columns': ['partner_id', 'order_date']},
+            {'columns': ['partner_id', 'order_date', 'is_paid', 'service_category_name', 'service_name', 'order_id',
+                         'line_total', 'quantity']},
             {'columns': ['refreshed_at']},
         ],
     )
@@ -18,6 +19,9 @@
 
 -- One row per order item with its service, category and its order's date,
 -- partner and flags: the base of "by service category" and "top services".
+-- (partner_id, order_date, ...) holds what the query API adds up for one partner
+-- or city (laundry_analytics.analytics.rows.item_rows): an index-only scan of that
+-- partner's range instead of heap pages spread over the whole table.
 -- Excluded item rows (staging) are left out, as in fct_orders.
 -- Incremental: replaces the items of the orders fct_orders refreshed since this
 -- model's last run (an item change bumps orders.updated_at, as for fct_orders),

@@ -5,6 +5,7 @@ value, churn, top customers and acquisition trend."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import psycopg
 
@@ -12,10 +13,9 @@ from laundry_analytics.analytics.aggregates import (
     connection,
     customers_as_of,
     every_day,
-    segment_counts,
     top_customers,
 )
-from laundry_analytics.analytics.arithmetic import rate
+from laundry_analytics.analytics.arithmetic import rate, ratio
 from laundry_analytics.analytics.payload_type import (
     SCHEMAS_DIR,
     ChartSpec,
@@ -24,7 +24,7 @@ from laundry_analytics.analytics.payload_type import (
     ReportLayout,
     TableSpec,
 )
-from laundry_analytics.analytics.rows import customer_rows, order_filter
+from laundry_analytics.analytics.rows import SEGMENTS, customer_rows, order_filter
 from laundry_analytics.analytics.windows import Window, make_window
 from laundry_analytics.analytics_schema import compose
 from laundry_analytics.freshness import data_as_of
@@ -59,6 +59,44 @@ def active_customers(c: psycopg.Connection, w: Window) -> int:
     ).fetchone()["n"]
 
 
+def population_figures(c: psycopg.Connection, w: Window) -> dict:
+    """The window's customer population (rows.customer_rows) read once, summed per
+    (first order date, segment, churn-risk flag): its totals (key None), its
+    customers per segment ("segments") and its new customers per first order date
+    of the range ("acquisition"). Under a partner the population is computed when
+    read (customer_analytics), so one pass instead of one per figure: at 10M orders
+    the largest partner has ~330k customers, each pass ~0.7 s (a plain GROUP BY
+    keeps the parallel hash join; grouping sets made PostgreSQL choose one index
+    lookup per customer, 1.8 s)."""
+    rows = c.execute(
+        compose(
+            """
+        select first_order_date, customer_segment, is_at_churn_risk, sum(customers)::int as customers,
+               coalesce(sum(lifetime_value), 0) as lifetime_value, sum(lifetime_value_count)::int as lifetime_value_count
+        from {rows}
+        group by first_order_date, customer_segment, is_at_churn_risk
+    """,
+            rows=customer_rows(w),
+        ),
+        w.params(),
+    ).fetchall()
+    segments = dict.fromkeys(SEGMENTS, 0)
+    acquisition: dict[dt.date, int] = {}
+    for row in rows:
+        segments[row["customer_segment"]] += row["customers"]
+        if w.start <= row["first_order_date"] <= w.end:
+            acquisition[row["first_order_date"]] = acquisition.get(row["first_order_date"], 0) + row["customers"]
+    lifetime_value = sum((row["lifetime_value"] for row in rows), Decimal("0.00"))
+    totals = {
+        "total_customers": sum(row["customers"] for row in rows),
+        "new_customers": sum(acquisition.values()),
+        "at_risk_customers": sum(row["customers"] for row in rows if row["is_at_churn_risk"]),
+        "total_lifetime_value": lifetime_value,
+        "average_lifetime_value": ratio(lifetime_value, sum(row["lifetime_value_count"] for row in rows)),
+    }
+    return {None: totals, "segments": segments, "acquisition": acquisition}
+
+
 def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection | None = None) -> dict:
     """Customers acquired by the end of the range (with the partner: who ordered
     from it): totals, segments, lifetime value, at-risk count, top customers by
@@ -66,40 +104,12 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
     with connection(conn) as c:
         fresh_as_of = data_as_of(MARTS, c)
         w = make_window(start, end, partner_id, conn=c)
-        rows = customer_rows(w)
-        totals = c.execute(
-            compose(
-                """
-            select coalesce(sum(customers), 0)::int as total_customers,
-                   coalesce(sum(customers) filter (where first_order_date between %(start)s and %(end)s), 0)::int
-                       as new_customers,
-                   coalesce(sum(customers) filter (where is_at_churn_risk), 0)::int as at_risk_customers,
-                   coalesce(sum(lifetime_value), 0) as total_lifetime_value,
-                   round(sum(lifetime_value) / nullif(sum(lifetime_value_count), 0), 2) as average_lifetime_value
-            from {rows}
-        """,
-                rows=rows,
-            ),
-            w.params(),
-        ).fetchone()
+        figures = population_figures(c, w)
+        totals = figures.pop(None)
+        segments = figures.pop("segments")
+        acquisition = figures.pop("acquisition")
         active = active_customers(c, w)
-        segments = segment_counts(c, w)
         top = top_customers(c, w)
-        acquisition = {
-            row["date"]: row
-            for row in c.execute(
-                compose(
-                    """
-            select first_order_date as date, sum(customers)::int as new_customers
-            from {rows}
-            where first_order_date between %(start)s and %(end)s
-            group by first_order_date
-        """,
-                    rows=rows,
-                ),
-                w.params(),
-            )
-        }
         as_of = customers_as_of(c, w)
     return {
         "type": "customers",
@@ -111,8 +121,7 @@ def customers(start=None, end=None, partner_id=None, *, conn: psycopg.Connection
         "churn_rate": rate(segments["churned"], totals["total_customers"]),
         "top_customers": top,
         "acquisition_trend": [
-            {"date": day, "new_customers": row["new_customers"]}
-            for day, row in every_day(w, acquisition, {"new_customers": 0})
+            {"date": day, "new_customers": new_customers} for day, new_customers in every_day(w, acquisition, 0)
         ],
     }
 
