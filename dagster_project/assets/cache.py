@@ -1,7 +1,7 @@
 """analytics_cache: one asset per cache type, downstream of the marts its payload
 reads, refreshed through the query API (laundry_analytics.cache)."""
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.resources import WarehouseResource
@@ -17,12 +17,23 @@ def build_cache_assets(dbt_assets: list[AssetsDefinition]) -> list[AssetsDefinit
     return [_cache_asset(cache_type, dbt_assets) for cache_type in cache.cache_types()]
 
 
+def _model_key(dbt_assets: list[AssetsDefinition], model: str) -> AssetKey:
+    """A dbt model's asset key, in whichever dbt assets definition holds it (the
+    daily marts are partitioned, the other models not)."""
+    for definition in dbt_assets:
+        try:
+            return get_asset_key_for_model([definition], model)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt model named {model}")
+
+
 def _cache_asset(cache_type: str, dbt_assets: list[AssetsDefinition]) -> AssetsDefinition:
     ttl_minutes = int(cache.ttl(cache_type).total_seconds() // 60)
 
     @asset(
         key=cache_asset_key(cache_type),
-        deps=[get_asset_key_for_model(dbt_assets[:1], model) for model in registry.get(cache_type).marts],
+        deps=[_model_key(dbt_assets, model) for model in registry.get(cache_type).marts],
         group_name="cache",
         description=f"The {cache_type} payload for its default window (last 30 days up to today) in "
         f"analytics.analytics_cache, fresh for {ttl_minutes} minutes. Computed by "
