@@ -1,3 +1,9 @@
+{#- What the query API adds up for one partner or city (see below): one column per payment method. -#}
+{%- set method_amounts = [] -%}
+{%- for method in var('payment_methods') -%}
+{%- do method_amounts.append('captured_' ~ method ~ '_amount') -%}
+{%- endfor -%}
+
 {{
     config(
         materialized='incremental',
@@ -9,11 +15,10 @@
             {'columns': ['order_date', 'customer_id']},
             {'columns': ['customer_id']},
             {'columns': ['partner_id', 'order_date', 'order_day_of_week', 'status', 'order_hour', 'is_completed',
-                         'is_cancelled', 'is_open', 'captured_payment_count', 'captured_amount',
-                         'captured_cash_amount', 'captured_card_amount', 'captured_wallet_amount',
-                         'captured_online_amount', 'refunded_amount', 'refund_count', 'acceptance_minutes',
-                         'pickup_minutes', 'processing_minutes', 'delivery_minutes', 'total_minutes',
-                         'customer_id']},
+                         'is_cancelled', 'is_open', 'captured_payment_count', 'captured_amount']
+                        + method_amounts
+                        + ['refunded_amount', 'refund_count', 'acceptance_minutes', 'pickup_minutes',
+                           'processing_minutes', 'delivery_minutes', 'total_minutes', 'customer_id']},
             {'columns': ['partner_id', 'customer_id', 'order_date']},
             {'columns': ['refreshed_at']},
             {'columns': ['last_changed_at']},
