@@ -328,3 +328,10 @@ def test_one_partners_figures_are_those_of_its_orders_items_and_customers(conn, 
     )
     trend = {row["date"]: row["new_customers"] for row in customers["acquisition_trend"] if row["new_customers"]}
     assert trend == {day: n[0] for day, n in acquired.items()}
+    top = conn.execute(
+        f"select lifetime_value, total_orders, customer_segment {population} order by lifetime_value desc, user_id limit 10",
+        scope,
+    ).fetchall()
+    assert [(r["lifetime_value"], r["total_orders"], r["segment"]) for r in customers["top_customers"]] == top
+    dashboard = analytics.payload("dashboard", start, end, partner_id, conn=conn)
+    assert dashboard["customer_segments"] == customers["segments"]
