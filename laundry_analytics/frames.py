@@ -59,7 +59,6 @@ MARTS: dict[str, str | None] = {
     "agg_partner_periods": "period_start",
     "data_quality_issues": None,
     "customer_analytics": None,
-    "partner_customers": "first_partner_order_date",
     "dim_customers": None,
     "dim_partners": None,
 }

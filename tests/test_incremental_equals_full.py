@@ -26,7 +26,6 @@ SELECT = [
     "+agg_item_sales_daily",
     "+agg_customers_daily",
     "+agg_partner_periods",
-    "+partner_customers",
 ]
 COMPARED = {
     "analytics.fct_orders": "order_id",
@@ -36,8 +35,6 @@ COMPARED = {
     "intermediate.int_customer_order_summary": "customer_id",
     "intermediate.int_customer_category_quantities": "customer_id, service_category_name",
     "analytics.customer_analytics": "user_id",
-    "intermediate.int_partner_customers": "partner_id, customer_id",
-    "analytics.partner_customers": "partner_id, user_id",
     "analytics.agg_orders_daily": "order_date, status, order_hour, has_partner",
     "analytics.agg_item_sales_daily": "order_date, is_paid, service_category_name, service_name, is_category_total",
     "analytics.agg_customers_daily": "first_order_date, customer_segment, is_at_churn_risk",

@@ -290,14 +290,11 @@ def top_customers(c: psycopg.Connection, w: Window, *, unmasked: bool = False) -
         compose(
             """
         select {names}, c.lifetime_value, c.total_orders, c.customer_segment as segment
-        from (
-            select user_id, lifetime_value, total_orders, customer_segment
-            from {population}
-            order by lifetime_value desc, user_id
-            limit %(top)s
-        ) as c
+        from {a}.customer_analytics as c
         {contacts}
+        where {population}
         order by c.lifetime_value desc, c.user_id
+        limit %(top)s
     """,
             names=names,
             contacts=contacts,
@@ -321,9 +318,9 @@ def segment_counts(c: psycopg.Connection, w: Window) -> dict[str, int]:
 def customers_as_of(c: psycopg.Connection, w: Window) -> dt.date | None:
     """The date the window's segments, lifetime values and churn risk describe: for
     all partners that of the last agg_customers_daily build (the counts come from
-    it), for one partner today's (partner_customers, a view, computes them when
+    it), for one partner today's (customer_analytics, a view, computes them when
     read; see customer_rows)."""
-    source = "partner_customers" if w.partner_id else "agg_customers_daily"
+    source = "customer_analytics" if w.partner_id else "agg_customers_daily"
     row = (
         c.cursor(row_factory=dict_row)
         .execute(compose("select as_of_date as as_of from {a}.{source} limit 1", source=sql.Identifier(source)))

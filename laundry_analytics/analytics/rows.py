@@ -92,15 +92,16 @@ def _item_filter(w: Window) -> sql.Composable:
 
 
 def customer_population(w: Window) -> sql.Composable:
-    """The customers acquired by the end of the range, aliased `c`, with their
-    figures, segment and churn risk (a FROM item and its WHERE clause): for all
-    partners every customer of customer_analytics with a first order by then; with
-    a partner those who had ordered from it by then, from partner_customers (one
-    row per partner and customer, read by its partner_id index, index only)."""
+    """Customers acquired by the end of the range; with a partner, those who had
+    ordered from it by then. The table is aliased `c`."""
+    base = sql.SQL("c.first_order_date <= %(end)s")
     if not w.partner_id:
-        return compose("{a}.customer_analytics as c where c.first_order_date <= %(end)s")
+        return base
     return compose(
-        "{a}.partner_customers as c where c.partner_id = %(partner_id)s and c.first_partner_order_date <= %(end)s"
+        """{base} and exists (
+        select 1 from {a}.fct_orders as f
+        where f.customer_id = c.user_id and f.partner_id = %(partner_id)s and f.order_date <= %(end)s)""",
+        base=base,
     )
 
 
@@ -170,14 +171,15 @@ def customer_rows(w: Window) -> sql.Composable:
     """The rows whose sums are the figures of a window's customer population (see
     customer_population), aliased `customer_rows`: for all partners the counts per
     first order date, segment and churn flag (agg_customers_daily); for one partner
-    its customers (partner_customers) in the same shape, each counting 1."""
+    its customers from customer_analytics in the same shape, each counting 1."""
     if w.partner_id is None:
         return compose("(select * from {a}.agg_customers_daily where first_order_date <= %(end)s) as customer_rows")
     return compose(
         """(
         select first_order_date, customer_segment, is_at_churn_risk, 1 as customers, lifetime_value,
                (lifetime_value is not null)::int as lifetime_value_count
-        from {population}
+        from {a}.customer_analytics as c
+        where {population}
     ) as customer_rows""",
         population=customer_population(w),
     )

@@ -6,8 +6,7 @@
 -- and lifetime value per first order date (agg_customers_daily vs
 -- customer_analytics), partner orders, revenue and ratings per partner and date,
 -- and per partner and week (agg_partner_periods vs fct_orders, its week rows vs its
--- own day rows), a partner's customers per first order with it (partner_customers
--- vs fct_orders and customer_analytics). Returns the dates that differ.
+-- own day rows). Returns the dates that differ.
 with facts as (
     select
         order_date, count(*) as orders, sum(captured_amount) as captured, sum(refunded_amount) as refunded,
@@ -73,31 +72,6 @@ partner_weeks as (
     where period = 'week'
 ),
 
-partner_customer_facts as (
-    select
-        pairs.partner_id, pairs.first_partner_order_date, count(*) as customers,
-        sum(customers.lifetime_value) as lifetime_value, sum(customers.total_orders) as total_orders,
-        sum(customers.completed_orders) as completed_orders, max(customers.last_order_date) as last_order_date,
-        count(*) filter (where customers.is_at_churn_risk) as at_risk
-    from (
-        select partner_id, customer_id, min(order_date) as first_partner_order_date
-        from {{ ref('fct_orders') }}
-        where partner_id is not null and customer_id is not null
-        group by partner_id, customer_id
-    ) as pairs
-    inner join {{ ref('customer_analytics') }} as customers on customers.user_id = pairs.customer_id
-    group by pairs.partner_id, pairs.first_partner_order_date
-),
-
-partner_customer_rows as (
-    select
-        partner_id, first_partner_order_date, count(*) as customers, sum(lifetime_value) as lifetime_value,
-        sum(total_orders) as total_orders, sum(completed_orders) as completed_orders,
-        max(last_order_date) as last_order_date, count(*) filter (where is_at_churn_risk) as at_risk
-    from {{ ref('partner_customers') }}
-    group by partner_id, first_partner_order_date
-),
-
 item_aggregated as (
     select order_date, sum(item_sales) as item_sales, sum(quantity) as quantity
     from {{ ref('agg_item_sales_daily') }}
@@ -154,23 +128,3 @@ where
         partner_weeks_from_days.rated
     )
     is distinct from (partner_weeks.orders, partner_weeks.revenue, partner_weeks.rating_sum, partner_weeks.rated)
-union all
-select
-    coalesce(
-        partner_customer_facts.first_partner_order_date, partner_customer_rows.first_partner_order_date
-    ) as order_date,
-    'partner customers' as aggregate
-from partner_customer_facts
-full outer join partner_customer_rows
-    on
-        partner_customer_rows.partner_id = partner_customer_facts.partner_id
-        and partner_customer_rows.first_partner_order_date = partner_customer_facts.first_partner_order_date
-where
-    (
-        partner_customer_facts.customers, partner_customer_facts.lifetime_value, partner_customer_facts.total_orders,
-        partner_customer_facts.completed_orders, partner_customer_facts.last_order_date, partner_customer_facts.at_risk
-    )
-    is distinct from (
-        partner_customer_rows.customers, partner_customer_rows.lifetime_value, partner_customer_rows.total_orders,
-        partner_customer_rows.completed_orders, partner_customer_rows.last_order_date, partner_customer_rows.at_risk
-    )

@@ -29,7 +29,7 @@ from laundry_analytics.analytics.windows import Window, make_window
 from laundry_analytics.analytics_schema import compose
 from laundry_analytics.freshness import data_as_of
 
-MARTS = ("agg_customers_daily", "customer_analytics", "partner_customers", "dim_customers", "fct_orders")
+MARTS = ("agg_customers_daily", "customer_analytics", "dim_customers", "fct_orders")
 """The marts the customers payload reads (its data_as_of is the oldest of theirs)."""
 
 

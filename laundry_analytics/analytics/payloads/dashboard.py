@@ -29,7 +29,6 @@ MARTS = (
     "dim_partners",
     "agg_customers_daily",
     "customer_analytics",
-    "partner_customers",
 )
 """The marts the dashboard payload reads (its data_as_of is the oldest of theirs)."""
 
