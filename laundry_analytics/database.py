@@ -217,17 +217,19 @@ def connect(info: ConnectionInfo | None = None, **kwargs) -> psycopg.Connection:
 
 
 @contextmanager
-def borrowed(conn: psycopg.Connection | None, row_factory=None) -> Iterator[psycopg.Connection]:
-    """The caller's connection (with `row_factory` while borrowed), or a new one
-    that is closed on exit. Lets library functions take an optional `conn`."""
+def borrowed(conn: psycopg.Connection | None, **attributes) -> Iterator[psycopg.Connection]:
+    """The caller's connection, with the given connection `attributes` (row_factory,
+    prepare_threshold) while borrowed and its own put back after, or a new one with
+    them that is closed on exit. Lets library functions take an optional `conn`."""
     if conn is None:
-        with connect(**({"row_factory": row_factory} if row_factory else {})) as new:
+        with connect(**attributes) as new:
             yield new
         return
-    previous = conn.row_factory
-    if row_factory:
-        conn.row_factory = row_factory
+    previous = {name: getattr(conn, name) for name in attributes}
+    for name, value in attributes.items():
+        setattr(conn, name, value)
     try:
         yield conn
     finally:
-        conn.row_factory = previous
+        for name, value in previous.items():
+            setattr(conn, name, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,8 +30,7 @@ from laundry_analytics.analytics_schema import compose
 from laundry_analytics.ops_schema import PAYMENT_METHODS
 
 
-@contextmanager
-def connection(conn: psycopg.Connection | None) -> Iterator[psycopg.Connection]:
+def connection(conn: psycopg.Connection | None) -> AbstractContextManager[psycopg.Connection]:
     """The caller's connection or a new one, returning rows as dicts, without
     server-side prepared statements while borrowed. psycopg prepares a query from
     its fifth execution on a connection, and PostgreSQL then plans a prepared
@@ -40,13 +39,7 @@ def connection(conn: psycopg.Connection | None) -> Iterator[psycopg.Connection]:
     a plan for any date range and went from ~50 ms to ~1.9 s at 10M orders. A
     payload runs a handful of queries, so planning each one for its own range
     costs a few milliseconds."""
-    with database.borrowed(conn, row_factory=dict_row) as c:
-        previous = c.prepare_threshold
-        c.prepare_threshold = None
-        try:
-            yield c
-        finally:
-            c.prepare_threshold = previous
+    return database.borrowed(conn, row_factory=dict_row, prepare_threshold=None)
 
 
 def every_day(w: Window, rows: dict, empty: dict) -> Iterator[tuple[dt.date, dict]]:

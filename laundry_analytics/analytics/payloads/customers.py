@@ -62,8 +62,9 @@ def active_customers(c: psycopg.Connection, w: Window) -> int:
 def population_figures(c: psycopg.Connection, w: Window) -> tuple[dict, dict[str, int], dict[dt.date, int]]:
     """The window's customer population (rows.customer_rows) read once, summed per
     (first order date, segment, churn-risk flag): its totals, its customers per
-    segment and its new customers per first order date of the range. Under a partner the population is computed when
-    read (customer_analytics), so one pass instead of one per figure: at 10M orders
+    segment and its new customers per first order date of the range. Under a
+    partner the population is computed when read (customer_analytics), so one
+    pass instead of one per figure: at 10M orders
     the largest partner has ~330k customers, each pass ~0.7 s (a plain GROUP BY
     keeps the parallel hash join; grouping sets made PostgreSQL choose one index
     lookup per customer, 1.8 s)."""
