@@ -22,12 +22,14 @@ DAILY = AssetKey(["analytics", "daily_revenue_summaries"])
 PARTNERS = AssetKey(["analytics", "partner_performance_metrics"])
 FCT_ORDERS = AssetKey(["analytics", "fct_orders"])
 #: What the daily marts add up (sums from agg_orders_daily and int_partner_orders_daily,
-#: first order dates from the customer summary), kept by deltas in the unpartitioned step.
+#: new and returning customers from int_customers_daily), kept by deltas in the
+#: unpartitioned step.
 DAILY_UPSTREAM = [
     FCT_ORDERS,
     AssetKey(["analytics", "agg_orders_daily"]),
     AssetKey(["intermediate", "int_partner_orders_daily"]),
     AssetKey(["intermediate", "int_customer_order_summary"]),
+    AssetKey(["intermediate", "int_customers_daily"]),
 ]
 START = dt.date(2026, 3, 1)
 BACKFILL = ("2026-03-10", "2026-03-12")
