@@ -21,9 +21,11 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 from laundry_analytics.dbt_runner import manifest_parsed_for, parse_environment, run_dbt
-from laundry_analytics.settings import DBT_PROJECT_DIR
+from laundry_analytics.settings import DBT_PROJECT_DIR, dbt_target_dir
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+#: The manifest lives in dbt's target folder (DBT_TARGET_PATH when set), where
+#: `dbt` itself and dagster-dbt's invocations write.
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=dbt_target_dir())
 
 _SOURCE_SUFFIXES = {".sql", ".yml", ".yaml", ".md", ".csv"}
 
@@ -71,8 +73,7 @@ def _prepare(manifest: Path) -> Path:
     )
     if not current:
         # Not dbt_project.preparer: it looks for `dbt` on PATH, and a venv's bin
-        # folder need not be there. --target-path: with DBT_TARGET_PATH set, dbt
-        # would write the manifest there, this one would stay stale, and every
-        # command would parse again (5 s of each intraday run in the benchmarks).
+        # folder need not be there. --target-path: where this manifest is read
+        # (the same folder as DBT_TARGET_PATH's, said explicitly).
         run_dbt(["parse", "--quiet", "--no-partial-parse", "--target-path", str(manifest.parent)], capture=True)
     return manifest

@@ -27,9 +27,9 @@ import yaml
 from laundry_analytics import refresh_lock
 from laundry_analytics import settings as settings_module
 from laundry_analytics.database import ensure_database
-from laundry_analytics.settings import DBT_PROJECT_DIR
+from laundry_analytics.settings import DBT_PROJECT_DIR, dbt_target_dir
 
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+MANIFEST_PATH = dbt_target_dir() / "manifest.json"
 
 #: Beside the manifest: the environment it was parsed for, and the dbt invocation
 #: that wrote it. Not dbt's own `metadata.env` (DBT_ENV_CUSTOM_ENV_*): a partially

@@ -27,6 +27,13 @@ from laundry_analytics.plain_text import parse_address
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
+
+def dbt_target_dir() -> Path:
+    """dbt's target folder, where the manifest and each invocation's artifacts go:
+    DBT_TARGET_PATH when set (relative to the dbt project, as dbt reads it), else
+    `dbt_project/target`. dagster-dbt puts each invocation's folder under the same."""
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
 #: The dates any command accepts: every range, default window and previous-period
 #: comparison computed from them stays a valid date (Python's go from year 1 to 9999).
 EARLIEST_DATE = dt.date(1900, 1, 1)

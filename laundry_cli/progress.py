@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from laundry_analytics import settings as settings_module
-from laundry_analytics.settings import DBT_PROJECT_DIR
+from laundry_analytics.settings import dbt_target_dir
 
 #: Longest error text shown per failure on the console (the log has all of it).
 ERROR_WIDTH = 300
@@ -203,7 +203,7 @@ def dbt_failures(run_id: str) -> list[str]:
     """`model X: error` for each dbt node in error or failing in the run's dbt
     invocations (dagster-dbt gives each its target folder `<op>-<run id[:7]>-<hash>`)."""
     failures = []
-    for results in sorted(DBT_PROJECT_DIR.joinpath("target").glob(f"*-{run_id[:7]}-*/run_results.json")):
+    for results in sorted(dbt_target_dir().glob(f"*-{run_id[:7]}-*/run_results.json")):
         try:
             run_results = json.loads(results.read_text())
         except (OSError, ValueError):

@@ -8,6 +8,20 @@ and Dagster (run in-process or as subprocesses) inherit.
 
 from __future__ import annotations
 
+import os
+
+# The suite runs in two worker processes (pytest-xdist, `-n 2` in pyproject.toml).
+# Each worker keeps its own data folder (its embedded PostgreSQL, Dagster storage
+# and outbox) and its own dbt target folder (manifest and invocation artifacts), so
+# one worker never reads a manifest the other is rewriting for its own database.
+# Set before the project's modules are imported: they read both when imported.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    from pathlib import Path
+
+    _root = Path(__file__).resolve().parents[1]
+    os.environ.setdefault("LAUNDRY_HOME", str(_root / ".laundry" / f"tests-{worker}"))
+    os.environ["DBT_TARGET_PATH"] = f"target/tests-{worker}"
+
 import uuid
 from collections.abc import Callable, Iterator
 
