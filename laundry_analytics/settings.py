@@ -34,6 +34,7 @@ def dbt_target_dir() -> Path:
     `dbt_project/target`. dagster-dbt puts each invocation's folder under the same."""
     return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
 
+
 #: The dates any command accepts: every range, default window and previous-period
 #: comparison computed from them stays a valid date (Python's go from year 1 to 9999).
 EARLIEST_DATE = dt.date(1900, 1, 1)
