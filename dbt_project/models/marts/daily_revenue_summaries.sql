@@ -16,11 +16,12 @@
 -- to the order date of its order.
 -- Sums and counts are added up from agg_orders_daily (a few hundred rows a day), new
 -- and returning customers read from int_customers_daily (one row a day); both are
--- kept by deltas, so nothing here reads the orders. A run rebuilds the dates of the
--- fct_orders changes since its last run (fct_orders_changes, macros/deltas.sql),
--- the dates whose customer counts moved since then, and days not yet present. With
--- vars partition_start / partition_end (a Dagster partition or backfill range), it
--- rebuilds exactly the dates of that window instead.
+-- kept by deltas, so of the orders only the first and last dates are read. A run
+-- rebuilds the dates of the fct_orders changes since its last run
+-- (fct_orders_changes, macros/deltas.sql), the dates whose customer counts moved
+-- since then, and days not yet present. With vars partition_start / partition_end
+-- (a Dagster partition or backfill range), it rebuilds exactly the dates of that
+-- window instead.
 
 {%- set since = deltas_since(ref('fct_orders')) %}
 {%- set window = partition_window() %}
