@@ -83,6 +83,7 @@ def dbt_seconds_since(started: float) -> dict:
     (the refresh's dbt steps write run_results.json into target/<step>-<run>/)."""
     target = Path(os.environ["DBT_TARGET_PATH"])
     models: dict[str, float] = {}
+    hooks = 0.0  # on-run-start / on-run-end (the end's VACUUM was the models' post-hooks before)
     invocations = []
     for results in target.glob("*/run_results.json"):
         if results.stat().st_mtime < started:
@@ -94,9 +95,11 @@ def dbt_seconds_since(started: float) -> dict:
             for r in data["results"]
             if r["unique_id"].startswith("model.")
         }
+        hooks += sum(r["execution_time"] for r in data["results"] if r["unique_id"].startswith("operation."))
     return {
         "dbt_invocations": sorted(invocations),
         "dbt_models_seconds": round(sum(models.values()), 2),
+        "dbt_run_hooks_seconds": round(hooks, 2),
         "models": dict(sorted(models.items(), key=lambda item: -item[1])),
     }
 
@@ -150,6 +153,7 @@ def intraday_runs(conninfo: str, orders: int, runs: int, late_changes: int) -> l
         }
         print(
             f"intraday run {run + 1}: whole run {seconds:6.1f}s, dbt models {result['dbt_models_seconds']:6.1f}s, "
+            f"run hooks {result['dbt_run_hooks_seconds']:5.2f}s, "
             f"dbt invocations {result['dbt_invocations']}, steps {result.get('run_seconds')}s: {result.get('steps')}",
             flush=True,
         )

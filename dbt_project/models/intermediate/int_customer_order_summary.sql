@@ -3,9 +3,9 @@
         materialized='incremental',
         unique_key='customer_id',
         incremental_strategy='upsert_keeping_changes',
-        meta={'delta_of': 'fct_orders'},
+        meta={'delta_of': 'fct_orders', 'vacuum_at_run_end': true},
         pre_hook="{{ reset_changes() }}",
-        post_hook=["{{ record_deltas_applied() }}", {'sql': "{{ vacuum_for_index_only_reads() }}", 'transaction': false}],
+        post_hook=["{{ record_deltas_applied() }}"],
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['customer_id'], 'unique': true},

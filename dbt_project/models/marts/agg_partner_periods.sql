@@ -2,10 +2,10 @@
     config(
         materialized='incremental',
         incremental_strategy='add_deltas',
-        meta={'delta_of': 'fct_orders'},
+        meta={'delta_of': 'fct_orders', 'vacuum_at_run_end': true},
         delta_keys=['partner_id', 'period', 'period_start'],
         delta_count='orders_received',
-        post_hook=["{{ record_deltas_applied() }}", {'sql': "{{ vacuum_for_index_only_reads() }}", 'transaction': false}],
+        post_hook=["{{ record_deltas_applied() }}"],
         on_schema_change='fail',
         indexes=[
             {'columns': ['partner_id', 'period', 'period_start'], 'unique': true},

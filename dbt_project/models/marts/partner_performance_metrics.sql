@@ -5,8 +5,8 @@
         unique_key='partner_id, date',
         incremental_strategy='replace_keys',
         insert_where='orders_received is not null',
-        meta={'delta_of': 'fct_orders'},
-        post_hook=["{{ record_deltas_applied() }}", {'sql': "{{ vacuum_for_index_only_reads() }}", 'transaction': false}],
+        meta={'delta_of': 'fct_orders', 'vacuum_at_run_end': true},
+        post_hook=["{{ record_deltas_applied() }}"],
         on_schema_change='fail',
         indexes=[
             {'columns': ['partner_id', 'date'], 'unique': true},
