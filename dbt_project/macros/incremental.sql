@@ -188,11 +188,13 @@
     still in its transaction (dbt runs two threads), a post-hook VACUUM could neither
     remove the rows the run had replaced nor mark its pages all-visible, so after
     each run 40% of the range's rows still came from the heap. Renders nothing when
-    no such model was built. -#}
+    no such model was built, and for commands that build nothing (compile, docs
+    generate, test: their results say success too). -#}
 {%- macro vacuum_for_index_only_reads(results) -%}
     {%- set tables = [] -%}
     {%- for result in results
-        if result.node.resource_type == 'model' and result.status == 'success'
+        if flags.WHICH in ('run', 'build')
+        and result.node.resource_type == 'model' and result.status == 'success'
         and result.node.config.meta.get('vacuum_at_run_end') -%}
         {%- do tables.append(adapter.quote(result.node.schema) ~ '.' ~ adapter.quote(result.node.alias)) -%}
     {%- endfor -%}
